@@ -1,0 +1,174 @@
+"""GDPR assessments: criteria as rows, one assessment per provider and version.
+
+An assessment rates every criterion (supported / partial / not supported /
+unknown) with a justification and evidence, and carries an overall verdict.
+At most one assessment per provider is published at a time; the ones it
+replaced are kept as superseded.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from catalog.models import Provider, Source, TimeStamped
+
+
+def _in(field: str, choices: type[models.TextChoices]) -> Q:
+    return Q(**{f"{field}__in": choices.values})
+
+
+class Criterion(TimeStamped):
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True, help_text="What it means for a provider to meet it.")
+    position = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "slug"]
+        verbose_name_plural = "criteria"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AssessmentStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted for review"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    REJECTED = "rejected", "Rejected"
+    PUBLISHED = "published", "Published"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class AssessmentVerdict(models.TextChoices):
+    RECOMMENDED = "recommended", "Recommended"
+    CONDITIONAL = "conditional", "Conditional"
+    NOT_RECOMMENDED = "not_recommended", "Not recommended"
+    UNRATED = "unrated", "Not yet rated"
+
+
+class Assessment(TimeStamped):
+    Status = AssessmentStatus
+
+    Verdict = AssessmentVerdict
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="assessments")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    verdict = models.CharField(max_length=20, choices=Verdict.choices, default=Verdict.UNRATED)
+    conclusion = models.TextField(blank=True)
+    data_processing = models.TextField(blank=True, help_text="How the provider processes data.")
+    positives = models.TextField(blank=True)
+    negatives = models.TextField(blank=True)
+    server_locations = models.TextField(blank=True)
+    strengths = models.JSONField(default=list, blank=True)
+    weaknesses = models.JSONField(default=list, blank=True)
+    assessed_on = models.DateField(help_text="When the sources were read for this assessment.")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assessments",
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    supersedes = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
+    )
+    # Bumped on every state change; writers compare it to refuse stale updates.
+    revision = models.PositiveIntegerField(default=1)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["provider__name", "-assessed_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_in("status", AssessmentStatus), name="assessment_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=_in("verdict", AssessmentVerdict), name="assessment_verdict_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["provider"],
+                condition=Q(status="published"),
+                name="assessment_one_published_per_provider",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} · {self.get_verdict_display()} ({self.get_status_display()})"
+
+
+class RatingValue(models.TextChoices):
+    SUPPORTED = "supported", "Supported"
+    PARTIAL = "partial", "Partial"
+    NOT_SUPPORTED = "not_supported", "Not supported"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Rating(TimeStamped):
+    Value = RatingValue
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="ratings")
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="ratings")
+    value = models.CharField(max_length=20, choices=Value.choices, default=Value.UNKNOWN)
+    justification = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["assessment", "criterion__position"]
+        constraints = [
+            models.CheckConstraint(condition=_in("value", RatingValue), name="rating_value_valid"),
+            models.UniqueConstraint(
+                fields=["assessment", "criterion"], name="rating_unique_per_criterion"
+            ),
+        ]
+        indexes = [
+            # Facets and the API filter published ratings by criterion and value.
+            models.Index(fields=["criterion", "value"], name="rating_criterion_value_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.criterion}: {self.get_value_display()}"
+
+
+class RatingEvidence(TimeStamped):
+    """A source behind a rating: which document, the words relied on, when it was read."""
+
+    rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="evidence")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="rating_evidence")
+    quote = models.TextField(blank=True)
+    read_on = models.DateField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["rating", "id"]
+        verbose_name_plural = "rating evidence"
+        constraints = [
+            models.UniqueConstraint(fields=["rating", "source"], name="evidence_unique_source"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating} ← {self.source}"
+
+
+class AssessmentSource(models.Model):
+    """Sources consulted for the assessment as a whole (its reading list)."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="sources")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="assessments")
+    read_on = models.DateField()
+
+    class Meta:
+        ordering = ["assessment", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "source"], name="assessment_source_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.source)

@@ -1,0 +1,647 @@
+"""The catalogue: providers, licences, models, sources, claims and their checks.
+
+Every fact that a user may act on is a ``Claim`` with a source, an evidence
+quote and a check date; freshness is derived from ``checked_at`` (see
+``catalog.freshness``), never stored. Enumerations and invariants are enforced
+by the database as well as by ``full_clean()``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from catalog import freshness
+
+
+def _in(field: str, choices: type[models.TextChoices]) -> Q:
+    return Q(**{f"{field}__in": choices.values})
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Indexed: the API's `?updated_since=` and the changes feed filter on it.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        abstract = True
+
+
+class Ternary(models.TextChoices):
+    YES = "yes", "Yes"
+    NO = "no", "No"
+    CONDITIONAL = "conditional", "Under conditions"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class ProviderKind(models.TextChoices):
+    MODEL_DEVELOPER = "model_developer", "Model developer"
+    API_PLATFORM = "api_platform", "API / developer platform"
+    HOSTING_LAYER = "hosting_layer", "Hosting layer / aggregator"
+
+
+class ProviderStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    DEPRECATED = "deprecated", "Deprecated"
+    DEFUNCT = "defunct", "Defunct"
+
+
+class Provider(TimeStamped):
+    Kind = ProviderKind
+
+    Status = ProviderStatus
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    headquarters_country = models.CharField(
+        max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code, e.g. FR."
+    )
+    headquarters_address = models.CharField(max_length=300, blank=True)
+    founded_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    website = models.URLField(max_length=500, blank=True)
+    summary = models.TextField(blank=True)
+    analysis = models.TextField(blank=True, help_text="Practical guidance; Markdown-free prose.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=_in("kind", ProviderKind), name="provider_kind_valid"),
+            models.CheckConstraint(
+                condition=_in("status", ProviderStatus), name="provider_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LicenceKind(models.TextChoices):
+    PERMISSIVE = "permissive", "Permissive open source"
+    OPEN_WEIGHTS_RESTRICTED = "open_weights_restricted", "Open weights with use restrictions"
+    RESEARCH_ONLY = "research_only", "Research / non-production only"
+    PROPRIETARY = "proprietary", "Proprietary terms"
+
+
+class Licence(TimeStamped):
+    Kind = LicenceKind
+
+    # The choosealicense.com vocabulary, so a licence reads the same here as there.
+    PERMISSIONS = ("commercial-use", "modifications", "distribution", "private-use", "patent-use")
+    CONDITIONS = (
+        "include-copyright",
+        "include-copyright--source",
+        "document-changes",
+        "disclose-source",
+        "network-use-disclose",
+        "same-license",
+        "same-license--file",
+        "same-license--library",
+    )
+    LIMITATIONS = ("trademark-use", "liability", "patent-use", "warranty")
+
+    slug = models.SlugField(max_length=80, unique=True)
+    spdx_id = models.CharField(max_length=64, blank=True, help_text="Blank when SPDX has no id.")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    url = models.URLField(max_length=500, blank=True, help_text="Where the licence text is.")
+    summary = models.TextField(blank=True)
+    permissions = models.JSONField(default=list, blank=True)
+    conditions = models.JSONField(default=list, blank=True)
+    limitations = models.JSONField(default=list, blank=True)
+    commercial_use = models.CharField(max_length=12, choices=Ternary.choices)
+    self_hosting = models.CharField(max_length=12, choices=Ternary.choices)
+    fine_tuning = models.CharField(max_length=12, choices=Ternary.choices)
+    weight_redistribution = models.CharField(max_length=12, choices=Ternary.choices)
+    attribution_required = models.CharField(max_length=12, choices=Ternary.choices)
+    output_restrictions = models.TextField(
+        blank=True, help_text="Restrictions on what outputs may be used for."
+    )
+    user_threshold = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Monthly active users above which the licence needs a separate agreement.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=_in("kind", LicenceKind), name="licence_kind_valid"),
+            models.UniqueConstraint(
+                fields=["spdx_id"], condition=~Q(spdx_id=""), name="licence_spdx_unique"
+            ),
+            *[
+                models.CheckConstraint(condition=_in(f, Ternary), name=f"licence_{f}_valid")
+                for f in (
+                    "commercial_use",
+                    "self_hosting",
+                    "fine_tuning",
+                    "weight_redistribution",
+                    "attribution_required",
+                )
+            ],
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def production_use(self) -> bool:
+        return self.kind != self.Kind.RESEARCH_ONLY
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        for field, vocabulary in (
+            ("permissions", self.PERMISSIONS),
+            ("conditions", self.CONDITIONS),
+            ("limitations", self.LIMITATIONS),
+        ):
+            value = getattr(self, field)
+            if not isinstance(value, list):
+                errors[field] = "must be a list"
+                continue
+            unknown = [item for item in value if item not in vocabulary]
+            if unknown:
+                errors[field] = f"unknown terms {unknown}; use {list(vocabulary)}"
+        if errors:
+            raise ValidationError(errors)
+
+
+class Modality(models.Model):
+    slug = models.SlugField(max_length=30, unique=True)
+    name = models.CharField(max_length=60)
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name_plural = "modalities"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AIModelWeights(models.TextChoices):
+    OPEN = "open", "Open weights"
+    API_ONLY = "api_only", "API only"
+    UNKNOWN = "unknown", "Not recorded"
+
+
+class AIModelArchitecture(models.TextChoices):
+    DENSE = "dense", "Dense"
+    MOE = "moe", "Mixture of experts"
+    UNKNOWN = "unknown", "Not recorded"
+
+
+class AIModel(TimeStamped):
+    Weights = AIModelWeights
+
+    Architecture = AIModelArchitecture
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="models")
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    family = models.CharField(max_length=100, blank=True)
+    description = models.TextField(blank=True)
+    weights = models.CharField(max_length=10, choices=Weights.choices, default=Weights.UNKNOWN)
+    licence = models.ForeignKey(
+        Licence, on_delete=models.PROTECT, null=True, blank=True, related_name="models"
+    )
+    architecture = models.CharField(
+        max_length=10, choices=Architecture.choices, default=Architecture.UNKNOWN
+    )
+    total_params_b = models.DecimalField(
+        "total parameters (billions)", max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    active_params_b = models.DecimalField(
+        "active parameters (billions)", max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    context_window = models.PositiveIntegerField("context window (tokens)", null=True, blank=True)
+    modalities = models.ManyToManyField(Modality, blank=True, related_name="models")
+    api_ids = models.JSONField("API identifiers", default=list, blank=True)
+    release_date = models.DateField(null=True, blank=True)
+    deprecation_date = models.DateField(null=True, blank=True)
+    retirement_date = models.DateField(null=True, blank=True)
+    successor = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="predecessors"
+    )
+    history = HistoricalRecords(m2m_fields=[modalities])
+
+    class Meta:
+        ordering = ["provider__name", "name"]
+        verbose_name = "AI model"
+        constraints = [
+            models.CheckConstraint(
+                condition=_in("weights", AIModelWeights), name="model_weights_valid"
+            ),
+            models.CheckConstraint(
+                condition=_in("architecture", AIModelArchitecture), name="model_architecture_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(total_params_b__isnull=True) | Q(total_params_b__gt=0),
+                name="model_total_params_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(active_params_b__isnull=True)
+                | Q(total_params_b__isnull=True)
+                | Q(active_params_b__lte=models.F("total_params_b")),
+                name="model_active_params_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(context_window__isnull=True) | Q(context_window__gt=0),
+                name="model_context_window_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(retirement_date__isnull=True)
+                | Q(release_date__isnull=True)
+                | Q(retirement_date__gte=models.F("release_date")),
+                name="model_retired_after_release",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_retired(self) -> bool:
+        from django.utils import timezone
+
+        return self.retirement_date is not None and self.retirement_date <= timezone.localdate()
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if not isinstance(self.api_ids, list) or not all(isinstance(i, str) for i in self.api_ids):
+            raise ValidationError({"api_ids": "must be a list of strings"})
+        if self.successor_id is not None and self.successor_id == self.pk:
+            raise ValidationError({"successor": "a model cannot succeed itself"})
+
+
+class SourceDocType(models.TextChoices):
+    TERMS = "terms", "Terms of service"
+    PRIVACY = "privacy", "Privacy policy"
+    DPA = "dpa", "Data processing agreement"
+    DOCUMENTATION = "documentation", "Documentation"
+    MODEL_CARD = "model_card", "Model card"
+    LICENCE_TEXT = "licence_text", "Licence text"
+    HELP_ARTICLE = "help_article", "Help article"
+    PRICING = "pricing", "Pricing page"
+    PRESS = "press", "Press / announcement"
+    PRODUCT_PAGE = "product_page", "Product page"
+    DIRECTORY = "directory", "Third-party directory or review"
+
+
+class Source(TimeStamped):
+    DocType = SourceDocType
+
+    url = models.URLField(max_length=1000, unique=True)
+    title = models.CharField(max_length=300)
+    publisher = models.CharField(max_length=200)
+    provider = models.ForeignKey(
+        Provider,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sources",
+        help_text="The provider this document is about, when there is one.",
+    )
+    doc_type = models.CharField(max_length=20, choices=DocType.choices)
+    language = models.CharField(max_length=10, default="en")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["publisher", "title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_in("doc_type", SourceDocType), name="source_doc_type_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.publisher})"
+
+
+class ClaimKeyGroup(models.TextChoices):
+    RIGHT = "right", "Right"
+    CONSTRAINT = "constraint", "Constraint"
+    CAPABILITY = "capability", "Capability"
+    DATA_PROTECTION = "data_protection", "Data protection"
+    COMMERCIAL = "commercial", "Commercial"
+
+
+class ClaimKeyValueType(models.TextChoices):
+    FLAG = "flag", "yes / no / partial / unknown"
+    NUMBER = "number", "Number with a unit"
+    TEXT = "text", "Short text"
+
+
+class ClaimKey(TimeStamped):
+    """The controlled vocabulary of claim keys; a table so curators can add keys."""
+
+    Group = ClaimKeyGroup
+
+    ValueType = ClaimKeyValueType
+
+    key = models.SlugField(max_length=80, unique=True)
+    label = models.CharField(max_length=200)
+    group = models.CharField(max_length=20, choices=Group.choices)
+    value_type = models.CharField(max_length=10, choices=ValueType.choices)
+    unit = models.CharField(max_length=30, blank=True, help_text="Default unit for numbers.")
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["group", "key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_in("group", ClaimKeyGroup), name="claimkey_group_valid"
+            ),
+            models.CheckConstraint(
+                condition=_in("value_type", ClaimKeyValueType), name="claimkey_value_type_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class ClaimQuerySet(models.QuerySet):
+    def with_freshness(self) -> ClaimQuerySet:
+        return self.annotate(freshness=freshness.annotation("checked_at"))
+
+    def fresh_as(self, level: str) -> ClaimQuerySet:
+        return self.filter(freshness.filter_q("checked_at", level))
+
+
+class ClaimFlag(models.TextChoices):
+    YES = "yes", "Yes"
+    NO = "no", "No"
+    PARTIAL = "partial", "Partial"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class ClaimSurface(models.TextChoices):
+    ANY = "any", "Any"
+    API = "api", "API"
+    CONSUMER_APP = "consumer_app", "Consumer app"
+    SELF_HOSTED = "self_hosted", "Self-hosted weights"
+    ENTERPRISE = "enterprise", "Enterprise contract"
+
+
+class ClaimStatus(models.TextChoices):
+    CURRENT = "current", "Current"
+    NEEDS_REVIEW = "needs_review", "Needs review"
+    DISPUTED = "disputed", "Disputed"
+    RETIRED = "retired", "Retired"
+
+
+class Claim(TimeStamped):
+    Flag = ClaimFlag
+
+    Surface = ClaimSurface
+
+    Status = ClaimStatus
+
+    provider = models.ForeignKey(
+        Provider, on_delete=models.PROTECT, null=True, blank=True, related_name="claims"
+    )
+    model = models.ForeignKey(
+        AIModel, on_delete=models.PROTECT, null=True, blank=True, related_name="claims"
+    )
+    key = models.ForeignKey(ClaimKey, on_delete=models.PROTECT, related_name="claims")
+    value_flag = models.CharField(max_length=10, choices=Flag.choices, blank=True)
+    value_number = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    value_unit = models.CharField(max_length=30, blank=True)
+    value_text = models.CharField(max_length=300, blank=True)
+    condition = models.TextField(blank=True, help_text="When the claim holds, in words.")
+    scope_plan = models.CharField(max_length=80, blank=True, help_text="Plan tier, e.g. Scale.")
+    scope_surface = models.CharField(max_length=20, choices=Surface.choices, default=Surface.ANY)
+    scope_region = models.CharField(max_length=40, blank=True, help_text="e.g. EU, US.")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="claims")
+    evidence_quote = models.TextField(
+        blank=True, help_text="The exact words of the source that support the claim."
+    )
+    checked_at = models.DateField(help_text="When the source was last read for this claim.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CURRENT)
+    note = models.TextField(blank=True, help_text="Curator's note, e.g. why it is disputed.")
+    history = HistoricalRecords()
+
+    objects = ClaimQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["key__group", "key__key", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(provider__isnull=False) & Q(model__isnull=True))
+                | (Q(provider__isnull=True) & Q(model__isnull=False)),
+                name="claim_exactly_one_subject",
+            ),
+            models.CheckConstraint(
+                condition=(~Q(value_flag="") & Q(value_number__isnull=True) & Q(value_text=""))
+                | (Q(value_flag="") & Q(value_number__isnull=False) & Q(value_text=""))
+                | (Q(value_flag="") & Q(value_number__isnull=True) & ~Q(value_text="")),
+                name="claim_exactly_one_value",
+            ),
+            models.CheckConstraint(
+                condition=Q(value_flag="") | _in("value_flag", ClaimFlag), name="claim_flag_valid"
+            ),
+            models.CheckConstraint(
+                condition=_in("scope_surface", ClaimSurface), name="claim_surface_valid"
+            ),
+            models.CheckConstraint(condition=_in("status", ClaimStatus), name="claim_status_valid"),
+            # The loader's natural key; one partial constraint per subject because
+            # NULLs never collide in a plain unique constraint.
+            models.UniqueConstraint(
+                fields=["provider", "key", "source", "scope_surface", "scope_plan", "scope_region"],
+                condition=Q(provider__isnull=False),
+                name="claim_unique_per_provider",
+            ),
+            models.UniqueConstraint(
+                fields=["model", "key", "source", "scope_surface", "scope_plan", "scope_region"],
+                condition=Q(model__isnull=False),
+                name="claim_unique_per_model",
+            ),
+        ]
+        indexes = [
+            # Freshness facets and the crawlers' "claims due" sweep filter on checked_at.
+            models.Index(fields=["checked_at"], name="claim_checked_at_idx"),
+            # The finder and the API look claims up by key and value.
+            models.Index(fields=["key", "value_flag"], name="claim_key_value_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} · {self.key_id and self.key.key} = {self.display_value}"
+
+    @property
+    def subject(self) -> Provider | AIModel | None:
+        return self.provider if self.provider_id else self.model
+
+    @property
+    def display_value(self) -> str:
+        if self.value_flag:
+            return self.get_value_flag_display()
+        if self.value_number is not None:
+            number = self.value_number.normalize()
+            text = f"{number:f}"
+            return f"{text} {self.value_unit}".strip()
+        return self.value_text
+
+    @property
+    def freshness(self) -> str:
+        return freshness.level(self.checked_at)
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        errors: dict[str, str] = {}
+        if bool(self.provider_id) == bool(self.model_id):
+            errors["provider"] = "a claim is about exactly one provider or one model"
+        if self.key_id:
+            value_type = self.key.value_type
+            if value_type == ClaimKey.ValueType.FLAG and not self.value_flag:
+                errors["value_flag"] = f"{self.key.key} takes yes / no / partial / unknown"
+            if value_type == ClaimKey.ValueType.NUMBER and self.value_number is None:
+                errors["value_number"] = f"{self.key.key} takes a number"
+            if value_type == ClaimKey.ValueType.TEXT and not self.value_text:
+                errors["value_text"] = f"{self.key.key} takes a short text"
+        set_values = sum(
+            [bool(self.value_flag), self.value_number is not None, bool(self.value_text)]
+        )
+        if set_values > 1:
+            errors.setdefault("value_flag", "set exactly one of flag, number or text")
+        if errors:
+            raise ValidationError(errors)
+
+
+class VerificationMethod(models.TextChoices):
+    MANUAL = "manual", "Manual review"
+    SOURCE_CHECK = "source_check", "Source re-check"
+    INFERENCE_PROBE = "inference_probe", "Inference probe"
+    MODEL_JUDGE = "model_judge", "Model as judge (advisory)"
+
+
+class VerificationOutcome(models.TextChoices):
+    CONFIRMED = "confirmed", "Confirmed"
+    CONTRADICTED = "contradicted", "Contradicted"
+    INCONCLUSIVE = "inconclusive", "Inconclusive"
+    ERROR = "error", "Error"
+
+
+class Verification(models.Model):
+    """One re-check of a claim; every check leaves one, so history is visible."""
+
+    Method = VerificationMethod
+
+    Outcome = VerificationOutcome
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="verifications")
+    checked_at = models.DateTimeField()
+    method = models.CharField(max_length=20, choices=Method.choices)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    note = models.TextField(blank=True)
+    match_score = models.FloatField(null=True, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-checked_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_in("method", VerificationMethod), name="verification_method_valid"
+            ),
+            models.CheckConstraint(
+                condition=_in("outcome", VerificationOutcome), name="verification_outcome_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(match_score__isnull=True)
+                | (Q(match_score__gte=0) & Q(match_score__lte=1)),
+                name="verification_score_in_unit_range",
+            ),
+        ]
+        indexes = [
+            # A claim's verification history, newest first.
+            models.Index(fields=["claim", "-checked_at"], name="verification_claim_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} {self.outcome} {self.checked_at:%Y-%m-%d}"
+
+
+class Price(TimeStamped):
+    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="prices")
+    input_per_mtok = models.DecimalField(
+        "input price per million tokens", max_digits=12, decimal_places=4
+    )
+    output_per_mtok = models.DecimalField(
+        "output price per million tokens", max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    tier = models.CharField(max_length=80, blank=True, help_text="e.g. standard, batch.")
+    as_of = models.DateField()
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="prices")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["model", "-as_of"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(input_per_mtok__gte=0), name="price_input_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(output_per_mtok__isnull=True) | Q(output_per_mtok__gte=0),
+                name="price_output_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="price_currency_iso"
+            ),
+            models.UniqueConstraint(
+                fields=["model", "currency", "tier", "as_of"], name="price_unique_per_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.input_per_mtok}/{self.output_per_mtok} {self.currency}"
+
+
+class FAQ(TimeStamped):
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="faqs")
+    question = models.CharField(max_length=300)
+    answer = models.TextField()
+    position = models.PositiveSmallIntegerField(default=0)
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, null=True, blank=True, related_name="faqs"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["provider", "position", "id"]
+        verbose_name = "FAQ entry"
+        verbose_name_plural = "FAQ entries"
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "question"], name="faq_unique_question"),
+        ]
+
+    def __str__(self) -> str:
+        return self.question
+
+
+class Comparison(TimeStamped):
+    """A curated side-by-side of providers, linked from each provider's page."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True)
+    providers = models.ManyToManyField(Provider, related_name="comparisons")
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
