@@ -9,6 +9,7 @@ variables win over it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -225,4 +226,51 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# --- crawlers ---
+# Outbound fetches of primary sources (crawlers/fetch.py is the only module that uses these).
+ATLAS_CRAWLER_USER_AGENT = env_str(
+    "ATLAS_CRAWLER_USER_AGENT",
+    "AtlasSourceChecker/1.0 (re-reads the legal pages cited by the Atlas catalogue)",
+)
+# Addresses or networks a fetch may reach although they are private, loopback or reserved.
+# Empty in production; `check --deploy` warns when it is not.
+ATLAS_CRAWLER_ALLOWED_NETWORKS = env_list("ATLAS_CRAWLER_ALLOWED_NETWORKS", [])
+for _network in ATLAS_CRAWLER_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"ATLAS_CRAWLER_ALLOWED_NETWORKS holds {_network!r}, which is not an address or network."
+        ) from None
+# Ports a fetch may use on public addresses (allow-listed addresses may use any port).
+ATLAS_CRAWLER_ALLOWED_PORTS = env_list("ATLAS_CRAWLER_ALLOWED_PORTS", ["80", "443", "8080", "8443"])
+if not all(port.isdigit() and 0 < int(port) < 65536 for port in ATLAS_CRAWLER_ALLOWED_PORTS):
+    raise ImproperlyConfigured(
+        f"ATLAS_CRAWLER_ALLOWED_PORTS must be port numbers, got {ATLAS_CRAWLER_ALLOWED_PORTS!r}."
+    )
+ATLAS_CRAWLER_ALLOWED_PORTS = [int(port) for port in ATLAS_CRAWLER_ALLOWED_PORTS]
+ATLAS_CRAWLER_CONNECT_TIMEOUT = env_int("ATLAS_CRAWLER_CONNECT_TIMEOUT", 10, minimum=1)
+# The whole exchange (connect, headers and body) must finish within this many seconds.
+ATLAS_CRAWLER_TOTAL_TIMEOUT = env_int("ATLAS_CRAWLER_TOTAL_TIMEOUT", 30, minimum=1)
+ATLAS_CRAWLER_MAX_BYTES = env_int("ATLAS_CRAWLER_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+ATLAS_CRAWLER_MAX_REDIRECTS = env_int("ATLAS_CRAWLER_MAX_REDIRECTS", 5, minimum=0)
+ATLAS_CRAWLER_PER_HOST_CONCURRENCY = env_int("ATLAS_CRAWLER_PER_HOST_CONCURRENCY", 2, minimum=1)
+# Minimum gap between two requests to the same host, in milliseconds.
+ATLAS_CRAWLER_POLITENESS_MS = env_int("ATLAS_CRAWLER_POLITENESS_MS", 1000)
+ATLAS_CRAWLER_RESPECT_ROBOTS = env_bool("ATLAS_CRAWLER_RESPECT_ROBOTS", True)
+# Sources checked per sweep, and how often beat runs the sweep.
+ATLAS_CRAWLER_SWEEP_LIMIT = env_int("ATLAS_CRAWLER_SWEEP_LIMIT", 200, minimum=1)
+ATLAS_CRAWLER_SWEEP_SECONDS = env_int("ATLAS_CRAWLER_SWEEP_SECONDS", 600, minimum=10)
+CELERY_BEAT_SCHEDULE["crawlers-sweep-every-10-minutes"] = {
+    "task": "crawlers.tasks.sweep_sources",
+    "schedule": ATLAS_CRAWLER_SWEEP_SECONDS,
+}
+# A Redis broker re-delivers a task that was never acknowledged (its worker died) after this
+# many seconds; it must exceed the longest task, so it is above CELERY_TASK_TIME_LIMIT.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int(
+        "CELERY_VISIBILITY_TIMEOUT", max(3600, CELERY_TASK_TIME_LIMIT + 60), minimum=1
+    )
 }
