@@ -242,7 +242,7 @@ for _network in ATLAS_CRAWLER_ALLOWED_NETWORKS:
         ipaddress.ip_network(_network, strict=False)
     except ValueError:
         raise ImproperlyConfigured(
-            f"ATLAS_CRAWLER_ALLOWED_NETWORKS holds {_network!r}, which is not an address or network."
+            f"ATLAS_CRAWLER_ALLOWED_NETWORKS holds {_network!r}, not an address or network."
         ) from None
 # Ports a fetch may use on public addresses (allow-listed addresses may use any port).
 ATLAS_CRAWLER_ALLOWED_PORTS = env_list("ATLAS_CRAWLER_ALLOWED_PORTS", ["80", "443", "8080", "8443"])
@@ -274,3 +274,5 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
         "CELERY_VISIBILITY_TIMEOUT", max(3600, CELERY_TASK_TIME_LIMIT + 60), minimum=1
     )
 }
+# First retry of a transient failure after this many seconds, doubling each time.
+ATLAS_CRAWLER_RETRY_BASE_SECONDS = env_int("ATLAS_CRAWLER_RETRY_BASE_SECONDS", 60)
