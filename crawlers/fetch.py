@@ -217,7 +217,8 @@ def vet(url: str) -> Target:
         raise _refuse(f"The URL {url!r} has no host.")
     if "%" in host:
         raise _refuse("Scoped IPv6 addresses (with a zone id) are not fetched.")
-    port = port or (443 if scheme == "https" else 80)
+    if port is None:
+        port = 443 if scheme == "https" else 80
     if port == 0:
         raise _refuse("Port 0 is not fetched.")
 

@@ -151,7 +151,7 @@ def test_a_404_is_recorded_as_a_permanent_failure_and_falsifies_nothing(server, 
 
 @pytest.mark.django_db
 def test_a_500_then_200_is_retried_and_then_read(server, history):
-    source, claims = history
+    source, _claims = history
     server.route("/terms", [Page("oops", status=500, content_type="text/plain"), Page(REWORDED)])
     check = services.check_queue(source=source, reason="test")
     with pytest.raises(CrawlerError) as raised:
