@@ -269,10 +269,15 @@ CELERY_BEAT_SCHEDULE["crawlers-sweep-every-10-minutes"] = {
 }
 # A Redis broker re-delivers a task that was never acknowledged (its worker died) after this
 # many seconds; it must exceed the longest task, so it is above CELERY_TASK_TIME_LIMIT.
+# Workers look for such orphaned tasks every CELERY_UNACKED_RESTORE_SECONDS.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int(
         "CELERY_VISIBILITY_TIMEOUT", max(3600, CELERY_TASK_TIME_LIMIT + 60), minimum=1
-    )
+    ),
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_SECONDS", 60, minimum=1),
+    "unacked_restore_throttle": 1,
 }
 # First retry of a transient failure after this many seconds, doubling each time.
 ATLAS_CRAWLER_RETRY_BASE_SECONDS = env_int("ATLAS_CRAWLER_RETRY_BASE_SECONDS", 60)
+# One line per outbound request at INFO is too much for a crawl; failures are on the checks.
+LOGGING["loggers"]["httpx"] = {"level": "WARNING"}

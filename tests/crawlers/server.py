@@ -29,6 +29,14 @@ class Page:
 Handler = Page | list[Page] | Callable[[BaseHTTPRequestHandler], None]
 
 
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # Clients that hang up early (byte caps, deadlines) are part of the tests.
+        pass
+
+
 class FixtureServer:
     def __init__(self) -> None:
         self.routes: dict[str, Handler] = {}
@@ -49,7 +57,7 @@ class FixtureServer:
             def do_GET(self) -> None:
                 outer._serve(self)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
+        self.httpd = QuietServer(("127.0.0.1", 0), RequestHandler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
