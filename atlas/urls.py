@@ -5,5 +5,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("sources/", include("crawlers.urls")),
     path("", include("catalog.urls")),
 ]
