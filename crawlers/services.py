@@ -134,14 +134,23 @@ def sources_sweep(*, limit: int, now: dt.datetime | None = None) -> list[int]:
             .exclude(source__crawl_checks__status__in=OPEN_STATUSES)
             .order_by(F("next_check_at").asc(nulls_first=True), "pk")[: max(0, limit)]
         )
+        checks = Check.objects.bulk_create(
+            Check(source=crawl.source, reason="sweep", url=crawl.source.url, queued_at=now)
+            for crawl in due
+        )
         for crawl in due:
-            check = Check.objects.create(
-                source=crawl.source, reason="sweep", url=crawl.source.url, queued_at=now
-            )
             crawl.next_check_at = now + dt.timedelta(hours=crawl.interval_hours)
-            crawl.save(update_fields=["next_check_at"])
-            _enqueue(check.pk)
-            queued.append(check.pk)
+        CrawlSettings.objects.bulk_update(due, ["next_check_at"], batch_size=500)
+        new_ids = [check.pk for check in checks]
+        if None in new_ids:  # backends that cannot return ids from a bulk insert
+            new_ids = list(
+                Check.objects.filter(
+                    source__in=[crawl.source_id for crawl in due], status=Check.Status.QUEUED
+                ).values_list("pk", flat=True)
+            )
+        for check_id in new_ids:
+            _enqueue(check_id)
+        queued.extend(new_ids)
     return queued
 
 
@@ -162,8 +171,8 @@ def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
     )
     if not claimed:
         return None
-    check = Check.objects.select_related("source").get(pk=check_id)
-    crawl = crawl_settings_for(source=check.source)
+    check = Check.objects.select_related("source__crawl").get(pk=check_id)
+    crawl = getattr(check.source, "crawl", None) or crawl_settings_for(source=check.source)
     has_version = crawl.current_version_id is not None
     started = time.monotonic()
     try:
@@ -200,7 +209,12 @@ def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
 
 def _locked(check_id: int) -> tuple[Check, CrawlSettings] | None:
     check = Check.objects.select_for_update().select_related("source").get(pk=check_id)
-    crawl = CrawlSettings.objects.select_for_update().get(source_id=check.source_id)
+    crawl = (
+        CrawlSettings.objects.select_for_update(of=("self",))
+        .select_related("current_version")
+        .defer("current_version__raw_body")
+        .get(source_id=check.source_id)
+    )
     if check.status != Check.Status.RUNNING:
         return None  # another delivery of the same task finished it first
     return check, crawl
@@ -222,6 +236,9 @@ def _version_for(
     now: dt.datetime,
 ) -> Version:
     """The source's version with this text, created when the text has never been seen."""
+    current = crawl.current_version
+    if current is not None and current.content_hash == extracted.content_hash:
+        return current
     existing = Version.objects.filter(
         source_id=crawl.source_id, content_hash=extracted.content_hash
     ).first()
