@@ -80,6 +80,11 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, default=2000)
@@ -228,6 +233,12 @@ def main() -> None:
         print(f"new versions from the re-check: {Version.objects.count() - versions_first}")
         print(f"re-check ratio to ideal: {recheck / ideal:.2f}x")
         print(f"worker peak memory (VmHWM): {peak_rss_mb(worker.pid):.0f} MB (target 300 MB)")
+        used = cpu_seconds(worker.pid)
+        print(
+            f"worker CPU time: {used:.1f} s for {2 * args.sources} checks "
+            f"({used * 1000 / (2 * args.sources):.1f} ms per check); machine load "
+            f"average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        )
     finally:
         if worker is not None and worker.poll() is None:
             os.killpg(worker.pid, signal.SIGTERM)
