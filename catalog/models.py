@@ -299,7 +299,12 @@ class SourceDocType(models.TextChoices):
 class Source(TimeStamped):
     DocType = SourceDocType
 
-    url = models.URLField(max_length=1000, unique=True)
+    slug = models.SlugField(max_length=120, unique=True, help_text="Stable handle for links.")
+    url = models.URLField(
+        max_length=1000,
+        blank=True,
+        help_text="Blank only for documents with no public address (then nothing can re-fetch it).",
+    )
     title = models.CharField(max_length=300)
     publisher = models.CharField(max_length=200)
     provider = models.ForeignKey(
@@ -320,6 +325,7 @@ class Source(TimeStamped):
             models.CheckConstraint(
                 condition=_in("doc_type", SourceDocType), name="source_doc_type_valid"
             ),
+            models.UniqueConstraint(fields=["url"], condition=~Q(url=""), name="source_url_unique"),
         ]
 
     def __str__(self) -> str:
