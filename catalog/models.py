@@ -357,7 +357,7 @@ class ClaimKey(TimeStamped):
     label = models.CharField(max_length=200)
     group = models.CharField(max_length=20, choices=Group.choices)
     value_type = models.CharField(max_length=10, choices=ValueType.choices)
-    unit = models.CharField(max_length=30, blank=True, help_text="Default unit for numbers.")
+    unit = models.CharField(max_length=60, blank=True, help_text="Default unit for numbers.")
     description = models.TextField(blank=True)
 
     class Meta:
@@ -421,7 +421,7 @@ class Claim(TimeStamped):
     key = models.ForeignKey(ClaimKey, on_delete=models.PROTECT, related_name="claims")
     value_flag = models.CharField(max_length=10, choices=Flag.choices, blank=True)
     value_number = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
-    value_unit = models.CharField(max_length=30, blank=True)
+    value_unit = models.CharField(max_length=60, blank=True)
     value_text = models.CharField(max_length=300, blank=True)
     condition = models.TextField(blank=True, help_text="When the claim holds, in words.")
     scope_plan = models.CharField(max_length=80, blank=True, help_text="Plan tier, e.g. Scale.")
