@@ -153,6 +153,7 @@ def main() -> None:
         sources = Source.objects.bulk_create(
             Source(
                 url=f"http://{hosts[i % args.hosts][0]}:{hosts[i % args.hosts][1]}/doc/{i}",
+                slug=f"document-{i}",
                 title=f"Document {i}",
                 publisher="Bench",
                 doc_type="terms",

@@ -6,18 +6,23 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from crawlers import services
+from crawlers.errors import CrawlerError
 from crawlers.models import Check, CrawlSettings, Version
 
 
 @admin.action(description="Check the selected sources now")
 def check_now(modeladmin, request: HttpRequest, queryset: QuerySet[CrawlSettings]) -> None:
-    checks = [
-        services.check_queue(source=crawl.source, reason=f"admin:{request.user.get_username()}")
-        for crawl in queryset.select_related("source")
-    ]
+    queued = 0
+    for crawl in queryset.select_related("source"):
+        try:
+            services.check_queue(source=crawl.source, reason=f"admin:{request.user.get_username()}")
+        except CrawlerError as exc:
+            modeladmin.message_user(request, str(exc), messages.WARNING)
+            continue
+        queued += 1
     modeladmin.message_user(
         request,
-        f"{len(checks)} check(s) queued; their results appear on each source's page.",
+        f"{queued} check(s) queued; their results appear on each source's page.",
         messages.SUCCESS,
     )
 

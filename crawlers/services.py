@@ -74,7 +74,14 @@ def _enqueue(check_id: int) -> None:
 
 
 def check_queue(*, source: Source, reason: str) -> Check:
-    """Queue a check of ``source`` now; returns the already open check if there is one."""
+    """Queue a check of ``source`` now; returns the already open check if there is one.
+
+    Raises ``CrawlerError`` (permanent) for a source without a public address.
+    """
+    if not source.url:
+        raise CrawlerError(
+            f"{source.title} has no public address, so it cannot be re-read.", permanent=True
+        )
     crawl = crawl_settings_for(source=source)
     with transaction.atomic():
         CrawlSettings.objects.select_for_update().get(pk=crawl.pk)
@@ -130,6 +137,7 @@ def sources_sweep(*, limit: int, now: dt.datetime | None = None) -> list[int]:
             CrawlSettings.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("source")
             .filter(enabled=True)
+            .exclude(source__url="")
             .filter(Q(next_check_at__isnull=True) | Q(next_check_at__lte=now))
             .exclude(source__crawl_checks__status__in=OPEN_STATUSES)
             .order_by(F("next_check_at").asc(nulls_first=True), "pk")[: max(0, limit)]

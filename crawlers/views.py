@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from catalog.models import Claim, Source
 from crawlers import selectors, services
+from crawlers.errors import CrawlerError
 from crawlers.models import Version
 
 
@@ -95,8 +96,12 @@ def version_compare(request: HttpRequest, source_id: int) -> HttpResponse:
 @permission_required("crawlers.change_crawlsettings", raise_exception=True)
 def source_check_now(request: HttpRequest, source_id: int) -> HttpResponse:
     source = get_object_or_404(Source, pk=source_id)
-    check = services.check_queue(source=source, reason=f"web:{request.user.get_username()}")
-    messages.success(request, f"Check {check.pk} queued; refresh to see its result.")
+    try:
+        check = services.check_queue(source=source, reason=f"web:{request.user.get_username()}")
+    except CrawlerError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Check {check.pk} queued; refresh to see its result.")
     return redirect("crawlers:source", source_id=source.pk)
 
 

@@ -71,9 +71,11 @@ def claim_key(db) -> ClaimKey:
 
 
 def make_source(url: str, *, keep: str = "", remove: str = "", provider=None) -> Source:
+    number = next(_counter)
     source = Source.objects.create(
+        slug=f"document-{number}",
         url=url,
-        title=f"Document {next(_counter)}",
+        title=f"Document {number}",
         publisher="Example AI",
         provider=provider,
         doc_type=Source.DocType.TERMS,

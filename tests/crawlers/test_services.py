@@ -55,7 +55,7 @@ def test_a_source_without_crawl_settings_is_swept_with_the_defaults(server, prov
     from catalog.models import Source
 
     source = Source.objects.create(
-        url=server.url("/bare"), title="Bare", publisher="Example", doc_type="terms"
+        slug="bare", url=server.url("/bare"), title="Bare", publisher="Example", doc_type="terms"
     )
     queued = services.sources_sweep(limit=10)
     assert Check.objects.get(pk__in=queued).source == source
@@ -258,3 +258,18 @@ def test_a_claim_without_a_quote_is_inconclusive_and_untouched(server, provider,
     claim.refresh_from_db()
     assert claim.status == Claim.Status.CURRENT
     assert claim.verifications.get().outcome == Verification.Outcome.INCONCLUSIVE
+
+
+def test_a_source_without_an_address_is_never_swept_or_queued(provider):
+    from catalog.models import Source
+    from crawlers.errors import CrawlerError
+
+    source = Source.objects.create(
+        slug="offline", url="", title="Signed paper contract", publisher="Example",
+        doc_type="dpa",
+    )  # fmt: skip
+    assert services.sources_sweep(limit=10) == []
+    with pytest.raises(CrawlerError, match="no public address"):
+        services.check_queue(source=source, reason="test")
+    with pytest.raises(CommandError, match="No public address"):
+        call_command("check_sources", "--source", str(source.pk))

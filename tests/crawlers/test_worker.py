@@ -135,7 +135,8 @@ def _sources(prefix: str, server, *, with_claims: int = 0) -> list[int]:
             [ClaimKey(key="worker-key", label="Key", group="right", value_type="text")]
         )
     sources = Source.objects.using(ALIAS).bulk_create(
-        Source(url=server.url(f"/{prefix}/{i}"), title=f"{prefix} {i}", publisher="Worker AI",
+        Source(slug=f"{prefix}-{i}", url=server.url(f"/{prefix}/{i}"), title=f"{prefix} {i}",
+               publisher="Worker AI",
                doc_type="terms")
         for i in range(SOURCES)
     )  # fmt: skip

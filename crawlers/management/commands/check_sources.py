@@ -48,6 +48,11 @@ class Command(BaseCommand):
             missing = sorted(set(sources) - set(found))
             if missing:
                 raise CommandError(f"No source with id {', '.join(map(str, missing))}.")
+            unreadable = [f"{s.pk} ({s.title})" for s in found.values() if not s.url]
+            if unreadable:
+                raise CommandError(
+                    f"No public address, nothing to re-read: source {', '.join(unreadable)}."
+                )
             for source_id in sources:
                 check_ids.append(services.check_queue(source=found[source_id], reason="command").pk)
         if due:
