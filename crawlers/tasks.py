@@ -14,6 +14,12 @@ from crawlers.errors import CrawlerError
 logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 4
+MAX_COUNTDOWN_SECONDS = 6 * 3600
+
+
+def retry_countdown(*, retry_after: float | None, retries: int, base: float) -> float:
+    """Seconds before the next attempt: exponential backoff, never sooner than Retry-After."""
+    return min(max(retry_after or 0.0, base * 2**retries), MAX_COUNTDOWN_SECONDS)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
@@ -27,8 +33,11 @@ def check_source(self, check_id: int) -> str:
     try:
         check = services.check_run(check_id=check_id, final_attempt=final)
     except CrawlerError as exc:
-        base = settings.ATLAS_CRAWLER_RETRY_BASE_SECONDS
-        countdown = max(exc.retry_after or 0.0, base * 2**self.request.retries)
+        countdown = retry_countdown(
+            retry_after=exc.retry_after,
+            retries=self.request.retries,
+            base=settings.ATLAS_CRAWLER_RETRY_BASE_SECONDS,
+        )
         logger.info("check %s: %s; retrying in %.0f s", check_id, exc, countdown)
         raise self.retry(exc=exc, countdown=countdown) from None
     except SoftTimeLimitExceeded:

@@ -273,3 +273,12 @@ def test_a_source_without_an_address_is_never_swept_or_queued(provider):
         services.check_queue(source=source, reason="test")
     with pytest.raises(CommandError, match="No public address"):
         call_command("check_sources", "--source", str(source.pk))
+
+
+def test_retries_back_off_exponentially_and_never_before_retry_after():
+    from crawlers.tasks import retry_countdown
+
+    assert retry_countdown(retry_after=None, retries=0, base=60) == 60
+    assert retry_countdown(retry_after=None, retries=3, base=60) == 480
+    assert retry_countdown(retry_after=900, retries=1, base=60) == 900
+    assert retry_countdown(retry_after=10**9, retries=0, base=60) == 6 * 3600
