@@ -25,12 +25,15 @@ from __future__ import annotations
 import email.utils
 import functools
 import ipaddress
+import os
 import re
 import socket
 import ssl
 import threading
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin, urlsplit
@@ -199,6 +202,27 @@ def resolve(host: str, port: int) -> list[str]:
     return [info[4][0] for info in infos]
 
 
+_resolvers: tuple[int, ThreadPoolExecutor] | None = None
+_resolvers_lock = threading.Lock()
+
+
+def _resolve_within(host: str, port: int, timeout: float) -> list[str]:
+    """``resolve`` with a time limit: getaddrinfo itself has none a caller can set."""
+    global _resolvers
+    with _resolvers_lock:
+        # One pool per process: a forked worker child must not reuse its parent's threads.
+        if _resolvers is None or _resolvers[0] != os.getpid():
+            _resolvers = (os.getpid(), ThreadPoolExecutor(8, thread_name_prefix="atlas-dns"))
+        pool = _resolvers[1]
+    future = pool.submit(resolve, host, port)
+    try:
+        return future.result(timeout=timeout)
+    except FuturesTimeout:
+        raise CrawlerError(
+            f"Looking up {host} took longer than {timeout:.0f} s.", permanent=False
+        ) from None
+
+
 def vet(url: str) -> Target:
     """Check a URL and resolve its host; raise ``CrawlerError`` (permanent) when refused.
 
@@ -238,7 +262,7 @@ def vet(url: str) -> Target:
         except UnicodeError:
             raise _refuse(f"The host {host!r} is not a valid domain name.") from None
         try:
-            found = resolve(ascii_host, port)
+            found = _resolve_within(ascii_host, port, settings.ATLAS_CRAWLER_CONNECT_TIMEOUT)
         except (OSError, UnicodeError) as exc:
             raise CrawlerError(
                 f"The host {ascii_host} could not be resolved ({exc}).", permanent=False

@@ -203,3 +203,20 @@ def test_a_redirect_chain_into_a_refused_address_stops_before_connecting(
     assert raised.value.permanent is True
     assert [h["to"] for h in raised.value.redirects] == [server.url("/middle"), hop]
     assert {address[0] for address in dialled} == {"127.0.0.1"}
+
+
+def test_a_dns_lookup_that_hangs_is_abandoned_at_the_connect_timeout(settings, monkeypatch):
+    import threading
+    import time
+
+    settings.ATLAS_CRAWLER_CONNECT_TIMEOUT = 1
+    release = threading.Event()
+    monkeypatch.setattr(fetch, "resolve", lambda host, port: release.wait(10) and [])
+    started = time.monotonic()
+    try:
+        with pytest.raises(CrawlerError, match="took longer than 1 s") as raised:
+            fetch.vet("https://slow-dns.example.com/")
+    finally:
+        release.set()
+    assert raised.value.permanent is False
+    assert time.monotonic() - started < 2
