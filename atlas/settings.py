@@ -288,3 +288,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 ATLAS_CRAWLER_RETRY_BASE_SECONDS = env_int("ATLAS_CRAWLER_RETRY_BASE_SECONDS", 60)
 # One line per outbound request at INFO is too much for a crawl; failures are on the checks.
 LOGGING["loggers"]["httpx"] = {"level": "WARNING"}
+# Where per-host limits are shared between worker processes: a Redis URL, by default the
+# broker's when it is Redis. Empty: each process keeps its own counts.
+_default_limit_url = (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+ATLAS_CRAWLER_HOST_LIMIT_URL = env_str("ATLAS_CRAWLER_HOST_LIMIT_URL", _default_limit_url)

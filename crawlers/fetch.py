@@ -34,7 +34,7 @@ import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
@@ -43,6 +43,7 @@ import httpx
 from django.conf import settings
 
 from crawlers.errors import CrawlerError
+from crawlers.politeness import HostGate, RedisHostGate
 
 ACCEPTED_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/pdf")
 REDIRECT_CODES = (301, 302, 303, 307, 308)
@@ -298,50 +299,31 @@ def vet(url: str) -> Target:
 # --- politeness ------------------------------------------------------------------------------
 
 
-class HostGate:
-    """At most N requests in flight per host, and a minimum gap between request starts."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._slots: dict[str, threading.BoundedSemaphore] = {}
-        self._next_start: dict[str, float] = {}
-
-    @contextmanager
-    def slot(self, key: str, *, delay: float, deadline: float):
-        with self._lock:
-            semaphore = self._slots.get(key)
-            if semaphore is None:
-                limit = settings.ATLAS_CRAWLER_PER_HOST_CONCURRENCY
-                semaphore = self._slots[key] = threading.BoundedSemaphore(limit)
-        if not semaphore.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            raise CrawlerError(f"Too many requests in flight to {key}; try later.", permanent=False)
-        try:
-            with self._lock:
-                now = time.monotonic()
-                start = max(now, self._next_start.get(key, 0.0))
-                self._next_start[key] = start + delay
-            if start > now:
-                if start > deadline:
-                    raise CrawlerError(
-                        f"The politeness delay for {key} exceeds the deadline.", permanent=False
-                    )
-                time.sleep(start - now)
-            yield
-        finally:
-            semaphore.release()
+_gate: HostGate | RedisHostGate | None = None
+_gate_lock = threading.Lock()
 
 
-gate = HostGate()
+def gate() -> HostGate | RedisHostGate:
+    """The per-host limiter: shared through Redis when one is configured, else in-process."""
+    global _gate
+    with _gate_lock:
+        url = settings.ATLAS_CRAWLER_HOST_LIMIT_URL
+        if _gate is None or getattr(_gate, "url", "") != url:
+            _gate = RedisHostGate(url) if url else HostGate()
+        return _gate
+
+
 _robots_cache: dict[str, tuple[float, RobotFileParser | None]] = {}
 _robots_lock = threading.Lock()
 
 
 def clear_caches() -> None:
     """Forget robots.txt files and host timings (tests, and a worker after settings change)."""
-    global gate
+    global _gate
     with _robots_lock:
         _robots_cache.clear()
-    gate = HostGate()
+    with _gate_lock:
+        _gate = None
 
 
 # --- one exchange ----------------------------------------------------------------------------
@@ -580,7 +562,7 @@ def _robots_for(target: Target, *, deadline: float) -> RobotFileParser | None:
         return cached[1]
     parts = urlsplit(target.url)
     robots_target = replace(target, url=f"{parts.scheme}://{parts.netloc}/robots.txt")
-    with gate.slot(target.origin, delay=_politeness(), deadline=deadline):
+    with gate().slot(target.origin, delay=_politeness(), deadline=deadline):
         try:
             reply = _exchange(
                 robots_target,
@@ -655,7 +637,7 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "") -> FetchResult:
                 crawl_delay = rules.crawl_delay(settings.ATLAS_CRAWLER_USER_AGENT)
                 if crawl_delay:
                     delay = max(delay, min(float(crawl_delay), 60.0))
-        with gate.slot(target.origin, delay=delay, deadline=deadline):
+        with gate().slot(target.origin, delay=delay, deadline=deadline):
             try:
                 reply = _exchange(
                     target,

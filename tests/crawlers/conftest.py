@@ -48,6 +48,7 @@ def crawler_settings(settings):
     settings.ATLAS_CRAWLER_CONNECT_TIMEOUT = 2
     settings.ATLAS_CRAWLER_MAX_BYTES = 4 * 1024 * 1024
     settings.ATLAS_CRAWLER_RETRY_BASE_SECONDS = 1
+    settings.ATLAS_CRAWLER_HOST_LIMIT_URL = ""
     fetch.clear_caches()
     yield settings
     fetch.clear_caches()
