@@ -1,7 +1,8 @@
 """Crawl benchmark: N sources on H local hosts that answer after a fixed latency.
 
-Runs a real Celery worker (threads pool, one process, so the per-host limit holds) on a
-Redis broker against a PostgreSQL database the script creates and drops, and prints:
+Runs real Celery workers (threads pools, one process per core by default, sharing the per-host
+limit through Redis) on a Redis broker against a PostgreSQL database the script creates and
+drops, and prints:
 
 - wall time of the sweep (first check started → last check finished) against the ideal,
   sources * latency / (hosts * per-host limit), and the ratio of the two;
@@ -11,7 +12,7 @@ Redis broker against a PostgreSQL database the script creates and drops, and pri
 Usage (from the project root, Redis and PostgreSQL answering):
 
     SECRET_KEY=bench python bench/crawl_benchmark.py [--sources 2000] [--hosts 20]
-        [--per-host 2] [--latency 0.2] [--politeness-ms 100]
+        [--per-host 2] [--latency 0.2] [--politeness-ms 100] [--processes 2]
 """
 
 from __future__ import annotations
@@ -93,6 +94,12 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--politeness-ms", type=int, default=100)
     parser.add_argument(
+        "--processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes sharing the per-host limit through Redis (default: one per core)",
+    )
+    parser.add_argument(
         "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
     )
     parser.add_argument(
@@ -132,7 +139,7 @@ def main() -> None:
         "DATABASE_CONN_MAX_AGE": "300",
     }
     os.environ.update(env)
-    worker = None
+    workers: list[subprocess.Popen] = []
     try:
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
@@ -162,29 +169,32 @@ def main() -> None:
         )
         CrawlSettings.objects.bulk_create(CrawlSettings(source=s) for s in sources)
 
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "atlas",
-                "worker",
-                "-P",
-                "threads",
-                "-c",
-                str(concurrency),
-                "-l",
-                "warning",
-                "--without-gossip",
-                "--without-mingle",
-                "-n",
-                f"bench-{uuid.uuid4().hex[:6]}@%h",
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        )
+        workers = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "atlas",
+                    "worker",
+                    "-P",
+                    "threads",
+                    "-c",
+                    str(max(1, concurrency // args.processes)),
+                    "-l",
+                    "warning",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "-n",
+                    f"bench-{n}-{uuid.uuid4().hex[:6]}@%h",
+                ],
+                cwd=ROOT,
+                env=env,
+                start_new_session=True,
+            )
+            for n in range(args.processes)
+        ]
 
         def sweep(label: str) -> float:
             before = Check.objects.count()
@@ -221,7 +231,8 @@ def main() -> None:
         ideal = args.sources * args.latency / concurrency
         print(
             f"{args.sources} sources on {args.hosts} hosts, {args.per_host} per host "
-            f"({concurrency} in flight), {args.latency * 1000:.0f} ms latency, politeness "
+            f"({concurrency} in flight, {args.processes} worker processes), "
+            f"{args.latency * 1000:.0f} ms latency, politeness "
             f"{args.politeness_ms} ms"
         )
         print(f"ideal wall time: {ideal:.1f} s")
@@ -233,17 +244,22 @@ def main() -> None:
         recheck = sweep("re-check of unchanged pages")
         print(f"new versions from the re-check: {Version.objects.count() - versions_first}")
         print(f"re-check ratio to ideal: {recheck / ideal:.2f}x")
-        print(f"worker peak memory (VmHWM): {peak_rss_mb(worker.pid):.0f} MB (target 300 MB)")
-        used = cpu_seconds(worker.pid)
+        peaks = [peak_rss_mb(w.pid) for w in workers]
+        print(
+            f"worker peak memory (VmHWM): {max(peaks):.0f} MB per process, "
+            f"{sum(peaks):.0f} MB for {len(workers)} (target 300 MB)"
+        )
+        used = sum(cpu_seconds(w.pid) for w in workers)
         print(
             f"worker CPU time: {used:.1f} s for {2 * args.sources} checks "
             f"({used * 1000 / (2 * args.sources):.1f} ms per check); machine load "
             f"average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
     finally:
-        if worker is not None and worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=60)
+        for worker in workers:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGTERM)
+                worker.wait(timeout=60)
         from django.db import connections
 
         connections.close_all()
