@@ -282,3 +282,18 @@ def test_retries_back_off_exponentially_and_never_before_retry_after():
     assert retry_countdown(retry_after=None, retries=3, base=60) == 480
     assert retry_countdown(retry_after=900, retries=1, base=60) == 900
     assert retry_countdown(retry_after=10**9, retries=0, base=60) == 6 * 3600
+
+
+def test_an_unchanged_check_costs_a_fixed_handful_of_queries(
+    server, provider, claim_key, django_assert_num_queries
+):
+    server.route("/page", Page(TERMS))
+    source = make_source(server.url("/page"), provider=provider)
+    make_claim(source=source, provider=provider, key=claim_key, quote=KEPT_QUOTE)
+    run_check(source)
+    Claim.objects.filter(source=source).update(checked_at=timezone.localdate())
+    check = services.check_queue(source=source, reason="test")
+    # Claim the check, read it, lock it and the settings, record both, read the claims, then
+    # one verification per claim (here one); the savepoint pair wraps the record.
+    with django_assert_num_queries(10):
+        services.check_run(check_id=check.pk)
