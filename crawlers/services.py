@@ -28,6 +28,9 @@ from crawlers.extract import EXTRACTOR_REVISION, Extracted, extract
 from crawlers.matching import MATCH_THRESHOLD, TextIndex
 from crawlers.models import OPEN_STATUSES, Check, CrawlSettings, Version
 
+# Deliveries of one check, retries and re-deliveries after a dead worker included.
+MAX_ATTEMPTS = 6
+
 
 def crawl_settings_for(*, source: Source) -> CrawlSettings:
     """The source's crawl settings, created with the defaults on first use."""
@@ -180,9 +183,19 @@ def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
     if not claimed:
         return None
     check = Check.objects.select_related("source__crawl").get(pk=check_id)
+    started = time.monotonic()
+    if check.attempts > MAX_ATTEMPTS:
+        # A check whose worker keeps dying (a hard time limit, a crash) is re-delivered
+        # again and again; stop here rather than loop forever.
+        return _check_fail(
+            check_id=check_id,
+            error=CrawlerError(
+                f"Gave up after {MAX_ATTEMPTS} attempts that did not finish.", permanent=False
+            ),
+            started=started,
+        )
     crawl = getattr(check.source, "crawl", None) or crawl_settings_for(source=check.source)
     has_version = crawl.current_version_id is not None
-    started = time.monotonic()
     try:
         result = fetch.fetch(
             check.url,

@@ -297,3 +297,17 @@ def test_an_unchanged_check_costs_a_fixed_handful_of_queries(
     # one verification per claim (here one); the savepoint pair wraps the record.
     with django_assert_num_queries(10):
         services.check_run(check_id=check.pk)
+
+
+def test_a_check_that_keeps_killing_its_worker_is_given_up(server, provider):
+    server.route("/page", Page(TERMS))
+    source = make_source(server.url("/page"), provider=provider)
+    check = services.check_queue(source=source, reason="test")
+    Check.objects.filter(pk=check.pk).update(
+        status=Check.Status.RUNNING, attempts=services.MAX_ATTEMPTS
+    )
+    services.check_run(check_id=check.pk)
+    check.refresh_from_db()
+    assert check.status == Check.Status.FAILED
+    assert "Gave up after 6 attempts" in check.error
+    assert server.hits("/page") == 0
