@@ -100,7 +100,13 @@ def _refuse(message: str, **kwargs) -> CrawlerError:
 
 
 def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    return [ipaddress.ip_network(n, strict=False) for n in settings.ATLAS_CRAWLER_ALLOWED_NETWORKS]
+    networks = []
+    for entry in settings.ATLAS_CRAWLER_ALLOWED_NETWORKS:
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            continue  # reported by the crawlers.E001 system check; never widens the list
+    return networks
 
 
 def is_allow_listed(address: IPAddress) -> bool:

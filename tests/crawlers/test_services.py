@@ -311,3 +311,10 @@ def test_a_check_that_keeps_killing_its_worker_is_given_up(server, provider):
     assert check.status == Check.Status.FAILED
     assert "Gave up after 6 attempts" in check.error
     assert server.hits("/page") == 0
+
+
+def test_an_allow_list_entry_that_is_not_a_network_is_an_error(settings):
+    settings.ATLAS_CRAWLER_ALLOWED_NETWORKS = ["127.0.0.1", "intranet.local"]
+    errors = [m for m in run_checks() if m.id == "crawlers.E001"]
+    assert len(errors) == 1
+    assert "'intranet.local'" in errors[0].msg
