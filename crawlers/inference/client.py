@@ -47,17 +47,19 @@ class LLMError(Exception):
         status: int | None = None,
         body: str = "",
         exchange: Exchange | None = None,
+        detail: str = "",
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.detail = detail
         self.permanent = permanent
         self.status = status
         self.body = body
         self.exchange = exchange
 
     def mentions(self, *words: str) -> bool:
-        """True when the server's error text names any of ``words`` (case-insensitive)."""
-        text = f"{self.message} {self.body}".lower()
+        """True when the server's own error text names any of ``words`` (case-insensitive)."""
+        text = f"{self.detail} {self.body}".lower()
         return any(word.lower() in text for word in words)
 
 
@@ -381,6 +383,7 @@ class LLMClient:
             status=status,
             body=exchange.response_excerpt,
             exchange=exchange,
+            detail=detail,
         )
 
 

@@ -673,9 +673,9 @@ def probe_context_window(context: ProbeContext) -> ProbeResult:
                 f"a prompt of about {under_words} tokens, under the claimed {claimed}, "
                 f"was refused: {error.message}",
                 [error.exchange] if error.exchange else [],
+                findings={"claimed": claimed, "declared": declared, "under": "refused"},
             )
-            result.declared = declared
-            return result
+            return _context_declared(result, declared, claimed)
         result = _failure("context_window", error)
         if result.finding == UNSUPPORTED:
             result.finding = INCONCLUSIVE
