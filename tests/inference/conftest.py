@@ -14,6 +14,12 @@ from crawlers.inference.testserver import ProtocolServer, ServedModel
 def _quick_retries(settings):
     settings.INFERENCE_RETRY_BACKOFF = 0.01
     settings.INFERENCE_MAX_RETRIES = 2
+    # Pages render without a collected static manifest and over plain HTTP.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.SECURE_SSL_REDIRECT = False
 
 
 @pytest.fixture
@@ -68,8 +74,10 @@ def make_claim(provider, ai_model, source):
         on_provider: bool = False,
         quote: str = "",
     ) -> Claim:
-        claim_key = ClaimKey.objects.get(key=key) if ClaimKey.objects.filter(key=key).exists() else (
-            ClaimKey.objects.create(key=key, label=key, group="right", value_type="flag")
+        claim_key = (
+            ClaimKey.objects.get(key=key)
+            if ClaimKey.objects.filter(key=key).exists()
+            else (ClaimKey.objects.create(key=key, label=key, group="right", value_type="flag"))
         )
         if not flag and number is None:
             flag = "yes"

@@ -21,7 +21,9 @@ def run(server, key, *, model="m", flag="yes", number=None, costly=False):
         allow_costly=costly,
     )
     result = probes.run_probe(key, context)
-    outcome = probes.verdict(result, claim_flag=context.claim_flag, claim_number=context.claim_number)
+    outcome = probes.verdict(
+        result, claim_flag=context.claim_flag, claim_number=context.claim_number
+    )
     return result, outcome
 
 
