@@ -85,6 +85,12 @@ def _load(path: str, n_ctx: int, n_threads: int, embedding: bool) -> _Loaded:
         raise LocalModelUnavailable(
             "The embedded model needs llama-cpp-python: pip install '.[local]'."
         ) from None
+    options: dict[str, Any] = {}
+    if embedding:
+        # One vector per input (mean of its tokens), as the protocol expects.
+        import llama_cpp
+
+        options["pooling_type"] = llama_cpp.LLAMA_POOLING_TYPE_MEAN
     llama = Llama(
         model_path=path,
         n_ctx=n_ctx,
@@ -92,6 +98,7 @@ def _load(path: str, n_ctx: int, n_threads: int, embedding: bool) -> _Loaded:
         embedding=embedding,
         seed=0,
         verbose=False,
+        **options,
     )
     return _Loaded(llama)
 

@@ -97,7 +97,7 @@ def test_a_timeout_is_an_error(serve):
 def test_a_rate_limit_that_outlasts_the_retries_is_an_error(serve):
     server = serve(models=[ServedModel(id="m")])
     server.fail_next("/v1/models", status=429, retry_after="0", times=10)
-    result, outcome = run(server, "api_available")
+    _, outcome = run(server, "api_available")
     assert outcome == "error"
 
 
@@ -126,7 +126,7 @@ def test_model_listed_is_decided_from_the_list_even_when_any_name_gets_an_answer
     listed, outcome = run(server, "model_listed", model="gpt-imaginary")
     assert outcome == "contradicted"
     assert not any("chat" in e.url for e in listed.exchanges)
-    alias, alias_outcome = run(server, "model_listed", model="om")
+    _, alias_outcome = run(server, "model_listed", model="om")
     assert alias_outcome == "confirmed"
 
 
