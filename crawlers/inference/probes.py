@@ -463,7 +463,10 @@ def probe_function_calling(context: ProbeContext) -> ProbeResult:
 def probe_json_mode(context: ProbeContext) -> ProbeResult:
     messages = [
         {"role": "system", "content": "You reply with a JSON object only."},
-        {"role": "user", "content": 'Return a JSON object with the key "answer" set to "ok".'},
+        {
+            "role": "user",
+            "content": 'Reply with this JSON object and nothing else: {"answer": "ok"}',
+        },
     ]
     try:
         exchange = _chat(
