@@ -29,7 +29,8 @@ class ServedModel:
 
     ``unsupported`` is how a feature it lacks is treated: ``"reject"`` (400
     naming the parameter), ``"ignore"`` (answered as if it were not asked) or
-    ``"crash"`` (500 naming the parameter).
+    ``"crash"`` (500 naming the parameter). ``json_reply``, when set, is the
+    answer to any JSON-formatted request.
     """
 
     id: str
@@ -47,6 +48,7 @@ class ServedModel:
     unsupported: str = "reject"
     card: dict[str, Any] = field(default_factory=dict)
     reply: str = "OK, the test server heard you."
+    json_reply: Any = None
 
 
 @dataclass
@@ -270,7 +272,9 @@ class ProtocolServer:
             finish = "tool_calls"
             completion_tokens = count_tokens(arguments) + 5
         else:
-            if format_type == "json_schema" and model.json_schema:
+            if format_type.startswith("json") and model.json_reply is not None:
+                text = json.dumps(model.json_reply)
+            elif format_type == "json_schema" and model.json_schema:
                 schema = (response_format.get("json_schema") or {}).get("schema") or {}
                 value = instance_of(schema) if model.schema_faithful else {"answer": "ok"}
                 text = json.dumps(value)
