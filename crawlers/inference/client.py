@@ -15,14 +15,17 @@ run before a request is sent, never after.
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import logging
 import random
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import certifi
 import httpx
 
 logger = logging.getLogger(__name__)
@@ -152,6 +155,12 @@ def estimate_tokens(payload: dict[str, Any] | None) -> int:
     return len(text) // 4 + 1 + completion
 
 
+@functools.lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle takes tens of milliseconds; one context serves every client.
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def _retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
@@ -198,6 +207,7 @@ class LLMClient:
             headers=headers,
             transport=transport,
             follow_redirects=False,
+            verify=_tls_context(),
         )
 
     def __repr__(self) -> str:

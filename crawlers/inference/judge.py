@@ -41,7 +41,7 @@ JUDGE_SCHEMA = {
 SYSTEM_PROMPT = (
     "You check whether a passage from a source document supports a claim. Answer with a JSON "
     'object: "verdict" is "supports", "contradicts" or "not_addressed"; "quote" is the one '
-    "sentence of the passage you relied on, copied exactly; \"reason\" is one short sentence."
+    'sentence of the passage you relied on, copied exactly; "reason" is one short sentence.'
 )
 
 OUTCOMES = {
@@ -98,7 +98,9 @@ def _ask(client: Any, model: str, statement: str, passage: str) -> tuple[Exchang
             }
         )
     except LLMError as error:
-        if isinstance(error, BudgetExceeded) or not error.mentions("response_format", "json_schema"):
+        if isinstance(error, BudgetExceeded) or not error.mentions(
+            "response_format", "json_schema"
+        ):
             raise
         # Servers without json_schema (llama.cpp's among them) take a schema on json_object.
         exchange = client.chat(
@@ -143,7 +145,9 @@ def claim_judge(
     exchange: Exchange | None = None
     if cached is None:
         run = services.probe_run_start(
-            endpoint=endpoint, trigger=ProbeRun.Trigger.CURATOR if actor else ProbeRun.Trigger.COMMAND, actor=actor
+            endpoint=endpoint,
+            trigger=ProbeRun.Trigger.CURATOR if actor else ProbeRun.Trigger.COMMAND,
+            actor=actor,
         )
         budget = services.RunBudget(run=run, price_per_token=None)
         client = services.client_for_endpoint(endpoint=endpoint, budget=budget)

@@ -85,9 +85,11 @@ class Command(BaseCommand):
     def _judge(self, options: dict, endpoint: Endpoint | None) -> None:
         if options["claim"] is None:
             raise CommandError("--judge needs --claim ID.")
-        claim = Claim.objects.select_related("key", "provider", "model").filter(
-            pk=options["claim"]
-        ).first()
+        claim = (
+            Claim.objects.select_related("key", "provider", "model")
+            .filter(pk=options["claim"])
+            .first()
+        )
         if claim is None:
             raise CommandError(f"No claim with id {options['claim']}.")
         path: Path = options["judge"]
