@@ -14,7 +14,9 @@ Rules that keep findings honest:
   that names something else is inconclusive;
 - ``model_listed`` is decided from the model list only, because a server with
   one loaded model may answer to any model name;
-- an answer cut off by ``finish_reason: length`` is inconclusive;
+- an answer cut off by ``finish_reason: length`` is inconclusive where the
+  verdict depends on its content (JSON, schema, tool call); for
+  ``chat_completion`` a cut-off answer with text still shows that chat works;
 - forced tool use ("the API accepts tools") and tool choice under ``auto``
   ("the model picks the tool itself") are separate findings;
 - where the model list declares a capability or context length, it is kept

@@ -195,7 +195,10 @@ def client_for_endpoint(
     if endpoint.kind == EndpointKind.EMBEDDED_LOCAL:
         from crawlers.inference import local
 
-        transport = local.transport()
+        try:
+            transport = local.transport()
+        except local.LocalModelUnavailable as exc:
+            raise InferenceError(f"Endpoint {endpoint.name!r}: {exc}") from None
         base_url = EMBEDDED_BASE_URL
     return LLMClient(
         base_url=base_url,

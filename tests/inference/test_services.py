@@ -220,3 +220,18 @@ class TestQueuedJobs:
         app.loader.import_default_modules()
         assert "inference.probe_job" in app.tasks
         assert "inference.probe_due_claims" in app.tasks
+
+
+def test_an_embedded_endpoint_without_the_local_extra_says_what_to_install(
+    make_claim, provider, monkeypatch
+):
+    from crawlers.inference import local
+    from crawlers.inference.models import Endpoint
+
+    monkeypatch.setattr(local, "llama_available", lambda: False)
+    endpoint = Endpoint.objects.create(
+        name="embedded", kind=Endpoint.Kind.EMBEDDED_LOCAL, provider=provider
+    )
+    [outcome] = services.claims_probe(claims=[make_claim("json_mode")], endpoint=endpoint)
+    assert outcome.verification is None
+    assert "pip install '.[local]'" in outcome.message
