@@ -90,13 +90,16 @@ def test_it_streams_server_sent_events(llama_server):
     assert result.finding == probes.SUPPORTED, result.note
 
 
-def test_json_mode_is_not_refuted(llama_server):
+def test_json_mode_is_confirmed(llama_server):
     result = probe(llama_server, "json_mode")
-    # A 135M model may ramble past the token cap inside its JSON grammar: that
-    # is inconclusive by the rules, never a contradiction.
-    assert result.finding in (probes.SUPPORTED, probes.INCONCLUSIVE), result.note
-    if result.finding == probes.INCONCLUSIVE:
-        assert "length" in result.note
+    assert result.finding == probes.SUPPORTED, result.note
+    assert result.measured == {"answer": "ok"}
+
+
+def test_it_accepts_a_forced_tool_but_the_model_does_not_pick_one_by_itself(llama_server):
+    result = probe(llama_server, "function_calling")
+    assert result.findings == {"accepts_tools": "supported", "chooses_tool": "unsupported"}
+    assert result.finding == probes.SUPPORTED
 
 
 def test_what_the_server_does_not_support_is_reported_as_such(llama_server):

@@ -70,3 +70,19 @@ def test_a_model_it_does_not_serve_is_not_listed(smol_endpoint, make_claim):
     [outcome] = services.claims_probe(claims=[claim], endpoint=endpoint)
     assert outcome.verification.outcome == "contradicted"
     assert local.DEFAULT_MODEL_ID in outcome.verification.evidence["measured"]
+
+
+def test_the_judge_answers_through_the_embedded_model_within_its_schema(smol_endpoint, make_claim):
+    from crawlers.inference import judge
+
+    endpoint, model = smol_endpoint
+    claim = make_claim("json_mode")
+    claim.model = model
+    claim.save()
+    passage = "The API supports JSON mode. Replies can be forced to be valid JSON objects."
+    verification = judge.claim_judge(claim=claim, passage=passage, endpoint=endpoint)
+    assert verification.method == "model_judge"
+    assert verification.outcome in ("confirmed", "contradicted", "inconclusive")
+    assert verification.evidence["judge_model"] == local.DEFAULT_MODEL_ID
+    if verification.outcome != "inconclusive":
+        assert judge.quote_in_passage(verification.evidence["quote"], passage)
