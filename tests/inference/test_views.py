@@ -89,3 +89,22 @@ def test_the_action_is_offered_on_the_catalogue_claim_admin_too(admin_client, en
         follow=True,
     )
     assert f"Claim {claim.pk} (json_mode): confirmed" in response.content.decode()
+
+
+def test_the_evidence_page_shows_findings_and_a_declared_disagreement(
+    client, tester, serve, make_endpoint, make_claim
+):
+    from crawlers.inference.testserver import ServedModel
+
+    server = serve(
+        models=[ServedModel(id="acme-large-latest", tools=False, unsupported="ignore")],
+        card_style="mistral",
+    )
+    server.models["acme-large-latest"].card = {"capabilities": {"function_calling": True}}
+    make_endpoint(server)
+    claim = make_claim("function_calling")
+    client.force_login(tester)
+    html = client.post(f"/inference/claims/{claim.pk}/probe/", follow=True).content.decode()
+    assert "Probe finished: Contradicted." in html
+    assert "The API accepts a forced tool: does not work" in html
+    assert "declares: supported, which disagrees with the behaviour" in html
