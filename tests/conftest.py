@@ -9,6 +9,16 @@ from django.contrib.auth.models import Group
 from catalog.services import catalogue_load
 
 
+@pytest.fixture(autouse=True)
+def _plain_http(settings):
+    """Production settings redirect to HTTPS; the test client and live server speak HTTP."""
+    settings.SECURE_SSL_REDIRECT = False
+    # The manifest storage needs `collectstatic`; tests serve static files from the apps.
+    settings.STORAGES = settings.STORAGES | {
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    }
+
+
 @pytest.fixture
 def catalogue(db):
     """The seeded catalogue, loaded from the data file the product ships."""
@@ -17,7 +27,10 @@ def catalogue(db):
 
 def _user(username: str, *groups: str, **extra):
     user = get_user_model().objects.create_user(
-        username=username, email=f"{username}@example.org", password="a long test passphrase", **extra
+        username=username,
+        email=f"{username}@example.org",
+        password="a long test passphrase",
+        **extra,
     )
     for name in groups:
         user.groups.add(Group.objects.get_or_create(name=name)[0])

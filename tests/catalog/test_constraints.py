@@ -39,7 +39,10 @@ def base(db):
     )
     model = AIModel.objects.create(provider=provider, slug="acme-1", name="Acme 1")
     source = Source.objects.create(
-        slug="acme-terms", url="https://acme.example/terms", title="Terms", publisher="Acme",
+        slug="acme-terms",
+        url="https://acme.example/terms",
+        title="Terms",
+        publisher="Acme",
         doc_type="terms",
     )
     key = ClaimKey.objects.create(
@@ -96,9 +99,11 @@ BAD_ROWS = {
     "provider slug unique": lambda b: Provider(slug="acme", name="Dup", kind="api_platform"),
     "licence kind": lambda b: _licence(kind="free-ish"),
     "licence commercial use": lambda b: _licence(commercial_use="maybe"),
-    "licence spdx unique": lambda b: _licence(spdx_id="Apache-2.0", slug="l2")
-    if Licence.objects.filter(pk=b["licence"].pk).update(spdx_id="Apache-2.0")
-    else None,
+    "licence spdx unique": lambda b: (
+        _licence(spdx_id="Apache-2.0", slug="l2")
+        if Licence.objects.filter(pk=b["licence"].pk).update(spdx_id="Apache-2.0")
+        else None
+    ),
     "model weights": lambda b: AIModel(provider=b["provider"], slug="m", name="M", weights="some"),
     "model architecture": lambda b: AIModel(
         provider=b["provider"], slug="m", name="M", architecture="spaghetti"
@@ -140,30 +145,42 @@ BAD_ROWS = {
     "claim status": lambda b: _claim(b, status="vibing"),
     "claim duplicate natural key": lambda b: _claim(b, scope_surface="any"),
     "verification method": lambda b: Verification(
-        claim=b["claim"], checked_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), method="guess",
+        claim=b["claim"],
+        checked_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        method="guess",
         outcome="confirmed",
     ),
     "verification outcome": lambda b: Verification(
-        claim=b["claim"], checked_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), method="manual",
+        claim=b["claim"],
+        checked_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        method="manual",
         outcome="probably",
     ),
     "verification score range": lambda b: Verification(
-        claim=b["claim"], checked_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), method="manual",
-        outcome="confirmed", match_score=1.5,
+        claim=b["claim"],
+        checked_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        method="manual",
+        outcome="confirmed",
+        match_score=1.5,
     ),
     "price negative input": lambda b: Price(
         model=b["model"], input_per_mtok=Decimal("-0.1"), as_of=TODAY, source=b["source"]
     ),
     "price negative output": lambda b: Price(
-        model=b["model"], input_per_mtok=1, output_per_mtok=Decimal("-2"), as_of=TODAY,
+        model=b["model"],
+        input_per_mtok=1,
+        output_per_mtok=Decimal("-2"),
+        as_of=TODAY,
         source=b["source"],
     ),
     "price currency": lambda b: Price(
         model=b["model"], input_per_mtok=1, currency="usd", as_of=TODAY, source=b["source"]
     ),
-    "faq duplicate question": lambda b: FAQ(provider=b["provider"], question="Q", answer="A")
-    if FAQ.objects.create(provider=b["provider"], question="Q", answer="A")
-    else None,
+    "faq duplicate question": lambda b: (
+        FAQ(provider=b["provider"], question="Q", answer="A")
+        if FAQ.objects.create(provider=b["provider"], question="Q", answer="A")
+        else None
+    ),
     "assessment status": lambda b: Assessment(
         provider=b["provider"], status="pending", assessed_on=TODAY
     ),
@@ -176,11 +193,11 @@ BAD_ROWS = {
     "rating value": lambda b: Rating(
         assessment=b["assessment"], criterion=b["criterion"], value="stellar"
     ),
-    "rating twice for one criterion": lambda b: Rating(
-        assessment=b["assessment"], criterion=b["criterion"], value="supported"
-    )
-    if Rating.objects.create(assessment=b["assessment"], criterion=b["criterion"])
-    else None,
+    "rating twice for one criterion": lambda b: (
+        Rating(assessment=b["assessment"], criterion=b["criterion"], value="supported")
+        if Rating.objects.create(assessment=b["assessment"], criterion=b["criterion"])
+        else None
+    ),
 }
 
 

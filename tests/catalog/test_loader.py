@@ -106,7 +106,9 @@ def test_the_seed_claims_carry_their_seed_dates(catalogue):
     assert commercial.checked_at == dt.date(2026, 4, 18)
     assert commercial.value_flag == "yes"
     training = Claim.objects.get(
-        provider__slug="mistral", key__key="training_use_of_input", source__slug="mistral-terms-of-use"
+        provider__slug="mistral",
+        key__key="training_use_of_input",
+        source__slug="mistral-terms-of-use",
     )
     assert training.value_flag == "no"
 
