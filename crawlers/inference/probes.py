@@ -397,9 +397,9 @@ def probe_function_calling(context: ProbeContext) -> ProbeResult:
                 max_tokens=64,
             )
         except LLMError as error:
-            # Some APIs only take "any"/"required" rather than a named function.
+            # Some APIs take only "required" (Mistral also "any") rather than a named function.
             if error.status == 400 and error.mentions("tool_choice"):
-                forced_choice = "required" if not error.mentions("required") else "any"
+                forced_choice = "required"
                 forced = _chat(
                     context,
                     messages=messages,

@@ -37,6 +37,7 @@ class ServedModel:
     aliases: list[str] = field(default_factory=list)
     tools: bool = True
     auto_tools: bool = True
+    named_tool_choice: bool = True
     json_mode: bool = True
     json_schema: bool = True
     schema_faithful: bool = True
@@ -251,6 +252,12 @@ class ProtocolServer:
                     return 500, _error(
                         f"Internal error while handling '{param}'.", "internal_error", param
                     )
+        if tools and isinstance(tool_choice, dict) and not model.named_tool_choice:
+            return 400, _error(
+                "Invalid tool_choice: expected one of 'auto', 'none', 'any', 'required'.",
+                "invalid_value",
+                "tool_choice",
+            )
         message: dict[str, Any] = {"role": "assistant", "content": None}
         finish = "stop"
         forced = tool_choice not in (None, "auto", "none")

@@ -238,3 +238,15 @@ def test_licence_and_data_use_claims_are_not_testable():
     result = probes.run_probe("commercial_use_allowed", probes.ProbeContext(client=None, model=""))
     assert result.finding == probes.NOT_TESTABLE
     assert not result.stored
+
+
+def test_an_api_that_only_takes_required_for_a_forced_tool_is_asked_that_way(serve):
+    server = serve(models=[ServedModel(id="m", named_tool_choice=False)])
+    result, outcome = run(server, "function_calling")
+    assert outcome == "confirmed", result.note
+    choices = [r.body["tool_choice"] for r in server.requests if r.method == "POST"]
+    assert choices == [
+        {"type": "function", "function": {"name": "get_weather"}},
+        "required",
+        "auto",
+    ]
