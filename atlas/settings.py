@@ -246,6 +246,8 @@ INFERENCE_PROBE_INTERVAL_DAYS = env_int("INFERENCE_PROBE_INTERVAL_DAYS", 30, min
 INFERENCE_LOCAL_MODEL_PATH = env_str("INFERENCE_LOCAL_MODEL_PATH", "")
 INFERENCE_LOCAL_CONTEXT = env_int("INFERENCE_LOCAL_CONTEXT", 2048, minimum=256)
 INFERENCE_LOCAL_THREADS = env_int("INFERENCE_LOCAL_THREADS", 2, minimum=1)
+# The endpoint whose model judges passages when none is named (the embedded one by default).
+INFERENCE_JUDGE_ENDPOINT = env_str("INFERENCE_JUDGE_ENDPOINT", "embedded-smollm2")
 CELERY_BEAT_SCHEDULE["inference-probes-daily"] = {
     "task": "inference.probe_due_claims",
     "schedule": 24 * 60 * 60,

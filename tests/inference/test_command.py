@@ -76,5 +76,13 @@ def test_it_asks_the_judge_about_a_passage_file(serve, make_endpoint, make_claim
     claim = make_claim("json_mode")
     passage = tmp_path / "passage.txt"
     passage.write_text("Intro. JSON mode is on. Outro.")
-    out, _ = probe("--claim", str(claim.pk), "--judge", str(passage))
+    out, _ = probe("--claim", str(claim.pk), "--judge", str(passage), "--endpoint", "acme-api")
     assert "confirmed" in out and "relied on: JSON mode is on." in out
+
+
+def test_the_embedded_model_is_there_without_configuration(db):
+    from crawlers.inference.models import Endpoint
+
+    endpoint = Endpoint.objects.get(name="embedded-smollm2")
+    assert endpoint.kind == Endpoint.Kind.EMBEDDED_LOCAL
+    assert endpoint.default_model == "smollm2-135m-instruct"

@@ -33,8 +33,8 @@ class Command(BaseCommand):
             "--judge",
             metavar="PASSAGE_FILE",
             type=Path,
-            help="With --claim: ask the endpoint's model whether the passage in this file "
-            "supports the claim (advisory).",
+            help="With --claim: ask a model whether the passage in this file supports the "
+            "claim (advisory). The model is the --endpoint's, else INFERENCE_JUDGE_ENDPOINT's.",
         )
 
     def handle(self, *args, **options) -> None:
@@ -97,9 +97,18 @@ class Command(BaseCommand):
             raise CommandError(f"The passage file {path} does not exist.")
         from crawlers.inference import selectors
 
-        endpoint = endpoint or selectors.endpoint_for_claim(claim=claim)
+        from django.conf import settings
+
+        endpoint = (
+            endpoint
+            or Endpoint.objects.filter(name=settings.INFERENCE_JUDGE_ENDPOINT, active=True).first()
+            or selectors.endpoint_for_claim(claim=claim)
+        )
         if endpoint is None:
-            raise CommandError("No endpoint to ask; pass --endpoint NAME.")
+            raise CommandError(
+                f"No endpoint to ask: the judge endpoint {settings.INFERENCE_JUDGE_ENDPOINT!r} "
+                "does not exist or is off; pass --endpoint NAME."
+            )
         try:
             verification = judge.claim_judge(
                 claim=claim, passage=path.read_text(encoding="utf-8"), endpoint=endpoint
