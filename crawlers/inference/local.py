@@ -14,6 +14,7 @@ transport raises ``LocalModelUnavailable`` naming what to install.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import importlib.util
 import json
@@ -77,6 +78,18 @@ class _Loaded:
         self.lock = threading.Lock()
 
 
+_LOADED: list[_Loaded] = []
+
+
+@atexit.register
+def _close_loaded() -> None:
+    # Freed here, while llama.cpp's bindings still exist; left to the interpreter's
+    # teardown, each instance's __del__ fails noisily on already-cleared globals.
+    while _LOADED:
+        _LOADED.pop().llama.close()
+    _load.cache_clear()
+
+
 @functools.lru_cache(maxsize=4)
 def _load(path: str, n_ctx: int, n_threads: int, embedding: bool) -> _Loaded:
     try:
@@ -100,7 +113,9 @@ def _load(path: str, n_ctx: int, n_threads: int, embedding: bool) -> _Loaded:
         verbose=False,
         **options,
     )
-    return _Loaded(llama)
+    loaded = _Loaded(llama)
+    _LOADED.append(loaded)
+    return loaded
 
 
 def loaded(*, embedding: bool = False) -> _Loaded:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.models import Claim, Provider
-from crawlers.inference import judge, probes, services
+from crawlers.inference import judge, probes, selectors, services
 from crawlers.inference.models import Endpoint
 
 
@@ -95,10 +96,6 @@ class Command(BaseCommand):
         path: Path = options["judge"]
         if not path.is_file():
             raise CommandError(f"The passage file {path} does not exist.")
-        from crawlers.inference import selectors
-
-        from django.conf import settings
-
         endpoint = (
             endpoint
             or Endpoint.objects.filter(name=settings.INFERENCE_JUDGE_ENDPOINT, active=True).first()
