@@ -181,6 +181,8 @@ def claim_judge(
         from_cache = True
     verdict = JudgeVerdict.Verdict(cached.verdict)
     note = f"Advisory: {model} judged that the passage {verdict.label.lower()} the claim."
+    if verdict == JudgeVerdict.Verdict.INCONCLUSIVE:
+        note = f"Advisory: the answer of {model} could not be used. {cached.reason}"
     if cached.downgraded:
         note = (
             f"Advisory: {model} answered but the sentence it relied on is not in the passage, "

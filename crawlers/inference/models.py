@@ -17,7 +17,9 @@ from django.db.models import Q
 
 from catalog.models import AIModel, Claim, Provider, Verification
 
-KEY_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]{0,99}$"
+# Only variables named as API keys: an endpoint (whose URL a curator sets) must never
+# be able to send another secret of this deployment, such as SECRET_KEY or DATABASE_URL.
+KEY_NAME_PATTERN = r"^[A-Z][A-Z0-9_]{0,89}_API_(KEY|TOKEN)$"
 
 
 def _in(field: str, choices: type[models.TextChoices]) -> Q:
@@ -66,7 +68,13 @@ class Endpoint(models.Model):
         "API key variable",
         max_length=100,
         blank=True,
-        validators=[RegexValidator(KEY_NAME_PATTERN, "Use an upper-case variable name.")],
+        validators=[
+            RegexValidator(
+                KEY_NAME_PATTERN,
+                "Use an upper-case variable name ending in _API_KEY or _API_TOKEN, "
+                "e.g. MISTRAL_API_KEY.",
+            )
+        ],
         help_text="Name of the environment variable (or file in the secrets directory) "
         "holding the key. The key itself is never stored.",
     )

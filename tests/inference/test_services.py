@@ -235,3 +235,19 @@ def test_an_embedded_endpoint_without_the_local_extra_says_what_to_install(
     [outcome] = services.claims_probe(claims=[make_claim("json_mode")], endpoint=endpoint)
     assert outcome.verification is None
     assert "pip install '.[local]'" in outcome.message
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "DATABASE_URL", "lower_api_key", "API_KEY"])
+def test_an_endpoint_cannot_name_a_variable_that_is_not_an_api_key(provider, name):
+    from django.core.exceptions import ValidationError
+    from django.db import IntegrityError, transaction
+
+    from crawlers.inference.models import Endpoint
+
+    endpoint = Endpoint(
+        name="sneaky", kind="self_hosted", base_url="http://127.0.0.1:9/v1", api_key_env=name
+    )
+    with pytest.raises(ValidationError, match="_API_KEY"):
+        endpoint.full_clean()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        endpoint.save()
