@@ -16,7 +16,7 @@ Prints probes per second, ratios against the baseline, and the time each probe
 adds beyond the server's response time (probe latency minus the baseline
 latency of the requests it sends). Every loop is bounded by a count.
 
-    SECRET_KEY=bench python bench/inference_overhead.py [--n 300] [--store]
+    SECRET_KEY=bench python bench/inference_overhead.py [--n 300] [--rounds 3] [--store]
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ def timed(function, n: int, concurrency: int) -> tuple[float, list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=300, help="calls per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per row; median kept")
     parser.add_argument("--store", action="store_true", help="also time probes that store")
     args = parser.parse_args()
 
@@ -106,7 +107,10 @@ def main() -> None:
         for warm in (bare, probe("json_mode")):
             timed(warm, 20, 1)
 
-        print(f"inference tester overhead, {args.n} calls per row, server in its own process")
+        print(
+            f"inference tester overhead: {args.n} calls per row, median of {args.rounds} "
+            "rounds, server in its own process"
+        )
         print(f"{'what':34} {'conc':>4} {'per s':>8} {'mean ms':>8} {'p95 ms':>8} {'vs bare':>8}")
         baseline: dict[int, tuple[float, float]] = {}
         rows = [("bare request (httpx)", bare, 1)]
@@ -114,8 +118,13 @@ def main() -> None:
         rows += [("probe chat_completion (2 requests)", probe("chat_completion"), 2)]
         added: list[str] = []
         for concurrency in (1, 16):
+            timed(bare, 50, concurrency)  # warm the thread pool and connections
             for label, function, requests in rows:
-                wall, latencies = timed(function, args.n, concurrency)
+                # Rows are interleaved over rounds and the median round is kept, so a
+                # burst of load from elsewhere on the machine skews no single row.
+                rounds = [timed(function, args.n, concurrency) for _ in range(args.rounds)]
+                rounds.sort(key=lambda r: r[0])
+                wall, latencies = rounds[len(rounds) // 2]
                 rate = args.n / wall
                 mean = statistics.fmean(latencies) * 1000
                 p95 = sorted(latencies)[int(0.95 * len(latencies)) - 1] * 1000
