@@ -183,7 +183,7 @@ def _text_q_models(q: str) -> Q:
     )
 
 
-def _model_filters_for_providers(filters: SearchFilters, *, skip: str = "") -> Q | Exists:
+def _model_filters_for_providers(filters: SearchFilters, *, skip: str = "") -> Q:
     """Providers that have at least one model matching the selected model facets."""
     model_q = Q()
     for facet in MODEL_FACETS:
@@ -192,7 +192,7 @@ def _model_filters_for_providers(filters: SearchFilters, *, skip: str = "") -> Q
             model_q &= _model_facet_q(facet.param, values)
     if not model_q:
         return Q()
-    return Exists(AIModel.objects.filter(model_q, provider=OuterRef("pk")))
+    return Q(pk__in=AIModel.objects.filter(model_q).values("provider_id"))
 
 
 def _provider_q(filters: SearchFilters, *, skip: str = "") -> Q:
@@ -234,19 +234,17 @@ class FacetResult:
     counts: list[FacetCount] = field(default_factory=list)
 
 
-def _combine(q: Q, extra: Q | Exists) -> Q:
-    if isinstance(extra, Q) and not extra:
-        return q
-    return q & extra if q else (extra if isinstance(extra, Q) else Q(extra))
-
-
 def search_providers(*, filters: SearchFilters) -> QuerySet[Provider]:
     """Providers matching the text and every facet, with the annotations of the listing."""
     qs = providers_annotated()
     if filters.q:
         qs = qs.filter(_text_q_providers(filters.q))
-    condition = _combine(_provider_q(filters), _model_filters_for_providers(filters))
-    return qs.filter(condition).annotate(model_count=Count("models", distinct=True))
+    condition = _provider_q(filters) & _model_filters_for_providers(filters)
+    return (
+        qs.filter(condition)
+        .annotate(model_count=Count("models", distinct=True))
+        .order_by("name", "pk")
+    )
 
 
 def search_models(*, filters: SearchFilters) -> QuerySet[AIModel]:
@@ -269,10 +267,11 @@ def facet_counts(*, filters: SearchFilters) -> list[FacetResult]:
             alias = f"f{index}_{position}"
             single = frozenset({value})
             if facet.counts == "providers":
-                condition = _combine(
-                    _provider_q(filters, skip=facet.param),
-                    _model_filters_for_providers(filters),
-                ) & _provider_facet_q(facet.param, single)
+                condition = (
+                    _provider_q(filters, skip=facet.param)
+                    & _model_filters_for_providers(filters)
+                    & _provider_facet_q(facet.param, single)
+                )
                 provider_aggs[alias] = Count("pk", filter=condition)
             else:
                 condition = _model_q(filters, skip=facet.param) & _model_facet_q(
@@ -374,9 +373,13 @@ class CriterionSpread:
         return sum(self.counts.values())
 
 
-def rating_spread() -> list[CriterionSpread]:
-    """For each active criterion, how many published assessments rate it each way; 2 queries."""
-    criteria = list(Criterion.objects.filter(active=True))
+def rating_spread(*, criteria: list[Criterion] | None = None) -> list[CriterionSpread]:
+    """For each active criterion, how many published assessments rate it each way.
+
+    Two queries, or one when the caller already holds the active criteria.
+    """
+    if criteria is None:
+        criteria = list(Criterion.objects.filter(active=True))
     rows = (
         Rating.objects.filter(assessment__status=Assessment.Status.PUBLISHED)
         .values("criterion_id", "value")
@@ -502,7 +505,7 @@ def provider_page(*, slug: str) -> ProviderPage:
         )
         .order_by("doc_type", "title")
     )
-    spread = rating_spread()
+    spread = rating_spread(criteria=criteria)
     for item in spread:
         row = ratings.get(item.criterion.pk)
         item.highlight = row.value if row else RatingValue.UNKNOWN

@@ -92,26 +92,6 @@ def first_item(items):
     return items[0] if items else None
 
 
-_REQUIREMENT_LABELS = {
-    "commercial_use": "Commercial use",
-    "self_hosting": "Self-hosting",
-    "eu_residency": "EU data residency",
-    "self_hosting_or_eu": "Self-hosting or EU data residency",
-    "no_training_on_inputs": "No training on inputs",
-    "fine_tuning": "Fine-tuning",
-    "redistribution": "Redistribution of weights",
-    "max_input_price": "Input price within budget",
-    "max_output_price": "Output price within budget",
-    "modalities": "Modalities",
-}
-
-
-@register.filter
-def requirement_label(name: str) -> str:
-    """The officer's words for a requirement field of the requirements selector."""
-    return _REQUIREMENT_LABELS.get(name, name.replace("_", " ").capitalize())
-
-
 @register.inclusion_tag("catalog/partials/freshness_chart.html")
 def freshness_chart(summary, title: str = "Freshness of claims") -> dict:
     """A horizontal stacked bar: current / ageing / stale claims, with counts in words."""
