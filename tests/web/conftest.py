@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from assessments.models import Assessment, AssessmentSource, Criterion, Rating, RatingEvidence
@@ -35,10 +36,19 @@ def _plain_static_storage(settings):
     settings.SECURE_SSL_REDIRECT = False
 
 
+@pytest.fixture(scope="module")
+def _seeded_module(django_db_setup, django_db_blocker):
+    # Loading takes seconds: do it once per module inside a transaction that is rolled
+    # back afterwards; each test still runs in its own savepoint on top of it.
+    with django_db_blocker.unblock(), transaction.atomic():
+        catalogue_load()
+        yield
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def seeded(db):
+def seeded(_seeded_module, db):
     """The seeded catalogue, loaded exactly as `python manage.py load_catalogue` loads it."""
-    catalogue_load()
     return Provider.objects.get(slug="mistral")
 
 
