@@ -28,13 +28,12 @@ class ChangesFeed(Feed):
 
     def item_description(self, item: Change) -> str:
         lines = [item.summary]
-        lines += [f"{name}: {old} → {new}" for name, old, new in item.diffs]
+        lines += [f"{name.capitalize()}: {old} → {new}" for name, old, new in item.diffs]
         return "\n".join(lines)
 
     def item_link(self, item: Change) -> str:
-        if item.provider is not None:
-            return reverse("catalog:provider", args=[item.provider.slug]) + f"#{item.uid}"
-        return reverse("catalog:changes") + f"#{item.uid}"
+        query = f"?provider={item.provider.slug}" if item.provider is not None else ""
+        return f"{reverse('catalog:changes')}{query}#{item.uid}"
 
     def item_guid(self, item: Change) -> str:
         return f"atlas-change-{item.uid}"

@@ -111,8 +111,7 @@ def search_filters_parse(*, params: QueryDict) -> tuple[SearchFilters, list[str]
     q = " ".join(params.get("q", "").split())
     if len(q) > MAX_QUERY_LENGTH:
         notes.append(
-            f"The search text was cut to its first {MAX_QUERY_LENGTH} characters "
-            f"(it had {len(q)})."
+            f"The search text was cut to its first {MAX_QUERY_LENGTH} characters (it had {len(q)})."
         )
         q = q[:MAX_QUERY_LENGTH]
     selected: dict[str, frozenset[str]] = {}
@@ -154,9 +153,7 @@ class FinderForm(forms.Form):
         ),
         widget=forms.RadioSelect,
     )
-    no_training_on_inputs = forms.BooleanField(
-        required=False, label="No training on our inputs"
-    )
+    no_training_on_inputs = forms.BooleanField(required=False, label="No training on our inputs")
     fine_tuning = forms.BooleanField(required=False, label="Fine-tuning allowed")
     redistribution = forms.BooleanField(required=False, label="Redistribution of the weights")
     max_input_price = forms.DecimalField(
@@ -199,14 +196,6 @@ class FinderForm(forms.Form):
         }
 
     def has_requirement(self) -> bool:
-        mapping = self.requirements_mapping()
         return any(
-            value not in (False, None, [], "") for key, value in mapping.items() if key
+            value not in (False, None, [], "") for value in self.requirements_mapping().values()
         )
-
-
-class CompareForm(forms.Form):
-    """Two to four providers, or two to four models, by slug."""
-
-    providers = forms.CharField(required=False)
-    models = forms.CharField(required=False)

@@ -497,7 +497,9 @@ def provider_page(*, slug: str) -> ProviderPage:
     )
     sources = list(
         Source.objects.filter(
-            Q(provider=provider) | Q(claims__provider=provider) | Q(claims__model__provider=provider)
+            Q(provider=provider)
+            | Q(claims__provider=provider)
+            | Q(claims__model__provider=provider)
         )
         .annotate(
             last_checked=Max("claims__checked_at"),
@@ -717,7 +719,11 @@ def compare_providers(*, slugs: list[str]) -> tuple[list[Provider], list[Compare
     commercial = []
     for p in providers:
         yes = sorted(
-            {m.licence.name for m in p.model_list if m.licence and m.licence.commercial_use == "yes"}
+            {
+                m.licence.name
+                for m in p.model_list
+                if m.licence and m.licence.commercial_use == "yes"
+            }
         )
         commercial.append(
             Cell(
@@ -891,7 +897,10 @@ def compare_models(*, slugs: list[str]) -> tuple[list[AIModel], list[CompareRow]
     )
     add(
         "Modalities",
-        [Cell(text=", ".join(x.name for x in m.modalities.all()) or "Not recorded") for m in models],
+        [
+            Cell(text=", ".join(x.name for x in m.modalities.all()) or "Not recorded")
+            for m in models
+        ],
         "Capabilities",
     )
     price_cells = []
@@ -954,7 +963,7 @@ class Change:
 
     @property
     def uid(self) -> str:
-        return f"{self.kind}-{self.record.history_id}"
+        return f"change-{self.kind}-{self.record.history_id}"
 
 
 _ACTIONS = {"+": "added", "~": "changed", "-": "removed"}
@@ -991,9 +1000,7 @@ def _previous_records(history_model: Any, records: list[Any]) -> dict[int, Any]:
     previous: dict[int, Any] = {}
     for record in records:
         chain = versions[record.id]
-        position = next(
-            (i for i, v in enumerate(chain) if v.history_id == record.history_id), None
-        )
+        position = next((i for i, v in enumerate(chain) if v.history_id == record.history_id), None)
         previous[record.history_id] = chain[position - 1] if position else None
     return previous
 
@@ -1101,8 +1108,7 @@ def recent_changes(*, provider: Provider | None = None, limit: int = CHANGES_LIM
                 kind="assessment",
                 action=_ACTIONS[r.history_type],
                 provider=r.provider,
-                title=f"{r.provider}: GDPR assessment "
-                f"{Assessment.Status(r.status).label.lower()}",
+                title=f"{r.provider}: GDPR assessment {Assessment.Status(r.status).label.lower()}",
                 summary=f"Verdict: {AssessmentVerdict(r.verdict).label}"
                 + (f" — {r.conclusion}" if r.conclusion else ""),
                 record=r,
@@ -1129,4 +1135,3 @@ def claim_page(*, pk: int) -> Claim:
     if claim is None:
         raise Http404(f"No claim has the number {pk}.")
     return claim
-

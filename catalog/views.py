@@ -13,6 +13,12 @@ from django.utils.http import urlencode
 
 from catalog import selectors
 from catalog.forms import FACETS, FinderForm, search_filters_parse
+from catalog.requirements import (
+    Outcome,
+    Requirements,
+    RequirementsError,
+    models_for_requirements,
+)
 
 PAGE_SIZE = 50
 COMPARE_MIN, COMPARE_MAX = 2, 4
@@ -125,9 +131,7 @@ def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def licence_list(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "catalog/licence_list.html", {"groups": selectors.licences_by_kind()}
-    )
+    return render(request, "catalog/licence_list.html", {"groups": selectors.licences_by_kind()})
 
 
 def licence_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -188,9 +192,6 @@ def compare(request: HttpRequest) -> HttpResponse:
 
 
 def finder(request: HttpRequest) -> HttpResponse:
-    from catalog.requirements import Outcome, RequirementsError, models_for_requirements
-    from catalog.requirements import Requirements
-
     form = FinderForm(request.GET or None)
     results = None
     error = ""

@@ -13,9 +13,9 @@ from assessments.models import Assessment, AssessmentSource, Criterion, Rating, 
 from catalog.models import (
     FAQ,
     AIModel,
-    Comparison,
     Claim,
     ClaimKey,
+    Comparison,
     Licence,
     Modality,
     Price,
@@ -78,7 +78,8 @@ class RowBuilder:
         ]
         self.criteria = [
             Criterion.objects.get_or_create(
-                slug=f"test-criterion-{i}", defaults=dict(name=f"Test criterion {i}", position=90 + i)
+                slug=f"test-criterion-{i}",
+                defaults=dict(name=f"Test criterion {i}", position=90 + i),
             )[0]
             for i in range(2)
         ]
@@ -91,19 +92,30 @@ class RowBuilder:
             self.count += 1
             i = self.count
             provider = Provider.objects.create(
-                slug=f"bulk-{i}", name=f"Bulk Provider {i}", kind="model_developer",
+                slug=f"bulk-{i}",
+                name=f"Bulk Provider {i}",
+                kind="model_developer",
                 headquarters_country="DE",
             )
             source = Source.objects.create(
-                slug=f"bulk-source-{i}", url=f"https://example.test/{i}/terms",
-                title=f"Terms {i}", publisher=f"Bulk {i}", provider=provider, doc_type="terms",
+                slug=f"bulk-source-{i}",
+                url=f"https://example.test/{i}/terms",
+                title=f"Terms {i}",
+                publisher=f"Bulk {i}",
+                provider=provider,
+                doc_type="terms",
             )
             FAQ.objects.create(provider=provider, question=f"Q{i}?", answer="A.", source=source)
             for j in range(claims_each):
                 claim = Claim.objects.create(
-                    provider=provider, key=self.keys[j % len(self.keys)], value_flag="yes",
-                    source=source, checked_at=self.today - dt.timedelta(days=30 * j),
-                    scope_plan=f"plan-{j}", condition="When asked.", evidence_quote="We say so.",
+                    provider=provider,
+                    key=self.keys[j % len(self.keys)],
+                    value_flag="yes",
+                    source=source,
+                    checked_at=self.today - dt.timedelta(days=30 * j),
+                    scope_plan=f"plan-{j}",
+                    condition="When asked.",
+                    evidence_quote="We say so.",
                 )
                 Verification.objects.create(
                     claim=claim, checked_at=timezone.now(), method="manual", outcome="confirmed"
@@ -111,28 +123,46 @@ class RowBuilder:
             previous = None
             for k in range(models_each):
                 model = AIModel.objects.create(
-                    provider=provider, slug=f"bulk-{i}-model-{k}", name=f"Bulk {i} Model {k}",
-                    weights="open", licence=self.licence, context_window=8000,
+                    provider=provider,
+                    slug=f"bulk-{i}-model-{k}",
+                    name=f"Bulk {i} Model {k}",
+                    weights="open",
+                    licence=self.licence,
+                    context_window=8000,
                     successor=previous,
                 )
                 model.modalities.add(self.modality)
                 Price.objects.create(
-                    model=model, input_per_mtok=Decimal("1.5"), output_per_mtok=Decimal("3"),
-                    as_of=self.today, source=source,
+                    model=model,
+                    input_per_mtok=Decimal("1.5"),
+                    output_per_mtok=Decimal("3"),
+                    as_of=self.today,
+                    source=source,
                 )
                 Claim.objects.create(
-                    model=model, key=self.keys[3], value_flag="yes", source=source,
+                    model=model,
+                    key=self.keys[3],
+                    value_flag="yes",
+                    source=source,
                     checked_at=self.today,
                 )
                 previous = model
             assessment = Assessment.objects.create(
-                provider=provider, status="published", verdict="recommended",
-                assessed_on=self.today, published_at=timezone.now(), strengths=["Good."],
+                provider=provider,
+                status="published",
+                verdict="recommended",
+                assessed_on=self.today,
+                published_at=timezone.now(),
+                strengths=["Good."],
             )
-            AssessmentSource.objects.create(assessment=assessment, source=source, read_on=self.today)
+            AssessmentSource.objects.create(
+                assessment=assessment, source=source, read_on=self.today
+            )
             for criterion in self.criteria:
                 rating = Rating.objects.create(
-                    assessment=assessment, criterion=criterion, value="supported",
+                    assessment=assessment,
+                    criterion=criterion,
+                    value="supported",
                     justification="Documented.",
                 )
                 RatingEvidence.objects.create(rating=rating, source=source, read_on=self.today)

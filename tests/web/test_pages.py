@@ -36,7 +36,7 @@ def test_the_home_page_lists_providers_and_models_with_facet_counts(client, seed
 def test_searching_mistral_finds_the_provider_its_models_licences_and_claims(client, seeded):
     response = client.get("/", {"q": "Mistral"})
     text = _text(response)
-    assert 'Results for “Mistral”' in text
+    assert "Results for “Mistral”" in text
     providers = [p.slug for p in response.context["providers"]]
     assert "mistral" in providers
     assert "anthropic" not in providers
@@ -94,9 +94,7 @@ def test_a_page_number_past_the_end_shows_the_last_page_with_a_note(client, seed
     assert "There is no page 99 of models" in _text(response)
 
 
-def test_the_provider_page_shows_basics_claims_gdpr_card_models_sources_and_history(
-    client, seeded
-):
+def test_the_provider_page_shows_basics_claims_gdpr_card_models_sources_and_history(client, seeded):
     response = client.get("/providers/mistral/")
     assert response.status_code == 200
     text = _text(response)
@@ -107,7 +105,7 @@ def test_the_provider_page_shows_basics_claims_gdpr_card_models_sources_and_hist
         "Rights and constraints",
         "Commercial use allowed",
         "Mistral AI Terms of Use",
-        "Verification history",
+        "Not re-checked since recorded",
         "Overall verdict: ◐ Conditional",
         "Server locations",
         "Strengths",
@@ -135,6 +133,13 @@ def test_the_provider_page_links_each_claim_to_its_source(client, seeded):
     # A source without a public address is named, not linked to nowhere.
     assert 'href=""' not in html
     assert "(no public address)" in html
+
+
+def test_a_claims_verification_history_is_one_click_away(client, rows):
+    rows.add(1, claims_each=1)
+    html = client.get("/providers/bulk-1/").content.decode()
+    assert "<summary>Verification history (1)</summary>" in html
+    assert "<strong>Confirmed</strong> by manual review" in html
 
 
 def test_a_provider_without_a_published_assessment_says_so(client, seeded):
@@ -220,7 +225,7 @@ def test_the_compare_page_puts_mistral_and_anthropic_side_by_side(client, seeded
     assert origin.differs
     html = response.content.decode()
     assert "≠</span> differs" in html
-    assert '/providers/mistral/#gdpr-dpa' in html  # GDPR cells link to the rating
+    assert "/providers/mistral/#gdpr-dpa" in html  # GDPR cells link to the rating
     assert "/claims/" in html  # claim cells link to their evidence
 
 
@@ -234,9 +239,7 @@ def test_the_compare_page_compares_models_too(client, seeded):
 def test_the_compare_page_explains_too_few_or_too_many_choices(client, seeded):
     one = _text(client.get("/compare/", {"providers": "mistral"}))
     assert "Choose at least 2 providers to compare." in one
-    five = client.get(
-        "/compare/", {"providers": "mistral,anthropic,openai,openrouter,litellm"}
-    )
+    five = client.get("/compare/", {"providers": "mistral,anthropic,openai,openrouter,litellm"})
     assert five.status_code == 200
     assert "At most 4 can be compared; showing the first 4 of 5." in _text(five)
     assert len(five.context["subjects"]) == 4
