@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 
 from assessments.models import (
     Assessment,
@@ -244,14 +244,21 @@ class _Loader:
             setattr(obj, name, values[name])
         if created or changed:
             try:
-                obj.full_clean()
+                # Check constraints are left to the database (below): validating them
+                # here costs one query per constraint per row.
+                obj.full_clean(validate_constraints=False)
             except ValidationError as exc:
                 for field, messages in exc.message_dict.items():
                     label = "record" if field == "__all__" else f"field {field!r}"
                     self.error(where, f"{label}: {' '.join(messages)}")
                 raise _Skip from None
             obj._change_reason = self.reason
-            obj.save()
+            try:
+                with transaction.atomic():
+                    obj.save()
+            except IntegrityError as exc:
+                self.error(where, f"record: violates a database constraint ({exc})")
+                raise _Skip from None
         m2m_changed = False
         for name, wanted in (m2m or {}).items():
             manager = getattr(obj, name)
