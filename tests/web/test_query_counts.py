@@ -32,7 +32,7 @@ PAGES = [
     ("/licences/test-permissive/", 2),
     ("/compare/?providers=bulk-1,bulk-2", 9),
     ("/compare/?models=bulk-1-model-0,bulk-2-model-1", 6),
-    ("/finder/?commercial_use=on&hosting=self_hosting", 7),
+    ("/finder/?commercial_use=on&hosting=self_hosting", 6),
     ("/changes/", 5),
     ("/changes/?provider=bulk-1", 7),
     ("/changes/feed/", 5),
