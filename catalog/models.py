@@ -299,7 +299,12 @@ class SourceDocType(models.TextChoices):
 class Source(TimeStamped):
     DocType = SourceDocType
 
-    url = models.URLField(max_length=1000, unique=True)
+    slug = models.SlugField(max_length=120, unique=True, help_text="Stable handle for links.")
+    url = models.URLField(
+        max_length=1000,
+        blank=True,
+        help_text="Blank only for documents with no public address (then nothing can re-fetch it).",
+    )
     title = models.CharField(max_length=300)
     publisher = models.CharField(max_length=200)
     provider = models.ForeignKey(
@@ -320,6 +325,7 @@ class Source(TimeStamped):
             models.CheckConstraint(
                 condition=_in("doc_type", SourceDocType), name="source_doc_type_valid"
             ),
+            models.UniqueConstraint(fields=["url"], condition=~Q(url=""), name="source_url_unique"),
         ]
 
     def __str__(self) -> str:
@@ -351,7 +357,7 @@ class ClaimKey(TimeStamped):
     label = models.CharField(max_length=200)
     group = models.CharField(max_length=20, choices=Group.choices)
     value_type = models.CharField(max_length=10, choices=ValueType.choices)
-    unit = models.CharField(max_length=30, blank=True, help_text="Default unit for numbers.")
+    unit = models.CharField(max_length=60, blank=True, help_text="Default unit for numbers.")
     description = models.TextField(blank=True)
 
     class Meta:
@@ -415,7 +421,7 @@ class Claim(TimeStamped):
     key = models.ForeignKey(ClaimKey, on_delete=models.PROTECT, related_name="claims")
     value_flag = models.CharField(max_length=10, choices=Flag.choices, blank=True)
     value_number = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
-    value_unit = models.CharField(max_length=30, blank=True)
+    value_unit = models.CharField(max_length=60, blank=True)
     value_text = models.CharField(max_length=300, blank=True)
     condition = models.TextField(blank=True, help_text="When the claim holds, in words.")
     scope_plan = models.CharField(max_length=80, blank=True, help_text="Plan tier, e.g. Scale.")

@@ -1,0 +1,456 @@
+"""Which models meet a buyer's requirements, and why: one selector for the web finder and the API.
+
+Each requested requirement produces a ``Finding`` for each model: met, met
+under conditions, unmet, or unknown, with the claim or licence that decided it
+and where that fact comes from. Unknown never counts as yes: a model with an
+unknown finding does not qualify. A claim that is disputed or awaiting review
+decides nothing; it is reported as unknown with its status.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import models
+from django.db.models import Prefetch, QuerySet
+
+from catalog.models import AIModel, Claim, Licence, Modality, Price, Source, Ternary
+
+
+class RequirementsError(ValueError):
+    """Bad requirements; ``field`` names the offending input."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class Outcome(models.TextChoices):
+    QUALIFIES = "qualifies", "Qualifies"
+    CONDITIONAL = "conditional", "Qualifies under conditions"
+    FAILS = "fails", "Does not qualify"
+
+
+class Status(models.TextChoices):
+    MET = "met", "Met"
+    CONDITIONAL = "conditional", "Met under conditions"
+    UNMET = "unmet", "Not met"
+    UNKNOWN = "unknown", "Unknown"
+
+
+FLAG_FIELDS = (
+    "commercial_use",
+    "self_hosting",
+    "eu_residency",
+    "self_hosting_or_eu",
+    "no_training_on_inputs",
+    "fine_tuning",
+    "redistribution",
+)
+LABELS = {
+    "commercial_use": "Commercial use",
+    "self_hosting": "Self-hosting",
+    "eu_residency": "EU data residency",
+    "self_hosting_or_eu": "Self-hosting or EU residency",
+    "no_training_on_inputs": "No training on inputs",
+    "fine_tuning": "Fine-tuning",
+    "redistribution": "Redistribution of weights",
+    "max_input_price": "Input price budget",
+    "max_output_price": "Output price budget",
+    "modalities": "Modalities",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Requirements:
+    commercial_use: bool = False
+    self_hosting: bool = False
+    eu_residency: bool = False
+    self_hosting_or_eu: bool = False
+    no_training_on_inputs: bool = False
+    fine_tuning: bool = False
+    redistribution: bool = False
+    max_input_price: Decimal | None = None
+    max_output_price: Decimal | None = None
+    modalities: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Requirements:
+        """Build requirements from form or JSON data; raise RequirementsError naming the field."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise RequirementsError(unknown[0], f"unknown requirement; use one of {sorted(known)}")
+        values: dict[str, Any] = {}
+        for name in FLAG_FIELDS:
+            if name in data:
+                values[name] = _as_bool(name, data[name])
+        for name in ("max_input_price", "max_output_price"):
+            if data.get(name) not in (None, ""):
+                values[name] = _as_price(name, data[name])
+        if "modalities" in data and data["modalities"] not in (None, ""):
+            values["modalities"] = _as_modalities(data["modalities"])
+        return cls(**values)
+
+    def requested(self) -> list[str]:
+        names = [name for name in FLAG_FIELDS if getattr(self, name)]
+        names += [
+            n for n in ("max_input_price", "max_output_price") if getattr(self, n) is not None
+        ]
+        if self.modalities:
+            names.append("modalities")
+        return names
+
+
+def _as_bool(field: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if isinstance(value, str) and value.strip().lower() in {"0", "false", "no", "off", ""}:
+        return False
+    raise RequirementsError(field, f"must be true or false, got {value!r}")
+
+
+def _as_price(field: str, value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise RequirementsError(field, "must be a number of currency units per million tokens")
+    try:
+        price = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise RequirementsError(field, f"must be a number, got {value!r}") from None
+    if not price.is_finite() or price < 0:
+        raise RequirementsError(field, f"must be a non-negative number, got {value!r}")
+    return price
+
+
+def _as_modalities(value: Any) -> frozenset[str]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, Iterable) or isinstance(items, Mapping):
+        raise RequirementsError("modalities", "must be a list of modality names")
+    cleaned = []
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise RequirementsError("modalities", f"each modality must be a name, got {item!r}")
+        cleaned.append(item.strip().lower())
+    allowed = set(Modality.objects.values_list("slug", flat=True))
+    bad = sorted(set(cleaned) - allowed)
+    if bad:
+        raise RequirementsError("modalities", f"unknown modality {bad[0]!r}; use {sorted(allowed)}")
+    return frozenset(cleaned)
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    requirement: str
+    status: str
+    reason: str
+    condition: str = ""
+    claim: Claim | None = None
+    licence: Licence | None = None
+    source: Source | None = None
+    checked_at: dt.date | None = None
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.requirement]
+
+    @property
+    def source_url(self) -> str:
+        if self.source is not None:
+            return self.source.url
+        if self.licence is not None:
+            return self.licence.url
+        return ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelResult:
+    model: AIModel
+    outcome: str
+    findings: list[Finding]
+
+    @property
+    def failing(self) -> list[Finding]:
+        return [f for f in self.findings if f.status in (Status.UNMET, Status.UNKNOWN)]
+
+    @property
+    def conditions(self) -> list[Finding]:
+        return [f for f in self.findings if f.status == Status.CONDITIONAL]
+
+
+# Claim keys the finder reads; a model's own claim wins over its provider's.
+KEY_COMMERCIAL = "commercial_use_allowed"
+KEY_TRAINING = "training_use_of_input"
+KEY_EU = "eu_data_residency"
+KEY_FINE_TUNING = "fine_tuning_api"
+USABLE_SURFACES = (Claim.Surface.ANY, Claim.Surface.API, Claim.Surface.ENTERPRISE)
+FINDER_KEYS = (KEY_COMMERCIAL, KEY_TRAINING, KEY_EU, KEY_FINE_TUNING)
+
+
+def models_for_requirements(
+    *, requirements: Requirements, models: QuerySet[AIModel] | None = None
+) -> list[ModelResult]:
+    """Judge every model against the requirements, in a constant number of queries.
+
+    Returns results ordered qualifies, conditional, fails, then by model name.
+    """
+    queryset = models if models is not None else AIModel.objects.all()
+    claim_qs = (
+        Claim.objects.filter(key__key__in=_keys_needed(requirements))
+        .exclude(status=Claim.Status.RETIRED)
+        .select_related("key", "source")
+        .order_by("id")
+    )
+    price_qs = Price.objects.select_related("source").order_by("-as_of", "id")
+    model_list = list(
+        queryset.select_related("provider", "licence").prefetch_related(
+            "modalities",
+            Prefetch("claims", queryset=claim_qs, to_attr="finder_claims"),
+            Prefetch("prices", queryset=price_qs, to_attr="finder_prices"),
+        )
+    )
+    provider_claims: dict[int, list[Claim]] = defaultdict(list)
+    provider_ids = {m.provider_id for m in model_list}
+    if provider_ids:
+        for claim in claim_qs.filter(provider_id__in=provider_ids):
+            provider_claims[claim.provider_id].append(claim)
+
+    results = []
+    for model in model_list:
+        judge = _ModelJudge(model, provider_claims[model.provider_id], requirements)
+        findings = [judge.finding(name) for name in requirements.requested()]
+        results.append(ModelResult(model=model, outcome=_outcome(findings), findings=findings))
+    order = {Outcome.QUALIFIES: 0, Outcome.CONDITIONAL: 1, Outcome.FAILS: 2}
+    results.sort(key=lambda r: (order[r.outcome], r.model.name.lower(), r.model.pk))
+    return results
+
+
+def _keys_needed(requirements: Requirements) -> list[str]:
+    keys = list(FINDER_KEYS)
+    keys += [f"{slug}_input" for slug in requirements.modalities]
+    return keys
+
+
+def _outcome(findings: list[Finding]) -> str:
+    statuses = {f.status for f in findings}
+    if statuses & {Status.UNMET, Status.UNKNOWN}:
+        return Outcome.FAILS
+    if Status.CONDITIONAL in statuses:
+        return Outcome.CONDITIONAL
+    return Outcome.QUALIFIES
+
+
+class _ModelJudge:
+    def __init__(self, model: AIModel, provider_claims: list[Claim], req: Requirements) -> None:
+        self.model = model
+        self.provider_claims = provider_claims
+        self.req = req
+        self.open = model.weights == AIModel.Weights.OPEN
+
+    def finding(self, name: str) -> Finding:
+        return getattr(self, f"_{name}")(name)
+
+    # -- claim and licence readers -------------------------------------------------------
+
+    def _claims(self, key: str) -> list[Claim]:
+        own = [c for c in self.model.finder_claims if c.key.key == key]
+        chosen = own or [c for c in self.provider_claims if c.key.key == key]
+        usable = [c for c in chosen if c.scope_surface in USABLE_SURFACES]
+        return usable or chosen
+
+    def _from_claim(self, name: str, key: str, *, good: str, bad: str) -> Finding:
+        """Decide from the claims under ``key``: ``good`` is the flag that meets the need."""
+        claims = self._claims(key)
+        if not claims:
+            return Finding(name, Status.UNKNOWN, f"No claim recorded for {key}.")
+        blocked = [
+            c for c in claims if c.status in (Claim.Status.DISPUTED, Claim.Status.NEEDS_REVIEW)
+        ]
+        if blocked:
+            claim = blocked[0]
+            return self._claim_finding(
+                name, Status.UNKNOWN, f"{key} is {claim.get_status_display().lower()}.", claim
+            )
+        values = {c.value_flag for c in claims}
+        if len(values) > 1:
+            return self._claim_finding(
+                name, Status.UNKNOWN, f"Sources disagree on {key}.", claims[0]
+            )
+        claim = claims[0]
+        if claim.value_flag == good:
+            if claim.condition or claim.scope_plan or claim.scope_region:
+                return self._claim_finding(
+                    name,
+                    Status.CONDITIONAL,
+                    f"{key} = {claim.value_flag}, with a condition.",
+                    claim,
+                )
+            return self._claim_finding(name, Status.MET, f"{key} = {claim.value_flag}.", claim)
+        if claim.value_flag == Claim.Flag.PARTIAL:
+            return self._claim_finding(
+                name, Status.CONDITIONAL, f"{key} is only partly met.", claim
+            )
+        if claim.value_flag == bad:
+            return self._claim_finding(name, Status.UNMET, f"{key} = {claim.value_flag}.", claim)
+        return self._claim_finding(name, Status.UNKNOWN, f"{key} is not known.", claim)
+
+    def _claim_finding(self, name: str, status: str, reason: str, claim: Claim) -> Finding:
+        condition = "; ".join(
+            part
+            for part in (
+                claim.condition,
+                f"plan: {claim.scope_plan}" if claim.scope_plan else "",
+                f"region: {claim.scope_region}" if claim.scope_region else "",
+                f"surface: {claim.get_scope_surface_display()}"
+                if claim.scope_surface != Claim.Surface.ANY
+                else "",
+            )
+            if part
+        )
+        return Finding(
+            name,
+            status,
+            reason,
+            condition=condition,
+            claim=claim,
+            source=claim.source,
+            checked_at=claim.checked_at,
+        )
+
+    def _from_licence(self, name: str, field: str, what: str) -> Finding:
+        licence = self.model.licence
+        if licence is None:
+            return Finding(name, Status.UNKNOWN, f"No licence recorded, so {what} is not known.")
+        value = getattr(licence, field)
+        reason = f"{licence.name} ({licence.get_kind_display().lower()})"
+        condition = ""
+        if licence.kind == Licence.Kind.RESEARCH_ONLY:
+            condition = "research and non-production use only"
+        elif value == Ternary.CONDITIONAL:
+            condition = (
+                "; ".join(
+                    part
+                    for part in (
+                        licence.output_restrictions,
+                        f"separate agreement above {licence.user_threshold:,} monthly users"
+                        if licence.user_threshold
+                        else "",
+                    )
+                    if part
+                )
+                or f"see the terms of {licence.name}"
+            )
+        status = {
+            Ternary.YES: Status.MET,
+            Ternary.CONDITIONAL: Status.CONDITIONAL,
+            Ternary.NO: Status.UNMET,
+        }.get(value, Status.UNKNOWN)
+        verb = {
+            Status.MET: "permits",
+            Status.CONDITIONAL: "permits under conditions",
+            Status.UNMET: "does not permit",
+        }.get(status, "does not say whether it permits")
+        return Finding(
+            name, status, f"{reason} {verb} {what}.", condition=condition, licence=licence
+        )
+
+    # -- one method per requirement ----------------------------------------------------------
+
+    def _commercial_use(self, name: str) -> Finding:
+        if self.open and self.model.licence is not None:
+            return self._from_licence(name, "commercial_use", "commercial use")
+        return self._from_claim(name, KEY_COMMERCIAL, good="yes", bad="no")
+
+    def _self_hosting(self, name: str) -> Finding:
+        if self.model.weights == AIModel.Weights.API_ONLY:
+            return Finding(name, Status.UNMET, "API only: the weights are not published.")
+        if self.model.weights == AIModel.Weights.UNKNOWN:
+            return Finding(
+                name, Status.UNKNOWN, "Whether the weights are published is not recorded."
+            )
+        return self._from_licence(name, "self_hosting", "self-hosting")
+
+    def _eu_residency(self, name: str) -> Finding:
+        return self._from_claim(name, KEY_EU, good="yes", bad="no")
+
+    def _self_hosting_or_eu(self, name: str) -> Finding:
+        first, second = self._self_hosting(name), self._eu_residency(name)
+        rank = {Status.MET: 0, Status.CONDITIONAL: 1, Status.UNMET: 2, Status.UNKNOWN: 3}
+        return min((first, second), key=lambda f: rank[f.status])
+
+    def _no_training_on_inputs(self, name: str) -> Finding:
+        if self.open and (self.req.self_hosting or self.req.self_hosting_or_eu):
+            hosting = self._self_hosting(name)
+            if hosting.status == Status.MET:
+                return Finding(
+                    name,
+                    Status.MET,
+                    "Self-hosted: inputs never reach the provider.",
+                    licence=self.model.licence,
+                )
+        return self._from_claim(name, KEY_TRAINING, good="no", bad="yes")
+
+    def _fine_tuning(self, name: str) -> Finding:
+        if self.open and self.model.licence is not None:
+            return self._from_licence(name, "fine_tuning", "fine-tuning")
+        return self._from_claim(name, KEY_FINE_TUNING, good="yes", bad="no")
+
+    def _redistribution(self, name: str) -> Finding:
+        if self.model.weights == AIModel.Weights.API_ONLY:
+            return Finding(name, Status.UNMET, "API only: there are no weights to redistribute.")
+        return self._from_licence(name, "weight_redistribution", "redistribution of the weights")
+
+    def _price(self, name: str, field: str, budget: Decimal) -> Finding:
+        prices = [p for p in self.model.finder_prices if p.currency == "USD"]
+        price = prices[0] if prices else None
+        amount = getattr(price, field) if price else None
+        if amount is None:
+            if self.open and self.req.self_hosting:
+                return Finding(
+                    name,
+                    Status.MET,
+                    "Self-hosted: no per-token fee (you pay for your own compute).",
+                    licence=self.model.licence,
+                )
+            return Finding(name, Status.UNKNOWN, "No USD price recorded.")
+        per = "input" if field == "input_per_mtok" else "output"
+        status = Status.MET if amount <= budget else Status.UNMET
+        return Finding(
+            name,
+            status,
+            f"{per.capitalize()} price {amount.normalize():f} USD per million tokens "
+            f"(budget {budget.normalize():f}), as of {price.as_of:%Y-%m-%d}.",
+            source=price.source,
+            checked_at=price.as_of,
+        )
+
+    def _max_input_price(self, name: str) -> Finding:
+        return self._price(name, "input_per_mtok", self.req.max_input_price)
+
+    def _max_output_price(self, name: str) -> Finding:
+        return self._price(name, "output_per_mtok", self.req.max_output_price)
+
+    def _modalities(self, name: str) -> Finding:
+        recorded = {m.slug for m in self.model.modalities.all()}
+        missing = sorted(self.req.modalities - recorded)
+        if not missing:
+            return Finding(name, Status.MET, f"Handles {', '.join(sorted(self.req.modalities))}.")
+        for slug in missing:
+            finding = self._from_claim(name, f"{slug}_input", good="yes", bad="no")
+            if finding.status != Status.MET:
+                if finding.claim is None and recorded:
+                    return Finding(
+                        name,
+                        Status.UNMET,
+                        f"Recorded modalities ({', '.join(sorted(recorded))}) "
+                        f"do not include {slug}.",
+                    )
+                return finding
+        return Finding(name, Status.MET, f"Handles {', '.join(sorted(self.req.modalities))}.")
