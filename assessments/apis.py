@@ -33,7 +33,7 @@ from assessments.models import (
     RatingValue,
 )
 from assessments.permissions import IsCurator, IsReviewer, ReadOnlyOrReviewer
-from atlas.api import Conflict, ConditionalGetMixin, StrictQueryMixin
+from atlas.api import ConditionalGetMixin, Conflict, StrictQueryMixin
 from catalog.apis import ProviderRefSerializer, ReadOnlyViewSet, SourceRefSerializer
 from catalog.models import Claim, ClaimFlag, Provider, Source
 
@@ -135,7 +135,7 @@ class AssessmentSerializer(serializers.ModelSerializer):
 
 
 class EvidenceWriteSerializer(serializers.Serializer):
-    source = serializers.PrimaryKeyRelatedField(queryset=Source.objects.all())
+    source = serializers.SlugRelatedField(slug_field="slug", queryset=Source.objects.all())
     quote = serializers.CharField(allow_blank=True, required=False, default="", max_length=5000)
     read_on = serializers.DateField()
 
@@ -327,8 +327,12 @@ class ClaimCorrectionCreateSerializer(serializers.Serializer):
         default=None,
         help_text="New condition; null keeps the current one, an empty string removes it.",
     )
-    source = serializers.PrimaryKeyRelatedField(
-        queryset=Source.objects.all(), required=False, allow_null=True, default=None
+    source = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Source.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
     )
     evidence_quote = serializers.CharField(
         max_length=10000, required=False, allow_blank=True, allow_null=True, default=None
@@ -371,9 +375,7 @@ class ClaimCorrectionViewSet(
             )
         except services.AssessmentError as error:
             raise_api_error(error)
-        return Response(
-            ClaimCorrectionSerializer(correction).data, status=status.HTTP_201_CREATED
-        )
+        return Response(ClaimCorrectionSerializer(correction).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=None,

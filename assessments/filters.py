@@ -15,14 +15,14 @@ from assessments.models import (
     Rating,
     RatingValue,
 )
-from catalog.filters import BooleanFilter, updated_since_filter
+from catalog.filters import BooleanFilter, SlugChoiceFilter, updated_since_filter
 
 
 class AssessmentFilter(df.FilterSet):
     provider = df.CharFilter(field_name="provider__slug", label="Provider slug.")
     status = df.ChoiceFilter(choices=AssessmentStatus.choices)
     verdict = df.ChoiceFilter(choices=AssessmentVerdict.choices)
-    criterion = df.ModelChoiceFilter(
+    criterion = SlugChoiceFilter(
         queryset=Criterion.objects.all(),
         to_field_name="slug",
         method="filter_rating",

@@ -197,11 +197,12 @@ class ClaimCorrection(TimeStamped):
     value_number = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     value_unit = models.CharField(max_length=30, blank=True)
     value_text = models.CharField(max_length=300, blank=True)
-    condition = models.TextField(null=True, blank=True)
+    # NULL means "keep the claim's value"; an empty string means "remove it".
+    condition = models.TextField(null=True, blank=True)  # noqa: DJ001
     source = models.ForeignKey(
         Source, on_delete=models.PROTECT, null=True, blank=True, related_name="corrections"
     )
-    evidence_quote = models.TextField(null=True, blank=True)
+    evidence_quote = models.TextField(null=True, blank=True)  # noqa: DJ001
     reason = models.TextField(help_text="Why the claim is wrong, in words.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     decided_by = models.ForeignKey(

@@ -17,7 +17,9 @@ def user_roles(user) -> frozenset[str]:
         return frozenset()
     cached = getattr(user, "_atlas_roles", None)
     if cached is None:
-        cached = frozenset(user.groups.filter(name__in=(REVIEWER, CURATOR)).values_list("name", flat=True))
+        cached = frozenset(
+            user.groups.filter(name__in=(REVIEWER, CURATOR)).values_list("name", flat=True)
+        )
         user._atlas_roles = cached
     return cached
 

@@ -100,7 +100,10 @@ def _write_ratings(*, assessment: Assessment, ratings: list[RatingInput]) -> Non
                 raise AssessmentError(f"{where}.source: source cited twice", path=f"{where}.source")
             sources.add(evidence.source.pk)
             RatingEvidence.objects.create(
-                rating=rating, source=evidence.source, quote=evidence.quote, read_on=evidence.read_on
+                rating=rating,
+                source=evidence.source,
+                quote=evidence.quote,
+                read_on=evidence.read_on,
             )
 
 

@@ -1,4 +1,6 @@
-"""Plumbing shared by every API view (imports no DRF view: DRF settings import this module): error shape, paging, ordering, throttling, caching.
+"""Plumbing shared by every API view: error shape, paging, ordering, throttling, caching.
+
+This module imports no DRF view, because DRF settings import it.
 
 Every error leaves the API as one JSON shape (``ERROR_SCHEMA``)::
 
@@ -21,6 +23,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, filters, pagination, status, throttling
 from rest_framework.response import Response
 
@@ -239,7 +242,7 @@ class ClientRateThrottle(throttling.SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
     @property
-    def THROTTLE_RATES(self) -> dict:  # noqa: N802 - DRF's attribute name
+    def THROTTLE_RATES(self) -> dict:
         from rest_framework.settings import api_settings
 
         return api_settings.DEFAULT_THROTTLE_RATES
@@ -354,7 +357,10 @@ def postprocess_schema(result: dict, generator, request, public) -> dict:
             for code in wanted:
                 responses.setdefault(
                     code,
-                    {"description": _ERROR_RESPONSES[code], "content": {"application/json": {"schema": ref}}},
+                    {
+                        "description": _ERROR_RESPONSES[code],
+                        "content": {"application/json": {"schema": ref}},
+                    },
                 )
             if method == "get":
                 responses.setdefault(
@@ -389,3 +395,20 @@ def postprocess_schema(result: dict, generator, request, public) -> dict:
                         }
                     )
     return result
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter, with invalid values reported as ``query.<name>`` errors."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            raise QueryValidationError(
+                {
+                    name: [str(message) for message in messages]
+                    for name, messages in filterset.errors.items()
+                }
+            )
+        return filterset.qs

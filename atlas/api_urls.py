@@ -26,6 +26,14 @@ router.register(
 v1 = [
     path("auth/tokens", assessment_apis.TokenView.as_view(), name="token-create"),
     path("auth/tokens/current", assessment_apis.CurrentTokenView.as_view(), name="token-current"),
+    path(
+        "requirements/check",
+        catalog_apis.RequirementsCheckView.as_view(),
+        name="requirements-check",
+    ),
+    path("changes", catalog_apis.ChangesView.as_view(), name="changes"),
+    path("exports/catalogue.json", catalog_apis.CatalogueExportView.as_view(), name="export-json"),
+    path("exports/claims.csv", catalog_apis.ClaimsExportView.as_view(), name="export-claims"),
     *router.urls,
 ]
 

@@ -244,7 +244,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "atlas.api.CursorPagination",
     "PAGE_SIZE": API_PAGE_SIZE,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "atlas.api.FilterBackend",
         "atlas.api.SearchFilter",
         "atlas.api.OrderingFilter",
     ],
@@ -282,5 +282,15 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "atlas.api.postprocess_schema",
     ],
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "ProviderKindEnum": "catalog.models.ProviderKind",
+        "ProviderStatusEnum": "catalog.models.ProviderStatus",
+        "LicenceKindEnum": "catalog.models.LicenceKind",
+        "TernaryEnum": "catalog.models.Ternary",
+        "ClaimStatusEnum": "catalog.models.ClaimStatus",
+        "AssessmentStatusEnum": "assessments.models.AssessmentStatus",
+        "CorrectionStatusEnum": "assessments.models.CorrectionStatus",
+        "RequirementsOutcomeEnum": "catalog.requirements.Outcome",
+        "VerificationOutcomeEnum": "catalog.models.VerificationOutcome",
+    },
 }

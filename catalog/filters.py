@@ -9,6 +9,8 @@ from __future__ import annotations
 import django_filters as df
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from assessments.models import Assessment, AssessmentVerdict, Criterion, Rating, RatingValue
 from catalog import freshness
@@ -50,6 +52,11 @@ class StrictBooleanField(forms.Field):
 
 class BooleanFilter(df.BooleanFilter):
     field_class = StrictBooleanField
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class SlugChoiceFilter(df.ModelChoiceFilter):
+    """One record named by its slug (or key); an unknown one is a 400."""
 
 
 class SlugsFilter(df.BaseInFilter, df.CharFilter):
@@ -100,7 +107,7 @@ class ProviderFilter(df.FilterSet):
         method="filter_verdict",
         label="Verdict of the provider's published GDPR assessment.",
     )
-    criterion = df.ModelChoiceFilter(
+    criterion = SlugChoiceFilter(
         queryset=Criterion.objects.all(),
         to_field_name="slug",
         method="filter_criterion",
@@ -111,7 +118,7 @@ class ProviderFilter(df.FilterSet):
         method="filter_criterion",
         label="Rating the `criterion` must have in the published assessment.",
     )
-    claim_key = df.ModelChoiceFilter(
+    claim_key = SlugChoiceFilter(
         queryset=ClaimKey.objects.all(),
         to_field_name="key",
         method="filter_claim",
@@ -170,7 +177,7 @@ class AIModelFilter(df.FilterSet):
     family = df.CharFilter(lookup_expr="iexact")
     min_context_window = df.NumberFilter(field_name="context_window", lookup_expr="gte")
     retired = BooleanFilter(method="filter_retired", label="Retirement date has passed.")
-    claim_key = df.ModelChoiceFilter(
+    claim_key = SlugChoiceFilter(
         queryset=ClaimKey.objects.all(),
         to_field_name="key",
         method="filter_claim",
@@ -253,7 +260,7 @@ class ClaimFilter(df.FilterSet):
     surface = df.ChoiceFilter(field_name="scope_surface", choices=ClaimSurface.choices)
     region = df.CharFilter(field_name="scope_region", lookup_expr="iexact")
     freshness = FreshnessFilter(field_name="checked_at")
-    source = df.NumberFilter(field_name="source_id", label="Source id.")
+    source = df.CharFilter(field_name="source__slug", label="Source slug.")
     checked_before = df.DateFilter(field_name="checked_at", lookup_expr="lt")
     checked_since = df.DateFilter(field_name="checked_at", lookup_expr="gte")
     updated_since = updated_since_filter()
