@@ -452,5 +452,7 @@ class CurrentTokenView(StrictQueryMixin, APIView):
         summary="Revoke the token used for this request",
     )
     def delete(self, request):
+        if not isinstance(request.auth, AuthToken):
+            raise exceptions.NotAuthenticated("Send the token you want to revoke.")
         request.auth.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
