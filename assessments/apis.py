@@ -33,7 +33,7 @@ from assessments.models import (
     RatingValue,
 )
 from assessments.permissions import IsCurator, IsReviewer, ReadOnlyOrReviewer
-from atlas.api import ConditionalGetMixin, Conflict, StrictQueryMixin
+from atlas.api import ConditionalGetMixin, Conflict, RejectUnknownFieldsMixin, StrictQueryMixin
 from catalog.apis import ProviderRefSerializer, ReadOnlyViewSet, SourceRefSerializer
 from catalog.models import Claim, ClaimFlag, Provider, Source
 
@@ -134,13 +134,13 @@ class AssessmentSerializer(serializers.ModelSerializer):
 # --- assessments: write ---------------------------------------------------------------------
 
 
-class EvidenceWriteSerializer(serializers.Serializer):
+class EvidenceWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     source = serializers.SlugRelatedField(slug_field="slug", queryset=Source.objects.all())
     quote = serializers.CharField(allow_blank=True, required=False, default="", max_length=5000)
     read_on = serializers.DateField()
 
 
-class RatingWriteSerializer(serializers.Serializer):
+class RatingWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     criterion = serializers.SlugRelatedField(
         slug_field="slug", queryset=Criterion.objects.filter(active=True)
     )
@@ -155,7 +155,7 @@ def _text(**kwargs) -> serializers.CharField:
     return serializers.CharField(allow_blank=True, required=False, max_length=20000, **kwargs)
 
 
-class AssessmentFieldsSerializer(serializers.Serializer):
+class AssessmentFieldsSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     verdict = serializers.ChoiceField(choices=AssessmentVerdict.choices, required=False)
     conclusion = _text()
     data_processing = _text()
@@ -308,7 +308,7 @@ class ClaimCorrectionSerializer(serializers.ModelSerializer):
         ]
 
 
-class ClaimCorrectionCreateSerializer(serializers.Serializer):
+class ClaimCorrectionCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     claim = serializers.PrimaryKeyRelatedField(queryset=Claim.objects.select_related("key"))
     reason = serializers.CharField(max_length=5000, help_text="Why the claim is wrong.")
     value_flag = serializers.ChoiceField(
@@ -397,7 +397,7 @@ class ClaimCorrectionViewSet(
 # --- API tokens -----------------------------------------------------------------------------
 
 
-class TokenCreateSerializer(serializers.Serializer):
+class TokenCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     expires_in_days = serializers.IntegerField(
         min_value=1,
         max_value=settings.API_TOKEN_TTL_DAYS,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -346,7 +347,12 @@ _ERROR_RESPONSES = {
 def postprocess_schema(result: dict, generator, request, public) -> dict:
     """Document the shared error shape and conditional GET on every operation."""
     components = result.setdefault("components", {})
-    components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    schemas = components.setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    for name, schema in schemas.items():
+        # Request bodies refuse unknown fields (RejectUnknownFieldsMixin); say so.
+        if name.endswith("Request") and schema.get("type") == "object":
+            schema["additionalProperties"] = False
     ref = {"$ref": "#/components/schemas/Error"}
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
@@ -412,3 +418,16 @@ class FilterBackend(DjangoFilterBackend):
                 }
             )
         return filterset.qs
+
+
+class RejectUnknownFieldsMixin:
+    """For request serializers: a field the endpoint does not take is an error, not ignored."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise exceptions.ValidationError(
+                    {name: ["This endpoint takes no such field."] for name in unknown}
+                )
+        return super().to_internal_value(data)

@@ -38,7 +38,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assessments.models import Assessment, Criterion
-from atlas.api import ConditionalGetMixin, QueryValidationError, StrictQueryMixin, error_body
+from atlas.api import (
+    ConditionalGetMixin,
+    QueryValidationError,
+    RejectUnknownFieldsMixin,
+    StrictQueryMixin,
+    error_body,
+)
 from catalog import filters
 from catalog.models import (
     AIModel,
@@ -453,7 +459,7 @@ class ClaimKeyViewSet(ReadOnlyViewSet):
 # --- requirements check ---------------------------------------------------------------------
 
 
-class RequirementsCheckSerializer(serializers.Serializer):
+class RequirementsCheckSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     commercial_use = serializers.BooleanField(required=False, default=False)
     self_hosting = serializers.BooleanField(
         required=False, default=False, help_text="Weights you can run yourself."
@@ -750,9 +756,14 @@ def _export_sections() -> list[tuple[str, QuerySet, type[serializers.Serializer]
     ]
 
 
+def _stamp(moment: dt.datetime) -> str:
+    """The export's generated-at stamp, written the same way in bodies and headers."""
+    return DjangoJSONEncoder().default(moment)
+
+
 def _stream_catalogue(generated_at: dt.datetime):
     encoder = DjangoJSONEncoder()
-    yield '{"api_version": "v1", "generated_at": ' + encoder.encode(generated_at)
+    yield '{"api_version": "v1", "generated_at": ' + encoder.encode(_stamp(generated_at))
     for name, queryset, serializer_class in _export_sections():
         yield f', "{name}": ['
         first = True
@@ -800,14 +811,16 @@ class _Echo:
 def _stream_claims_csv(generated_at: dt.datetime):
     writer = csv.writer(_Echo())
     yield writer.writerow(CLAIM_COLUMNS)
-    stamp = generated_at.isoformat()
-    rows = Claim.objects.select_related("key", "source", "provider", "model").order_by("id")
+    stamp = _stamp(generated_at)
+    rows = Claim.objects.select_related("key", "source", "provider", "model__provider").order_by(
+        "id"
+    )
     for claim in rows.iterator(chunk_size=EXPORT_CHUNK):
         yield writer.writerow(
             [
                 claim.pk,
                 "provider" if claim.provider_id else "model",
-                claim.provider.slug if claim.provider_id else claim.model.provider_id and "",
+                claim.provider.slug if claim.provider_id else claim.model.provider.slug,
                 claim.model.slug if claim.model_id else "",
                 claim.key.key,
                 claim.key.label,
@@ -866,7 +879,7 @@ class CatalogueExportView(ForcedNegotiationMixin, StrictQueryMixin, APIView):
         response["Content-Disposition"] = (
             f'attachment; filename="atlas-catalogue-{generated_at:%Y%m%dT%H%M%SZ}.json"'
         )
-        response["X-Generated-At"] = generated_at.isoformat()
+        response["X-Generated-At"] = _stamp(generated_at)
         return response
 
 
@@ -893,7 +906,7 @@ class ClaimsExportView(ForcedNegotiationMixin, StrictQueryMixin, APIView):
         response["Content-Disposition"] = (
             f'attachment; filename="atlas-claims-{generated_at:%Y%m%dT%H%M%SZ}.csv"'
         )
-        response["X-Generated-At"] = generated_at.isoformat()
+        response["X-Generated-At"] = _stamp(generated_at)
         return response
 
 

@@ -9,7 +9,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from assessments.models import Assessment, ClaimCorrection, Rating
-from catalog.models import Claim, Verification
+from catalog.models import Verification
 
 pytestmark = pytest.mark.django_db
 
