@@ -172,3 +172,73 @@ class AssessmentSource(models.Model):
 
     def __str__(self) -> str:
         return str(self.source)
+
+
+class CorrectionStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class ClaimCorrection(TimeStamped):
+    """A reviewer's proposed change to a claim, with the reason, awaiting a curator.
+
+    Proposed fields left empty (NULL) keep the claim's current value; a proposed
+    value replaces the claim's value whole (flag, number or text).
+    """
+
+    Status = CorrectionStatus
+
+    claim = models.ForeignKey("catalog.Claim", on_delete=models.PROTECT, related_name="corrections")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="claim_corrections"
+    )
+    value_flag = models.CharField(max_length=10, blank=True)
+    value_number = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    value_unit = models.CharField(max_length=30, blank=True)
+    value_text = models.CharField(max_length=300, blank=True)
+    # NULL means "keep the claim's value"; an empty string means "remove it".
+    condition = models.TextField(null=True, blank=True)  # noqa: DJ001
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, null=True, blank=True, related_name="corrections"
+    )
+    evidence_quote = models.TextField(null=True, blank=True)  # noqa: DJ001
+    reason = models.TextField(help_text="Why the claim is wrong, in words.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="decided_claim_corrections",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_in("status", CorrectionStatus), name="correction_status_valid"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="correction_reason_required"),
+            models.CheckConstraint(
+                condition=(Q(value_flag="") & Q(value_number__isnull=True) & Q(value_text=""))
+                | (~Q(value_flag="") & Q(value_number__isnull=True) & Q(value_text=""))
+                | (Q(value_flag="") & Q(value_number__isnull=False) & Q(value_text=""))
+                | (Q(value_flag="") & Q(value_number__isnull=True) & ~Q(value_text="")),
+                name="correction_at_most_one_value",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="pending") & Q(decided_at__isnull=True))
+                | (~Q(status="pending") & Q(decided_at__isnull=False)),
+                name="correction_decided_when_not_pending",
+            ),
+        ]
+        indexes = [
+            # A curator's queue of pending corrections, oldest first.
+            models.Index(fields=["status", "created_at"], name="correction_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Correction of claim {self.claim_id} ({self.get_status_display()})"

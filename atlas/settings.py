@@ -233,3 +233,71 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- REST API ---
+# Defaults for every API view, set once; views override only what differs.
+INSTALLED_APPS += ["knox"]
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50, minimum=1)
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200, minimum=1)
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90, minimum=1)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "atlas.api.CursorPagination",
+    "PAGE_SIZE": API_PAGE_SIZE,
+    "DEFAULT_FILTER_BACKENDS": [
+        "atlas.api.FilterBackend",
+        "atlas.api.SearchFilter",
+        "atlas.api.OrderingFilter",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["atlas.api.ClientRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_THROTTLE_ANON", "120/minute"),
+        "client": env_str("API_THROTTLE_CLIENT", "1200/minute"),
+    },
+    "EXCEPTION_HANDLER": "atlas.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+REST_KNOX = {
+    # Tokens are stored as SHA-512 digests only; the plain token is shown once.
+    "TOKEN_TTL": __import__("datetime").timedelta(days=API_TOKEN_TTL_DAYS),
+    "TOKEN_PREFIX": "atlas_",
+    "AUTO_REFRESH": False,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Atlas API",
+    "DESCRIPTION": (
+        "The Atlas catalogue of AI providers and models: licences, sourced and dated claims, "
+        "GDPR assessments and prices. Errors always use the `Error` shape."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "atlas.api.postprocess_schema",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "ProviderKindEnum": "catalog.models.ProviderKind",
+        "ProviderStatusEnum": "catalog.models.ProviderStatus",
+        "LicenceKindEnum": "catalog.models.LicenceKind",
+        "TernaryEnum": "catalog.models.Ternary",
+        "ClaimStatusEnum": "catalog.models.ClaimStatus",
+        "AssessmentStatusEnum": "assessments.models.AssessmentStatus",
+        "CorrectionStatusEnum": "assessments.models.CorrectionStatus",
+        "RequirementsOutcomeEnum": "catalog.requirements.Outcome",
+        "VerificationOutcomeEnum": "catalog.models.VerificationOutcome",
+    },
+}
