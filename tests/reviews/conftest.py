@@ -1,0 +1,51 @@
+"""Characters and a submitted assessment of Mistral AI shared by the moderation tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from assessments import moderation
+from assessments.models import Assessment, Rating, RatingEvidence
+from catalog.models import Provider
+from tests.conftest import _user
+
+CHANGED_CRITERION = "eu-saas"
+EVIDENCE_URL = "https://docs.mistral.ai/deployment/eu-residency"
+
+
+@pytest.fixture
+def second_curator(db):
+    return _user("cora-curator", "curator")
+
+
+@pytest.fixture
+def mistral(catalogue) -> Provider:
+    return Provider.objects.get(slug="mistral")
+
+
+def published_of(provider: Provider) -> Assessment:
+    return Assessment.objects.get(provider=provider, status=Assessment.Status.PUBLISHED)
+
+
+def amend_one_criterion(draft: Assessment, *, value: str = "supported") -> Rating:
+    """Change one criterion of a pre-filled draft, with new evidence, as a reviewer would."""
+    rating = draft.ratings.get(criterion__slug=CHANGED_CRITERION)
+    rating.value = value
+    rating.justification = "The EU residency page now binds all API data to EU data centres."
+    rating.save()
+    source = moderation.evidence_source_for_url(url=EVIDENCE_URL, provider=draft.provider)
+    RatingEvidence.objects.create(
+        rating=rating,
+        source=source,
+        quote="All customer data of La Plateforme is stored and processed in the EU.",
+        read_on=draft.assessed_on,
+    )
+    return rating
+
+
+@pytest.fixture
+def submission(mistral, reviewer) -> Assessment:
+    draft = moderation.assessment_start(author=reviewer, provider=mistral)
+    amend_one_criterion(draft)
+    draft.refresh_from_db()
+    return moderation.assessment_submit(assessment=draft, author=reviewer, revision=draft.revision)
