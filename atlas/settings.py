@@ -301,3 +301,32 @@ SPECTACULAR_SETTINGS = {
         "VerificationOutcomeEnum": "catalog.models.VerificationOutcome",
     },
 }
+
+# --- Reviews, moderation and accounts ---
+# Login throttling: django-axes counts failed sign-ins per username and client address and
+# locks that pair out for a while; sessions rotate at login and end at logout (Django auth).
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("ATLAS_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_int("ATLAS_LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "assessments:dashboard"
+LOGOUT_REDIRECT_URL = "catalog:home"
+SESSION_COOKIE_HTTPONLY = True
+if os.environ.get("EMAIL_HOST"):
+    EMAIL_HOST = env_str("EMAIL_HOST")
+    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+ATLAS_REVIEWS_PER_EMAIL_PER_DAY = env_int("ATLAS_REVIEWS_PER_EMAIL_PER_DAY", 3, minimum=1)
+ATLAS_REVIEWS_PER_IP_PER_HOUR = env_int("ATLAS_REVIEWS_PER_IP_PER_HOUR", 5, minimum=1)
+ATLAS_REPORTS_PER_IP_PER_HOUR = env_int("ATLAS_REPORTS_PER_IP_PER_HOUR", 10, minimum=1)
+ATLAS_REVIEW_CONFIRM_HOURS = env_int("ATLAS_REVIEW_CONFIRM_HOURS", 72, minimum=1)
