@@ -516,6 +516,7 @@ def claim_revert(*, claim: Claim, to_history_id: int, curator, reason: str) -> C
 def claim_correction_revert(*, correction: ClaimCorrection, curator, reason: str) -> Claim:
     """Undo an approved correction: the claim returns to its version before the approval."""
     text = _words(reason, what="Give the reason for reverting")
+    correction = ClaimCorrection.objects.select_related("claim").get(pk=correction.pk)
     if correction.status != ClaimCorrection.Status.APPROVED:
         raise AssessmentError("only an approved correction can be reverted", code="conflict")
     approval = (

@@ -20,7 +20,7 @@ def form_data(client, assessment: Assessment) -> dict:
     response = client.get(reverse("assessments:edit", args=[assessment.pk]))
     form = response.context["form"]
     data = {}
-    for name, field in form.fields.items():
+    for name in form.fields:
         value = form[name].value()
         if value is None:
             value = ""
