@@ -176,6 +176,7 @@ class _Loader:
         self.sources: dict[str, Source] = {}
         self.models: dict[str, AIModel] = {}
         self.criteria: dict[str, Criterion] = {}
+        self.created_models: set[str] = set()
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -556,10 +557,13 @@ class _Loader:
             }
             for field in ("release_date", "deprecation_date", "retirement_date"):
                 values[field] = self.date(where, field, item.get(field), required=False)
+            existed = AIModel.objects.filter(slug=item.get("slug")).exists()
             obj = self.upsert(
                 AIModel, where, {"slug": item.get("slug")}, values, m2m={"modalities": modalities}
             )
             self.models[obj.slug] = obj
+            if not existed:
+                self.created_models.add(obj.slug)
 
         self.each(self.records(data, "models"), handle)
 
@@ -577,7 +581,8 @@ class _Loader:
                         model.successor = successor
                         model._change_reason = self.reason
                         model.save(update_fields=["successor", "updated_at"])
-                        self.report.updated["AI models"] += 1
+                        if model.slug not in self.created_models:
+                            self.report.updated["AI models"] += 1
                 except _Skip:
                     pass
             claims = self.records(
