@@ -715,7 +715,7 @@ def compare_providers(*, slugs: list[str]) -> tuple[list[Provider], list[Compare
                 link=_provider_url(p, "models"),
             )
         )
-    add("Open-weight models", open_cells, "Basics")
+    add("Open-weight models", open_cells, ACCESS)
     commercial = []
     for p in providers:
         yes = sorted(
@@ -759,7 +759,7 @@ def compare_providers(*, slugs: list[str]) -> tuple[list[Provider], list[Compare
         add(
             key.label,
             [_claims_cell(claims.get(key.key, [])) for claims in by_provider],
-            key.get_group_display(),
+            _section_for(key),
         )
 
     for p in providers:
@@ -787,7 +787,7 @@ def compare_providers(*, slugs: list[str]) -> tuple[list[Provider], list[Compare
             )
             for p in providers
         ],
-        "GDPR",
+        ACCESS,
     )
     for criterion in criteria:
         cells = []
@@ -807,11 +807,52 @@ def compare_providers(*, slugs: list[str]) -> tuple[list[Provider], list[Compare
                 )
             )
         add(criterion.name, cells, "GDPR")
-    return providers, rows
+    return providers, _in_sections(rows)
 
 
 def _provider_url(provider: Provider, anchor: str) -> str:
     return reverse("catalog:provider", args=[provider.slug]) + f"#{anchor}"
+
+
+ACCESS = "Access and data hosting"
+# Procurement reads top-down: who, how it is reached and where data goes, then rights.
+SECTIONS = (
+    "Basics",
+    ACCESS,
+    "Rights",
+    "Constraints",
+    "Data protection",
+    "Commercial",
+    "GDPR",
+    "Capabilities",
+)
+_SECTION_BY_GROUP = {
+    ClaimKeyGroup.RIGHT: "Rights",
+    ClaimKeyGroup.CONSTRAINT: "Constraints",
+    ClaimKeyGroup.DATA_PROTECTION: "Data protection",
+    ClaimKeyGroup.COMMERCIAL: "Commercial",
+    ClaimKeyGroup.CAPABILITY: "Capabilities",
+}
+_ACCESS_KEYS = {
+    "access_model",
+    "api_available",
+    "open_weights_available",
+    "self_hosting_supported",
+    "data_hosting",
+    "eu_data_residency",
+}
+
+
+def _section_for(key: Any) -> str:
+    if key.key in _ACCESS_KEYS:
+        return ACCESS
+    return _SECTION_BY_GROUP.get(key.group, "Other claims")
+
+
+def _in_sections(rows: list[CompareRow]) -> list[CompareRow]:
+    """Rows grouped by section in reading order; the order within a section is kept."""
+    rank = {name: i for i, name in enumerate(SECTIONS)}
+    return sorted(rows, key=lambda row: rank.get(row.group, len(SECTIONS)))
 
 
 _GROUP_ORDER = {
@@ -933,9 +974,9 @@ def compare_models(*, slugs: list[str]) -> tuple[list[AIModel], list[CompareRow]
         add(
             key.label,
             [_claims_cell(claims.get(key.key, [])) for claims in by_model],
-            key.get_group_display(),
+            _section_for(key),
         )
-    return models, rows
+    return models, _in_sections(rows)
 
 
 def compare_candidates() -> tuple[list[Provider], list[AIModel]]:

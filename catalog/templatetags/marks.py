@@ -119,6 +119,8 @@ def freshness_chart(summary, title: str = "Freshness of claims") -> dict:
 def ratings_chart(spread, highlight: bool = False) -> dict:
     """One stacked bar per GDPR criterion: how many providers rate it each way."""
     width, label_w, row_h = 600, 230, 26
+    # On a provider page the right-hand column names this provider's own rating.
+    bars_end = width - 130 if highlight else width
     order = ("supported", "partial", "not_supported", "unknown")
     rows = []
     for index, item in enumerate(spread):
@@ -127,7 +129,7 @@ def ratings_chart(spread, highlight: bool = False) -> dict:
         parts = []
         for value in order:
             count = item.counts.get(value, 0)
-            w = (count / total) * (width - label_w) if total else 0
+            w = (count / total) * (bars_end - label_w) if total else 0
             parts.append(
                 {
                     "value": value,
@@ -144,7 +146,9 @@ def ratings_chart(spread, highlight: bool = False) -> dict:
                 "y": index * row_h,
                 "parts": parts,
                 "total": total,
-                "highlight": _RATING_TEXT.get(item.highlight, ("", ""))[1] if highlight else "",
+                "highlight": " ".join(_RATING_TEXT.get(item.highlight, ("", ""))).strip()
+                if highlight
+                else "",
             }
         )
     return {
@@ -155,4 +159,5 @@ def ratings_chart(spread, highlight: bool = False) -> dict:
         "bar_h": row_h - 8,
         "legend": [(v, _RATING_TEXT[v][0], _RATING_TEXT[v][1]) for v in order],
         "highlight": highlight,
+        "mine_x": bars_end + 10,
     }

@@ -6,7 +6,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import transaction
+from django.test import override_settings
 from django.utils import timezone
 
 from assessments.models import Assessment, AssessmentSource, Criterion, Rating, RatingEvidence
@@ -26,14 +28,20 @@ from catalog.models import (
 from catalog.services import catalogue_load
 
 
-@pytest.fixture(autouse=True)
-def _plain_static_storage(settings):
-    # The manifest storage of production needs `collectstatic`; pages under test don't.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    settings.SECURE_SSL_REDIRECT = False
+@pytest.fixture(scope="session", autouse=True)
+def _pages_over_plain_http():
+    # Session-wide, so the live server's middleware (built once) sees it too: the manifest
+    # storage of production needs `collectstatic`, and the test servers speak plain HTTP.
+    override = override_settings(
+        STORAGES={
+            **django_settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+        SECURE_SSL_REDIRECT=False,
+    )
+    override.enable()
+    yield
+    override.disable()
 
 
 @pytest.fixture(scope="module")
