@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings as django_settings
+from django.test import override_settings
 
 from assessments import moderation
 from assessments.models import Assessment, Rating, RatingEvidence
@@ -11,6 +13,22 @@ from tests.conftest import _user
 
 CHANGED_CRITERION = "eu-saas"
 EVIDENCE_URL = "https://docs.mistral.ai/deployment/eu-residency"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _live_server_over_plain_http():
+    # Session-wide, so the live server's middleware (built once) sees it: the test server
+    # speaks plain HTTP and serves static files without `collectstatic`.
+    override = override_settings(
+        STORAGES={
+            **django_settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+        SECURE_SSL_REDIRECT=False,
+    )
+    override.enable()
+    yield
+    override.disable()
 
 
 @pytest.fixture
