@@ -29,6 +29,7 @@ from assessments.models import (
     ClaimCorrection,
     Criterion,
     ModerationNote,
+    Rating,
     RatingEvidence,
 )
 from assessments.permissions import is_curator
@@ -38,6 +39,7 @@ from assessments.services import (
     RatingInput,
     assessment_approve,
     assessment_create,
+    assessment_update,
     claim_correction_approve,
 )
 from catalog.models import Claim, Provider, Source, Verification
@@ -179,6 +181,71 @@ def assessment_start(*, author, provider: Provider) -> Assessment:
             for s in published.sources.all()
         )
     return draft
+
+
+def assessment_draft_save(
+    *, assessment: Assessment, editor, revision: int, ratings: list[RatingInput], **fields
+) -> Assessment:
+    """Save the editor's draft: fields through ``assessment_update`` (author, state and revision
+    checks), then ratings changed in place, so the history records only what really changed
+    (a rating whose value and justification are unchanged gets no new version)."""
+    seen: set[int] = set()
+    for rating_input in ratings:
+        if rating_input.criterion.pk in seen:
+            raise AssessmentError(
+                f"criterion {rating_input.criterion.slug!r} is rated twice",
+                path=f"ratings.{rating_input.criterion.slug}.value",
+            )
+        seen.add(rating_input.criterion.pk)
+        sources = [e.source.pk for e in rating_input.evidence]
+        if len(sources) != len(set(sources)):
+            raise AssessmentError(
+                f"{rating_input.criterion.name}: the same source is cited twice",
+                path=f"ratings.{rating_input.criterion.slug}.evidence",
+            )
+        if rating_input.value not in Rating.Value.values:
+            raise AssessmentError(
+                f"{rating_input.criterion.name}: {rating_input.value!r} is not a rating",
+                path=f"ratings.{rating_input.criterion.slug}.value",
+            )
+    with transaction.atomic():
+        saved = assessment_update(
+            assessment=assessment, editor=editor, revision=revision, ratings=None, **fields
+        )
+        existing = {
+            r.criterion_id: r for r in saved.ratings.prefetch_related("evidence").order_by("id")
+        }
+        for rating_input in ratings:
+            rating = existing.pop(rating_input.criterion.pk, None)
+            if rating is None:
+                rating = Rating.objects.create(
+                    assessment=saved,
+                    criterion=rating_input.criterion,
+                    value=rating_input.value,
+                    justification=rating_input.justification,
+                )
+                old_evidence: list = []
+            else:
+                if (rating.value, rating.justification) != (
+                    rating_input.value,
+                    rating_input.justification,
+                ):
+                    rating.value = rating_input.value
+                    rating.justification = rating_input.justification
+                    rating._history_user = editor
+                    rating.save()
+                old_evidence = [(e.source_id, e.quote, e.read_on) for e in rating.evidence.all()]
+            new_evidence = [(e.source.pk, e.quote, e.read_on) for e in rating_input.evidence]
+            if old_evidence != new_evidence:
+                rating.evidence.all().delete()
+                # One by one (not bulk) so each piece of evidence gets its history record.
+                for source_id, quote, read_on in new_evidence:
+                    RatingEvidence.objects.create(
+                        rating=rating, source_id=source_id, quote=quote, read_on=read_on
+                    )
+        for leftover in existing.values():
+            leftover.delete()
+    return saved
 
 
 def assessment_problems(*, assessment: Assessment) -> list[tuple[str, str]]:

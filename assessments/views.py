@@ -38,7 +38,6 @@ from assessments.services import (
     AssessmentError,
     EvidenceInput,
     RatingInput,
-    assessment_update,
     claim_correction_create,
 )
 from catalog.models import Claim, Provider
@@ -124,7 +123,7 @@ def _save_draft(request, form: AssessmentForm, assessment: Assessment) -> Assess
         )
         for criterion, value, justification, evidence in form.rating_rows()
     ]
-    return assessment_update(
+    return moderation.assessment_draft_save(
         assessment=assessment,
         editor=request.user,
         revision=form.cleaned_data["revision"],

@@ -109,3 +109,31 @@ def test_password_reset_sends_a_working_link(client, reviewer):
     assert done.status_code == 302
     reviewer.refresh_from_db()
     assert reviewer.check_password("another long passphrase")
+
+
+def test_an_admin_disabling_an_account_ends_its_sessions(client, reviewer, db):
+    from django.contrib.sessions.models import Session
+
+    from assessments.accounts import user_disable
+
+    admin_user = get_user_model().objects.create_superuser("ada", "ada@example.org", PASSWORD)
+    sign_in(client, reviewer.username)
+    other = Client()
+    sign_in(other, reviewer.username)
+    assert Session.objects.count() == 2
+    assert user_disable(user=reviewer, actor=admin_user) == 2
+    assert Session.objects.count() == 0
+    assert client.get(reverse("assessments:dashboard")).status_code == 302
+
+
+def test_only_an_admin_appoints_a_curator(reviewer, curator, db):
+    from assessments.accounts import user_role_set
+    from assessments.permissions import is_curator
+    from assessments.services import AssessmentError
+
+    with pytest.raises(AssessmentError):
+        user_role_set(user=reviewer, role="curator", granted=True, actor=curator)
+    admin_user = get_user_model().objects.create_superuser("ada", "ada@example.org", PASSWORD)
+    user_role_set(user=reviewer, role="curator", granted=True, actor=admin_user)
+    fresh = get_user_model().objects.get(pk=reviewer.pk)
+    assert is_curator(fresh)

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from assessments import moderation
-from assessments.models import Assessment
+from assessments.models import Assessment, Rating
 from tests.reviews.conftest import CHANGED_CRITERION, EVIDENCE_URL, published_of
 
 
@@ -62,8 +62,11 @@ def test_saving_a_draft_keeps_the_change(client, reviewer, draft):
     data[f"{CHANGED_CRITERION}-ev{slot}-url"] = EVIDENCE_URL
     data[f"{CHANGED_CRITERION}-ev{slot}-quote"] = "Customer data stays in the EU."
     data[f"{CHANGED_CRITERION}-ev{slot}-read_on"] = "2026-11-01"
+    versions = Rating.history.count()
     response = client.post(reverse("assessments:edit", args=[draft.pk]), data | {"save": "1"})
     assert response.status_code == 302
+    # Only the changed rating gets a new version; the other seven are left alone.
+    assert Rating.history.count() == versions + 1
     rating = draft.ratings.get(criterion__slug=CHANGED_CRITERION)
     assert rating.value == "supported"
     assert rating.evidence.filter(source__url=EVIDENCE_URL, read_on="2026-11-01").count() == 1
