@@ -34,7 +34,7 @@ from assessments.models import (
 )
 from assessments.permissions import IsCurator, IsReviewer, ReadOnlyOrReviewer
 from atlas.api import ConditionalGetMixin, Conflict, RejectUnknownFieldsMixin, StrictQueryMixin
-from catalog.apis import ProviderRefSerializer, ReadOnlyViewSet, SourceRefSerializer
+from catalog.apis import ID_REGEX, ProviderRefSerializer, ReadOnlyViewSet, SourceRefSerializer
 from catalog.models import Claim, ClaimFlag, Provider, Source
 
 
@@ -217,7 +217,7 @@ class AssessmentViewSet(
     search_fields = ["provider__name", "conclusion"]
     ordering_fields = ["id", "assessed_on", "updated_at"]
     ordering = ("id",)
-    lookup_value_regex = "[^/]+"
+    lookup_value_regex = ID_REGEX
 
     def get_queryset(self):
         return selectors.assessments_visible_to(user=self.request.user)
@@ -356,7 +356,7 @@ class ClaimCorrectionViewSet(
     http_method_names = ["get", "post", "head", "options"]
     ordering_fields = ["id", "updated_at"]
     ordering = ("id",)
-    lookup_value_regex = "[^/]+"
+    lookup_value_regex = ID_REGEX
 
     def get_queryset(self):
         return selectors.claim_corrections_visible_to(user=self.request.user)

@@ -15,7 +15,7 @@ from assessments.models import (
     Rating,
     RatingValue,
 )
-from catalog.filters import BooleanFilter, SlugChoiceFilter, updated_since_filter
+from catalog.filters import BooleanFilter, IntegerFilter, SlugChoiceFilter, updated_since_filter
 
 
 class AssessmentFilter(df.FilterSet):
@@ -68,7 +68,7 @@ class CriterionFilter(df.FilterSet):
 
 class ClaimCorrectionFilter(df.FilterSet):
     status = df.ChoiceFilter(choices=CorrectionStatus.choices)
-    claim = df.NumberFilter(field_name="claim_id", label="Claim id.")
+    claim = IntegerFilter(field_name="claim_id", label="Claim id.")
     updated_since = updated_since_filter()
 
     class Meta:

@@ -322,11 +322,15 @@ class StrictQueryMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        unknown = sorted(set(request.query_params) - self.allowed_query_params())
-        if unknown:
-            raise QueryValidationError(
-                {name: ["This endpoint has no such query parameter."] for name in unknown}
-            )
+        errors = {
+            name: ["This endpoint has no such query parameter."]
+            for name in sorted(set(request.query_params) - self.allowed_query_params())
+        }
+        for name, values in request.query_params.lists():
+            if name not in errors and any(value == "" for value in values):
+                errors[name] = ["Empty value; leave the parameter out instead."]
+        if errors:
+            raise QueryValidationError(errors)
 
 
 # --- schema ---------------------------------------------------------------------------------

@@ -64,11 +64,26 @@ from catalog.requirements import (
 )
 from catalog.requirements import Status as FindingStatus
 
+
+class OptionalURLField(serializers.URLField):
+    """A URL that may be missing: null rather than an empty string that is not a URL."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, value):
+        return value or None
+
+
+SLUG_REGEX = "[-a-zA-Z0-9_]+"
+ID_REGEX = "[0-9]+"
+
 # --- serializers ----------------------------------------------------------------------------
 
 
 class SourceSerializer(serializers.ModelSerializer):
     provider = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    url = OptionalURLField(help_text="Null for a document with no public address.")
 
     class Meta:
         model = Source
@@ -86,6 +101,8 @@ class SourceSerializer(serializers.ModelSerializer):
 
 
 class SourceRefSerializer(serializers.ModelSerializer):
+    url = OptionalURLField(help_text="Null for a document with no public address.")
+
     class Meta:
         model = Source
         fields = ["slug", "url", "title", "publisher", "doc_type", "updated_at"]
@@ -158,6 +175,7 @@ class ClaimKeySerializer(serializers.ModelSerializer):
 
 
 class LicenceSerializer(serializers.ModelSerializer):
+    url = OptionalURLField(help_text="Where the licence text is; null when not recorded.")
     permissions = serializers.ListField(child=serializers.CharField(), read_only=True)
     conditions = serializers.ListField(child=serializers.CharField(), read_only=True)
     limitations = serializers.ListField(child=serializers.CharField(), read_only=True)
@@ -187,6 +205,8 @@ class LicenceSerializer(serializers.ModelSerializer):
 
 
 class LicenceRefSerializer(serializers.ModelSerializer):
+    url = OptionalURLField(help_text="Where the licence text is; null when not recorded.")
+
     class Meta:
         model = Licence
         fields = ["slug", "name", "kind", "url", "updated_at"]
@@ -264,6 +284,7 @@ class PublishedAssessmentRefSerializer(serializers.ModelSerializer):
 
 
 class ProviderSerializer(serializers.ModelSerializer):
+    website = OptionalURLField()
     model_count = serializers.IntegerField(read_only=True)
     published_assessment = serializers.SerializerMethodField()
 
@@ -351,7 +372,8 @@ class ReadOnlyViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    lookup_value_regex = "[^/]+"
+    # Slugs, keys and ids only: anything else is the API's JSON 404 before a query runs.
+    lookup_value_regex = SLUG_REGEX
     detail_serializer_class: type[serializers.Serializer] | None = None
 
     def get_serializer_class(self):
@@ -409,6 +431,7 @@ class LicenceViewSet(ReadOnlyViewSet):
 class ClaimViewSet(ReadOnlyViewSet):
     """Sourced, dated claims about providers and models, with their verification history."""
 
+    lookup_value_regex = ID_REGEX
     serializer_class = ClaimSerializer
     filterset_class = filters.ClaimFilter
     search_fields = ["value_text", "condition", "evidence_quote"]
@@ -436,6 +459,7 @@ class SourceViewSet(ReadOnlyViewSet):
 class PriceViewSet(ReadOnlyViewSet):
     """List prices per million tokens, dated and sourced."""
 
+    lookup_value_regex = ID_REGEX
     serializer_class = PriceSerializer
     filterset_class = filters.PriceFilter
     ordering_fields = ["id", "as_of", "input_per_mtok", "updated_at"]

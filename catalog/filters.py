@@ -59,6 +59,10 @@ class SlugChoiceFilter(df.ModelChoiceFilter):
     """One record named by its slug (or key); an unknown one is a 400."""
 
 
+class IntegerFilter(df.NumberFilter):
+    field_class = forms.IntegerField
+
+
 class SlugsFilter(df.BaseInFilter, df.CharFilter):
     """A comma-separated list of slugs."""
 
@@ -175,7 +179,7 @@ class AIModelFilter(df.FilterSet):
         field_name="modalities__slug", distinct=True, label="A modality slug, e.g. image."
     )
     family = df.CharFilter(lookup_expr="iexact")
-    min_context_window = df.NumberFilter(field_name="context_window", lookup_expr="gte")
+    min_context_window = IntegerFilter(field_name="context_window", lookup_expr="gte")
     retired = BooleanFilter(method="filter_retired", label="Retirement date has passed.")
     claim_key = SlugChoiceFilter(
         queryset=ClaimKey.objects.all(),

@@ -30,6 +30,18 @@ from catalog.models import (
 )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _plain_http_for_the_session():
+    # Session-wide, so a live server started by any test (its middleware reads the setting
+    # once, at start) serves plain HTTP on the loopback address as well.
+    from django.conf import settings
+
+    before = settings.SECURE_SSL_REDIRECT
+    settings.SECURE_SSL_REDIRECT = False
+    yield
+    settings.SECURE_SSL_REDIRECT = before
+
+
 @pytest.fixture(autouse=True)
 def _plain_http_and_fresh_throttle_buckets(settings):
     settings.SECURE_SSL_REDIRECT = False
@@ -42,7 +54,8 @@ def _plain_http_and_fresh_throttle_buckets(settings):
 def make_user(username: str, *roles: str) -> User:
     user = User.objects.create_user(username=username, password="correct horse battery")
     for role in roles:
-        user.groups.add(Group.objects.get(name=role))
+        # get_or_create: transactional tests flush the groups the data migration made.
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
     return user
 
 
