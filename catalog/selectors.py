@@ -12,10 +12,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import (
     Count,
     Exists,
     Max,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -26,6 +28,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
 
 from assessments.models import (
     Assessment,
@@ -41,7 +44,6 @@ from catalog.forms import (
     MODEL_FACETS,
     NO_LICENCE,
     PROVIDER_FACETS,
-    UNKNOWN_FRESHNESS,
     Facet,
     SearchFilters,
 )
@@ -50,6 +52,7 @@ from catalog.models import (
     AIModel,
     AIModelWeights,
     Claim,
+    ClaimKey,
     ClaimKeyGroup,
     Comparison,
     Licence,
@@ -70,9 +73,10 @@ SEARCH_RESULTS_LIMIT = 20
 
 
 def _published(provider_ref: str) -> QuerySet[Assessment]:
+    # order_by(): the model's default ordering would join providers for nothing.
     return Assessment.objects.filter(
         provider=OuterRef(provider_ref), status=Assessment.Status.PUBLISHED
-    )
+    ).order_by()
 
 
 def _verdict_annotation(provider_ref: str) -> Coalesce:
@@ -120,54 +124,149 @@ def models_annotated() -> QuerySet[AIModel]:
     )
 
 
-# --- facet filters as Q objects --------------------------------------------------------------
+def _provider_or_models_q(provider: Provider, model_ids: list[int], prefix: str = "") -> Q:
+    # Model ids as literals, not a join: both sides of the OR can then use their index.
+    return Q(**{f"{prefix}provider": provider}) | Q(**{f"{prefix}model_id__in": model_ids})
 
 
-def _freshness_q(field_name: str, levels: frozenset[str]) -> Q:
-    q = Q()
-    for wanted in levels:
-        if wanted == UNKNOWN_FRESHNESS:
-            q |= Q(**{f"{field_name}__isnull": True})
-        else:
-            q |= freshness.filter_q(field_name, wanted)
-    return q
+# --- catalogue-wide figures, cached --------------------------------------------------------
+
+CACHE_SECONDS = 300
 
 
-def _provider_facet_q(param: str, values: frozenset[str], *, prefix: str = "") -> Q:
-    """A provider facet as a filter on providers (prefix "") or on models (prefix "provider_")."""
-    if param == "kind":
-        return Q(**{f"{'provider__' if prefix else ''}kind__in": values})
-    if param == "verdict":
-        return Q(**{f"{prefix}verdict{'' if prefix else '_now'}__in": values})
-    if param == "eu":
-        return Q(**{f"{prefix}eu_residency": True})
-    if param == "freshness":
-        return _freshness_q(f"{prefix}oldest_check", values)
-    raise ValueError(f"not a provider facet: {param}")
+def _catalogue_stamp() -> str:
+    """Changes whenever a claim, rating, assessment or provider is saved; 4 indexed lookups.
+
+    A deletion does not move it: figures cached before one live CACHE_SECONDS at most.
+    """
+    parts = [timezone.localdate().isoformat()]
+    for model in (Claim, Rating, Assessment, Provider):
+        latest = model.objects.order_by("-updated_at").values_list("updated_at", flat=True)[:1]
+        parts.append(str(latest[0].timestamp()) if latest else "-")
+    return ":".join(parts)
 
 
-def _model_facet_q(param: str, values: frozenset[str], *, prefix: str = "") -> Q:
-    """A model facet as a filter on models (prefix "") or on providers (prefix "models__")."""
+def catalogue_figures() -> tuple[dict[int, ProviderFacts], FreshnessSummary, list]:
+    """Provider facts, claim freshness and the rating spread for the whole catalogue.
+
+    They aggregate every claim, so they are cached under a stamp of the latest
+    save: 4 queries when cached, 4 + 7 when not.
+    """
+    key = f"atlas:figures:{_catalogue_stamp()}"
+    figures = cache.get(key)
+    if figures is None:
+        figures = (provider_facts(), claim_freshness_summary(), rating_spread())
+        cache.set(key, figures, CACHE_SECONDS)
+    return figures
+
+
+# --- facets --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProviderFacts:
+    """What the provider facets look at, for one provider."""
+
+    kind: str
+    verdict: str
+    assessed_on: dt.date | None
+    oldest_check: dt.date | None
+    eu_residency: bool
+    level: str  # freshness of the oldest check, decided once
+
+    def matches(self, param: str, values: frozenset[str]) -> bool:
+        if param == "kind":
+            return self.kind in values
+        if param == "verdict":
+            return self.verdict in values
+        if param == "eu":
+            return self.eu_residency
+        if param == "freshness":
+            return self.level in values
+        raise ValueError(f"not a provider facet: {param}")
+
+
+def provider_facts() -> dict[int, ProviderFacts]:
+    """Kind, GDPR verdict, oldest current claim and EU residency of every provider; 4 queries.
+
+    Providers are few (hundreds) next to claims and models, so their facets are
+    decided here once per request instead of by a correlated subquery per row.
+    """
+    published = {
+        pid: (verdict, assessed_on)
+        for pid, verdict, assessed_on in Assessment.objects.filter(
+            status=Assessment.Status.PUBLISHED
+        )
+        .order_by()
+        .values_list("provider_id", "verdict", "assessed_on")
+    }
+    oldest = dict(
+        Claim.objects.filter(status=Claim.Status.CURRENT, provider__isnull=False)
+        .order_by()
+        .values("provider_id")
+        .annotate(oldest=Min("checked_at"))
+        .values_list("provider_id", "oldest")
+    )
+    eu = set(
+        Claim.objects.filter(
+            key__key=EU_RESIDENCY_KEY,
+            value_flag=Claim.Flag.YES,
+            status=Claim.Status.CURRENT,
+            provider__isnull=False,
+        )
+        .order_by()
+        .values_list("provider_id", flat=True)
+    )
+    today = timezone.localdate()
+    return {
+        pid: ProviderFacts(
+            kind=kind,
+            verdict=published.get(pid, (AssessmentVerdict.UNRATED, None))[0],
+            assessed_on=published.get(pid, (None, None))[1],
+            oldest_check=oldest.get(pid),
+            eu_residency=pid in eu,
+            level=freshness.level(oldest.get(pid), today),
+        )
+        for pid, kind in Provider.objects.order_by().values_list("pk", "kind")
+    }
+
+
+def _passes(facts: ProviderFacts, filters: SearchFilters, *, skip: str = "") -> bool:
+    return all(
+        facts.matches(facet.param, filters.values(facet.param))
+        for facet in PROVIDER_FACETS
+        if filters.values(facet.param) and facet.param != skip
+    )
+
+
+def _model_facet_q(param: str, values: frozenset[str]) -> Q:
     if param == "weights":
-        return Q(**{f"{prefix}weights__in": values})
+        return Q(weights__in=values)
     if param == "licence":
-        q = Q(**{f"{prefix}licence__kind__in": values - {NO_LICENCE}})
+        q = Q(licence__kind__in=values - {NO_LICENCE})
         if NO_LICENCE in values:
-            q |= Q(**{f"{prefix}licence__isnull": True})
+            q |= Q(licence__isnull=True)
         return q
     if param == "commercial":
-        q = Q(**{f"{prefix}licence__commercial_use__in": values})
+        q = Q(licence__commercial_use__in=values)
         if Ternary.UNKNOWN in values:
-            q |= Q(**{f"{prefix}licence__isnull": True})
+            q |= Q(licence__isnull=True)
         return q
     if param == "selfhost":
         return Q(
-            **{
-                f"{prefix}weights": AIModelWeights.OPEN,
-                f"{prefix}licence__self_hosting__in": [Ternary.YES, Ternary.CONDITIONAL],
-            }
+            weights=AIModelWeights.OPEN,
+            licence__self_hosting__in=[Ternary.YES, Ternary.CONDITIONAL],
         )
     raise ValueError(f"not a model facet: {param}")
+
+
+def _model_q(filters: SearchFilters, *, skip: str = "") -> Q:
+    q = Q()
+    for facet in MODEL_FACETS:
+        values = filters.values(facet.param)
+        if values and facet.param != skip:
+            q &= _model_facet_q(facet.param, values)
+    return q
 
 
 def _text_q_providers(q: str) -> Q:
@@ -183,41 +282,12 @@ def _text_q_models(q: str) -> Q:
     )
 
 
-def _model_filters_for_providers(filters: SearchFilters, *, skip: str = "") -> Q:
-    """Providers that have at least one model matching the selected model facets."""
-    model_q = Q()
-    for facet in MODEL_FACETS:
-        values = filters.values(facet.param)
-        if values and facet.param != skip:
-            model_q &= _model_facet_q(facet.param, values)
-    if not model_q:
-        return Q()
-    return Q(pk__in=AIModel.objects.filter(model_q).values("provider_id"))
-
-
-def _provider_q(filters: SearchFilters, *, skip: str = "") -> Q:
-    q = Q()
-    for facet in PROVIDER_FACETS:
-        values = filters.values(facet.param)
-        if values and facet.param != skip:
-            q &= _provider_facet_q(facet.param, values)
-    return q
-
-
-def _model_q(filters: SearchFilters, *, skip: str = "") -> Q:
-    q = Q()
-    for facet in MODEL_FACETS:
-        values = filters.values(facet.param)
-        if values and facet.param != skip:
-            q &= _model_facet_q(facet.param, values)
-    for facet in PROVIDER_FACETS:
-        values = filters.values(facet.param)
-        if values and facet.param != skip:
-            q &= _provider_facet_q(facet.param, values, prefix="provider_")
-    return q
-
-
-# --- home and search -------------------------------------------------------------------------
+def _id_in(field_name: str, chosen: set[int], facts: dict[int, ProviderFacts]) -> Q:
+    """``field IN chosen``, or ``NOT IN`` the rest when that list is shorter (fewer parameters)."""
+    rest = set(facts) - chosen
+    if len(rest) < len(chosen):
+        return ~Q(**{f"{field_name}__in": sorted(rest)})
+    return Q(**{f"{field_name}__in": sorted(chosen)})
 
 
 @dataclass
@@ -226,6 +296,7 @@ class FacetCount:
     label: str
     count: int
     selected: bool
+    url: str = ""
 
 
 @dataclass
@@ -234,71 +305,106 @@ class FacetResult:
     counts: list[FacetCount] = field(default_factory=list)
 
 
-def search_providers(*, filters: SearchFilters) -> QuerySet[Provider]:
-    """Providers matching the text and every facet, with the annotations of the listing."""
-    qs = providers_annotated()
+@dataclass
+class SearchResult:
+    providers: QuerySet[Provider]  # page it, then call ``decorate`` on the page
+    models: QuerySet[AIModel]
+    facets: list[FacetResult]
+    facts: dict[int, ProviderFacts]
+
+    def decorate(self, providers: list[Provider]) -> list[Provider]:
+        """Put the listing's facts (verdict, assessed_on, oldest_check) on each provider."""
+        for provider in providers:
+            facts = self.facts[provider.pk]
+            provider.verdict_now = facts.verdict
+            provider.assessed_on = facts.assessed_on
+            provider.oldest_check = facts.oldest_check
+        return providers
+
+
+def catalogue_search(
+    *, filters: SearchFilters, facts: dict[int, ProviderFacts] | None = None
+) -> SearchResult:
+    """Providers and models matching the text and facets, with a count for every facet value.
+
+    Counts apply every *other* selected facet (values within one facet are
+    alternatives); provider facets count providers, model facets count models.
+    Provider facets filter models through their provider; model facets keep the
+    providers that have at least one matching model. A fixed number of queries:
+    four for the provider facts, one or two for text and model matches, one
+    aggregate for the model facet counts; the two lists are lazy querysets.
+    """
+    if facts is None:
+        facts = provider_facts()
     if filters.q:
-        qs = qs.filter(_text_q_providers(filters.q))
-    condition = _provider_q(filters) & _model_filters_for_providers(filters)
-    return (
-        qs.filter(condition)
-        .annotate(model_count=Count("models", distinct=True))
-        .order_by("name", "pk")
+        text_ids = set(
+            Provider.objects.filter(_text_q_providers(filters.q)).values_list("pk", flat=True)
+        )
+    else:
+        text_ids = set(facts)
+    model_q = _model_q(filters)
+    with_models = (
+        set(AIModel.objects.filter(model_q).order_by().values_list("provider_id", flat=True))
+        if model_q
+        else None
     )
 
+    def provider_ok(pid: int, *, skip: str = "") -> bool:
+        return (
+            pid in text_ids
+            and (with_models is None or pid in with_models)
+            and _passes(facts[pid], filters, skip=skip)
+        )
 
-def search_models(*, filters: SearchFilters) -> QuerySet[AIModel]:
-    qs = models_annotated()
+    providers = Provider.objects.annotate(model_count=Count("models")).order_by("name", "pk")
+    provider_filtered = any(filters.values(f.param) for f in PROVIDER_FACETS)
+    if provider_filtered or with_models is not None or filters.q:
+        providers = providers.filter(
+            _id_in("pk", {pid for pid in facts if provider_ok(pid)}, facts)
+        )
+    models = AIModel.objects.select_related("provider", "licence")
     if filters.q:
-        qs = qs.filter(_text_q_models(filters.q))
-    return qs.filter(_model_q(filters))
-
-
-def facet_counts(*, filters: SearchFilters) -> list[FacetResult]:
-    """For every facet value, how many rows the list would show with that value selected.
-
-    Each count applies every *other* selected facet (values within a facet are
-    alternatives). Two queries in all: one aggregate over providers, one over models.
-    """
-    provider_aggs: dict[str, Count] = {}
-    model_aggs: dict[str, Count] = {}
-    for index, facet in enumerate(FACETS):
-        for position, (value, _label) in enumerate(facet.choices):
-            alias = f"f{index}_{position}"
-            single = frozenset({value})
-            if facet.counts == "providers":
-                condition = (
-                    _provider_q(filters, skip=facet.param)
-                    & _model_filters_for_providers(filters)
-                    & _provider_facet_q(facet.param, single)
-                )
-                provider_aggs[alias] = Count("pk", filter=condition)
-            else:
-                condition = _model_q(filters, skip=facet.param) & _model_facet_q(
-                    facet.param, single
-                )
-                model_aggs[alias] = Count("pk", filter=condition)
-    providers = providers_annotated()
-    models = models_annotated()
-    if filters.q:
-        providers = providers.filter(_text_q_providers(filters.q))
         models = models.filter(_text_q_models(filters.q))
-    totals = {**providers.aggregate(**provider_aggs), **models.aggregate(**model_aggs)}
-    results = []
-    for index, facet in enumerate(FACETS):
+    if provider_filtered:
+        owners = {pid for pid, f in facts.items() if _passes(f, filters)}
+        models = models.filter(_id_in("provider_id", owners, facts))
+
+    results: list[FacetResult] = []
+    model_aggs: dict[str, Count] = {}
+    for facet in FACETS:
         chosen = filters.values(facet.param)
         result = FacetResult(facet=facet)
         for position, (value, label) in enumerate(facet.choices):
-            result.counts.append(
-                FacetCount(
-                    value=value,
-                    label=label,
-                    count=totals[f"f{index}_{position}"] or 0,
-                    selected=value in chosen,
+            count = 0
+            if facet.counts == "providers":
+                single = frozenset({value})
+                count = sum(
+                    1
+                    for pid in facts
+                    if provider_ok(pid, skip=facet.param)
+                    and facts[pid].matches(facet.param, single)
                 )
+            else:
+                model_aggs[f"{facet.param}_{position}"] = Count(
+                    "pk",
+                    filter=_model_q(filters, skip=facet.param)
+                    & _model_facet_q(facet.param, frozenset({value})),
+                )
+            result.counts.append(
+                FacetCount(value=value, label=label, count=count, selected=value in chosen)
             )
         results.append(result)
-    return results
+    totals = models.order_by().aggregate(**model_aggs)
+    for result in results:
+        if result.facet.counts == "models":
+            for position, count in enumerate(result.counts):
+                count.count = totals[f"{result.facet.param}_{position}"] or 0
+    return SearchResult(
+        providers=providers,
+        models=models.filter(model_q).order_by("provider__name", "name", "pk"),
+        facets=results,
+        facts=facts,
+    )
 
 
 def search_licences(*, q: str) -> list[Licence]:
@@ -315,11 +421,12 @@ def search_claims(*, q: str) -> list[Claim]:
     """Claims whose value, condition, key or evidence mentions ``q`` (first 20)."""
     if not q:
         return []
+    keys = list(ClaimKey.objects.filter(label__icontains=q).values_list("pk", flat=True))
     return list(
         Claim.objects.filter(
             Q(value_text__icontains=q)
             | Q(condition__icontains=q)
-            | Q(key__label__icontains=q)
+            | Q(key_id__in=keys)
             | Q(evidence_quote__icontains=q)
         )
         .select_related("key", "source", "provider", "model", "model__provider")
@@ -348,11 +455,16 @@ class FreshnessSummary:
         ]
 
 
-def claim_freshness_summary(*, provider: Provider | None = None) -> FreshnessSummary:
-    """How many current-status claims are current, ageing or stale; one query."""
+def claim_freshness_summary(
+    *, provider: Provider | None = None, model_ids: list[int] | None = None
+) -> FreshnessSummary:
+    """How many current-status claims are current, ageing or stale; one query.
+
+    For a provider, its own claims and those of ``model_ids`` (its models) count.
+    """
     qs = Claim.objects.filter(status=Claim.Status.CURRENT)
     if provider is not None:
-        qs = qs.filter(Q(provider=provider) | Q(model__provider=provider))
+        qs = qs.filter(_provider_or_models_q(provider, model_ids or []))
     totals = qs.aggregate(
         **{
             level: Count("pk", filter=freshness.filter_q("checked_at", level))
@@ -396,14 +508,6 @@ def rating_spread(*, criteria: list[Criterion] | None = None) -> list[CriterionS
         )
         for criterion in criteria
     ]
-
-
-def verdict_counts() -> dict[str, int]:
-    """Providers per GDPR verdict (unrated when nothing is published); one query."""
-    totals = Provider.objects.annotate(v=_verdict_annotation("pk")).aggregate(
-        **{value: Count("pk", filter=Q(v=value)) for value in AssessmentVerdict.values}
-    )
-    return {value: totals[value] or 0 for value in AssessmentVerdict.values}
 
 
 # --- provider page -----------------------------------------------------------------------------
@@ -495,18 +599,22 @@ def provider_page(*, slug: str) -> ProviderPage:
     models = list(
         provider.models.select_related("licence", "successor").prefetch_related(_latest_prices())
     )
+    model_ids = [m.pk for m in models]
+    usage = {
+        row["source_id"]: row
+        for row in Claim.objects.filter(_provider_or_models_q(provider, model_ids))
+        .order_by()
+        .values("source_id")
+        .annotate(last_checked=Max("checked_at"), claim_count=Count("pk"))
+    }
     sources = list(
-        Source.objects.filter(
-            Q(provider=provider)
-            | Q(claims__provider=provider)
-            | Q(claims__model__provider=provider)
+        Source.objects.filter(Q(provider=provider) | Q(pk__in=list(usage))).order_by(
+            "doc_type", "title"
         )
-        .annotate(
-            last_checked=Max("claims__checked_at"),
-            claim_count=Count("claims", distinct=True),
-        )
-        .order_by("doc_type", "title")
     )
+    for source in sources:
+        source.last_checked = usage.get(source.pk, {}).get("last_checked")
+        source.claim_count = usage.get(source.pk, {}).get("claim_count", 0)
     spread = rating_spread(criteria=criteria)
     for item in spread:
         row = ratings.get(item.criterion.pk)
@@ -520,7 +628,7 @@ def provider_page(*, slug: str) -> ProviderPage:
         faqs=list(provider.faqs.select_related("source")),
         sources=sources,
         comparisons=list(provider.comparisons.prefetch_related("providers")),
-        freshness=claim_freshness_summary(provider=provider),
+        freshness=claim_freshness_summary(provider=provider, model_ids=model_ids),
         spread=spread,
     )
 
@@ -1088,7 +1196,8 @@ def recent_changes(*, provider: Provider | None = None, limit: int = CHANGES_LIM
     )
     assessments_qs = HistoricalAssessment.objects.select_related("provider")
     if provider is not None:
-        claims_qs = claims_qs.filter(Q(provider=provider) | Q(model__provider=provider))
+        model_ids = list(AIModel.objects.filter(provider=provider).values_list("pk", flat=True))
+        claims_qs = claims_qs.filter(_provider_or_models_q(provider, model_ids))
         ratings_qs = ratings_qs.filter(assessment__provider=provider)
         assessments_qs = assessments_qs.filter(provider=provider)
     # Drafts and reviews in progress are not public: only ratings of published assessments.

@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from assessments.models import AssessmentVerdict
 from catalog import selectors
 from catalog.forms import FACETS, FinderForm, search_filters_parse
 from catalog.requirements import (
@@ -21,6 +22,7 @@ from catalog.requirements import (
 )
 
 PAGE_SIZE = 50
+FINDER_SHOWN = 100
 COMPARE_MIN, COMPARE_MAX = 2, 4
 
 
@@ -62,20 +64,14 @@ def _toggle_url(request: HttpRequest, param: str, value: str) -> str:
 
 def home(request: HttpRequest) -> HttpResponse:
     filters, notes = search_filters_parse(params=request.GET)
+    facts, freshness, spread = selectors.catalogue_figures()
+    search = selectors.catalogue_search(filters=filters, facts=facts)
     provider_page = _paginate(
-        selectors.search_providers(filters=filters),
-        _page_number(request, "page", notes),
-        notes,
-        "providers",
+        search.providers, _page_number(request, "page", notes), notes, "providers"
     )
-    model_page = _paginate(
-        selectors.search_models(filters=filters).order_by("provider__name", "name"),
-        _page_number(request, "mpage", notes),
-        notes,
-        "models",
-    )
-    facets = selectors.facet_counts(filters=filters)
-    for result in facets:
+    search.decorate(provider_page.object_list)
+    model_page = _paginate(search.models, _page_number(request, "mpage", notes), notes, "models")
+    for result in search.facets:
         for count in result.counts:
             count.url = _toggle_url(request, result.facet.param, count.value)
     chosen = [
@@ -83,24 +79,27 @@ def home(request: HttpRequest) -> HttpResponse:
         for facet in FACETS
         for value in sorted(filters.values(facet.param))
     ]
+    verdicts = {value: 0 for value in AssessmentVerdict.values}
+    for facts in search.facts.values():
+        verdicts[facts.verdict] += 1
     context = {
         "filters": filters,
         "notes": notes,
         "providers": provider_page,
         "models": model_page,
-        "provider_facets": [f for f in facets if f.facet.counts == "providers"],
-        "model_facets": [f for f in facets if f.facet.counts == "models"],
+        "provider_facets": [f for f in search.facets if f.facet.counts == "providers"],
+        "model_facets": [f for f in search.facets if f.facet.counts == "models"],
         "chosen": chosen,
         "licences": selectors.search_licences(q=filters.q),
         "claims": selectors.search_claims(q=filters.q),
-        "freshness": selectors.claim_freshness_summary(),
-        "spread": selectors.rating_spread(),
-        "verdict_counts": selectors.verdict_counts(),
+        "freshness": freshness,
+        "spread": spread,
+        "verdict_counts": verdicts,
         "base_query": urlencode(
-            [(k, v) for k in request.GET for v in request.GET.getlist(k) if k not in {"page"}]
+            [(k, v) for k in request.GET for v in request.GET.getlist(k) if k != "page"]
         ),
         "base_query_models": urlencode(
-            [(k, v) for k in request.GET for v in request.GET.getlist(k) if k not in {"mpage"}]
+            [(k, v) for k in request.GET for v in request.GET.getlist(k) if k != "mpage"]
         ),
     }
     return render(request, "catalog/home.html", context)
@@ -202,11 +201,14 @@ def finder(request: HttpRequest) -> HttpResponse:
             error = str(exc)
         else:
             found = models_for_requirements(requirements=requirements)
-            results = {
-                "qualifies": [r for r in found if r.outcome == Outcome.QUALIFIES],
-                "conditional": [r for r in found if r.outcome == Outcome.CONDITIONAL],
-                "fails": [r for r in found if r.outcome == Outcome.FAILS],
-            }
+            # A large catalogue fails thousands of models: the page names the first
+            # FINDER_SHOWN of each outcome and counts the rest.
+            results = {}
+            for outcome in Outcome:
+                group = [r for r in found if r.outcome == outcome]
+                results[outcome.value] = group[:FINDER_SHOWN]
+                results[f"{outcome.value}_hidden"] = max(0, len(group) - FINDER_SHOWN)
+                results[f"{outcome.value}_total"] = len(group)
     return render(
         request, "catalog/finder.html", {"form": form, "results": results, "error": error}
     )

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -42,6 +43,14 @@ def _pages_over_plain_http():
     override.enable()
     yield
     override.disable()
+
+
+@pytest.fixture(autouse=True)
+def _cold_cache():
+    # Catalogue-wide figures are cached; each test starts cold so query counts are stable.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(scope="module")
