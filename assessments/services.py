@@ -179,6 +179,10 @@ def assessment_approve(*, assessment: Assessment, curator) -> Assessment:
     if not is_curator(curator):
         raise AssessmentError("only curators approve assessments", code="forbidden")
     locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
+    if locked.author_id is not None and locked.author_id == curator.pk:
+        raise AssessmentError(
+            "you wrote this assessment; another curator must approve it", code="forbidden"
+        )
     if locked.status not in APPROVABLE_STATUSES:
         raise AssessmentError(
             f"a {locked.get_status_display().lower()} assessment cannot be approved",
@@ -278,6 +282,10 @@ def claim_correction_approve(*, correction: ClaimCorrection, curator) -> ClaimCo
     if not is_curator(curator):
         raise AssessmentError("only curators approve corrections", code="forbidden")
     locked = ClaimCorrection.objects.select_for_update().get(pk=correction.pk)
+    if locked.author_id == curator.pk:
+        raise AssessmentError(
+            "you proposed this correction; another curator must approve it", code="forbidden"
+        )
     if locked.status != ClaimCorrection.Status.PENDING:
         raise AssessmentError(
             f"this correction is already {locked.get_status_display().lower()}", code="conflict"

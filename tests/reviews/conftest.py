@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import transaction
 from django.test import override_settings
 
 from assessments import moderation
 from assessments.models import Assessment, Rating, RatingEvidence
 from catalog.models import Provider
+from catalog.services import catalogue_load
 from tests.conftest import _user
 
 CHANGED_CRITERION = "eu-saas"
@@ -36,8 +38,19 @@ def second_curator(db):
     return _user("cora-curator", "curator")
 
 
+@pytest.fixture(scope="module")
+def _seeded_module(django_db_setup, django_db_blocker):
+    # Loading takes seconds: once per module inside a transaction rolled back afterwards;
+    # each test still runs in its own savepoint on top of it.
+    with django_db_blocker.unblock(), transaction.atomic():
+        catalogue_load()
+        yield
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def mistral(catalogue) -> Provider:
+def mistral(_seeded_module, db) -> Provider:
+    """Mistral AI in the seeded catalogue, with its published assessment."""
     return Provider.objects.get(slug="mistral")
 
 

@@ -310,3 +310,15 @@ def test_comments_are_for_the_author_and_curators(submission, reviewer, other_re
         moderation.assessment_comment(assessment=submission, user=other_reviewer, text="Hi")
     assert caught.value.code == "forbidden"
     assert ModerationNote.objects.filter(assessment=submission, action="comment").count() == 2
+
+
+def test_the_shared_approval_service_also_refuses_self_approval(mistral, curator):
+    """The API approves through ``assessment_approve``; it must not be a way around the rule."""
+    from assessments.services import assessment_approve
+
+    draft = moderation.assessment_start(author=curator, provider=mistral)
+    with pytest.raises(AssessmentError) as caught:
+        assessment_approve(assessment=draft, curator=curator)
+    assert caught.value.code == "forbidden"
+    draft.refresh_from_db()
+    assert draft.status == Status.DRAFT
