@@ -70,10 +70,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 def env_database(name: str, default: str) -> dict:
     value = os.environ.get(name) or default
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme not in environ.Env.DB_SCHEMES:
+        raise ImproperlyConfigured(
+            f"{name} must be a database URL such as postgres://user@host/db or sqlite:///path, "
+            f"got scheme {scheme!r}."
+        )
     try:
         config = environ.Env.db_url_config(value)
     except Exception as exc:  # django-environ raises several types for a bad URL
-        raise ImproperlyConfigured(f"{name} is not a usable database URL ({exc}).") from None
+        reason = " ".join(str(exc).split())
+        raise ImproperlyConfigured(f"{name} is not a usable database URL: {reason}") from None
     if not config.get("ENGINE"):
         raise ImproperlyConfigured(f"{name} names an unsupported database scheme: {value!r}.")
     return config

@@ -377,7 +377,7 @@ class ClaimKey(TimeStamped):
 
 class ClaimQuerySet(models.QuerySet):
     def with_freshness(self) -> ClaimQuerySet:
-        return self.annotate(freshness=freshness.annotation("checked_at"))
+        return self.annotate(freshness_level=freshness.annotation("checked_at"))
 
     def fresh_as(self, level: str) -> ClaimQuerySet:
         return self.filter(freshness.filter_q("checked_at", level))

@@ -364,7 +364,8 @@ class _ModelJudge:
     # -- one method per requirement ----------------------------------------------------------
 
     def _commercial_use(self, name: str) -> Finding:
-        if self.open and self.model.licence is not None:
+        if self.open:
+            # Open weights: the licence on the weights decides, even when it is unknown.
             return self._from_licence(name, "commercial_use", "commercial use")
         return self._from_claim(name, KEY_COMMERCIAL, good="yes", bad="no")
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 
 from assessments.models import (
     Assessment,
@@ -176,6 +176,7 @@ class _Loader:
         self.sources: dict[str, Source] = {}
         self.models: dict[str, AIModel] = {}
         self.criteria: dict[str, Criterion] = {}
+        self.created_models: set[str] = set()
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -244,14 +245,21 @@ class _Loader:
             setattr(obj, name, values[name])
         if created or changed:
             try:
-                obj.full_clean()
+                # Check constraints are left to the database (below): validating them
+                # here costs one query per constraint per row.
+                obj.full_clean(validate_constraints=False)
             except ValidationError as exc:
                 for field, messages in exc.message_dict.items():
                     label = "record" if field == "__all__" else f"field {field!r}"
                     self.error(where, f"{label}: {' '.join(messages)}")
                 raise _Skip from None
             obj._change_reason = self.reason
-            obj.save()
+            try:
+                with transaction.atomic():
+                    obj.save()
+            except IntegrityError as exc:
+                self.error(where, f"record: violates a database constraint ({exc})")
+                raise _Skip from None
         m2m_changed = False
         for name, wanted in (m2m or {}).items():
             manager = getattr(obj, name)
@@ -549,10 +557,13 @@ class _Loader:
             }
             for field in ("release_date", "deprecation_date", "retirement_date"):
                 values[field] = self.date(where, field, item.get(field), required=False)
+            existed = AIModel.objects.filter(slug=item.get("slug")).exists()
             obj = self.upsert(
                 AIModel, where, {"slug": item.get("slug")}, values, m2m={"modalities": modalities}
             )
             self.models[obj.slug] = obj
+            if not existed:
+                self.created_models.add(obj.slug)
 
         self.each(self.records(data, "models"), handle)
 
@@ -570,7 +581,8 @@ class _Loader:
                         model.successor = successor
                         model._change_reason = self.reason
                         model.save(update_fields=["successor", "updated_at"])
-                        self.report.updated["AI models"] += 1
+                        if model.slug not in self.created_models:
+                            self.report.updated["AI models"] += 1
                 except _Skip:
                     pass
             claims = self.records(

@@ -1,0 +1,53 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+MANAGE := $(BIN)/python manage.py
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: install run test lint browser worker beat bench-sqlite clean
+
+install: $(STAMP)
+
+# Re-installs only when pyproject.toml changes; otherwise `make install` returns at once.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+# Local settings for `make run`: a fresh secret key and admin password, DEBUG on.
+.env:
+	@$(PYTHON) -c "import secrets; print(f'SECRET_KEY={secrets.token_urlsafe(50)}'); print('DEBUG=true'); print(f'ATLAS_ADMIN_PASSWORD={secrets.token_urlsafe(12)}')" > $@
+	@echo "Wrote .env with a new SECRET_KEY (kept out of git)."
+
+run: install .env
+	$(MANAGE) migrate --noinput
+	$(MANAGE) load_catalogue
+	$(MANAGE) ensure_admin
+	$(MANAGE) runserver 127.0.0.1:8000
+
+# Debian's Chromium drives the browser tests; install it when missing and we may.
+browser:
+	@test -x $(CHROMIUM) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
+		echo "Chromium is not installed: browser tests will be skipped."
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	SECRET_KEY=$${SECRET_KEY:-checks-only-not-a-deployment-key} $(MANAGE) makemigrations --check --dry-run
+
+test: install browser lint
+	$(BIN)/pytest
+
+worker: install
+	$(BIN)/celery -A atlas worker --loglevel=INFO
+
+beat: install
+	$(BIN)/celery -A atlas beat --loglevel=INFO
+
+clean:
+	rm -rf $(VENV) staticfiles artifacts .pytest_cache .ruff_cache

@@ -1,0 +1,29 @@
+"""The plain home page lists the catalogue with licences and verdicts."""
+
+from __future__ import annotations
+
+from catalog.models import AIModel, Provider
+
+
+def test_the_home_page_lists_providers_and_models_with_licence_and_verdict(catalogue, client):
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Mistral AI" in html and "Anthropic" in html
+    assert "Mixtral 8x7B" in html
+    assert "Apache License 2.0" in html
+    assert "Conditional" in html
+    assert "Not yet rated" in html
+
+
+def test_the_home_page_query_count_does_not_grow_with_rows(
+    catalogue, client, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(8):
+        client.get("/")
+    provider = Provider.objects.get(slug="mistral")
+    for index in range(30):
+        AIModel.objects.create(provider=provider, slug=f"extra-{index}", name=f"Extra {index}")
+    with django_assert_max_num_queries(8):
+        response = client.get("/")
+    assert "Extra 29" in response.content.decode()

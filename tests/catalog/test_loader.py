@@ -1,0 +1,261 @@
+"""The catalogue loader: complete, idempotent, all-or-nothing, and precise about errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from assessments.models import Assessment, Rating, RatingEvidence
+from catalog.models import FAQ, AIModel, Claim, Licence, Price, Provider, Source
+from catalog.services import DEFAULT_CATALOGUE, CatalogueError, catalogue_load
+
+HISTORIES = [Provider, Licence, AIModel, Source, Claim, Price, FAQ, Assessment, Rating]
+
+
+def _counts() -> dict[str, int]:
+    counts = {m.__name__: m.objects.count() for m in HISTORIES}
+    counts |= {f"history:{m.__name__}": m.history.count() for m in HISTORIES}
+    return counts
+
+
+def _seed() -> dict:
+    return yaml.safe_load(DEFAULT_CATALOGUE.read_text(encoding="utf-8"))
+
+
+def _write(tmp_path: Path, data: dict | str) -> Path:
+    path = tmp_path / "catalogue.yaml"
+    text = data if isinstance(data, str) else yaml.safe_dump(data, allow_unicode=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_it_loads_mistral_and_the_providers_it_is_compared_with(catalogue):
+    slugs = set(Provider.objects.values_list("slug", flat=True))
+    assert slugs == {
+        "mistral",
+        "anthropic",
+        "alibaba-qwen",
+        "amazon-bedrock",
+        "openai",
+        "openrouter",
+        "litellm",
+    }
+    mistral = Provider.objects.get(slug="mistral")
+    assert mistral.headquarters_country == "FR"
+    assert mistral.founded_year == 2023
+    assert mistral.faqs.count() >= 1
+
+
+def test_it_loads_every_mistral_model_the_seeds_name(catalogue):
+    names = set(AIModel.objects.filter(provider__slug="mistral").values_list("name", flat=True))
+    for expected in [
+        "Mistral 7B",
+        "Mixtral 8x7B",
+        "Mixtral 8x22B",
+        "Mistral Large 3",
+        "Mistral Small 4",
+        "Codestral",
+        "Devstral 2",
+        "Voxtral Small",
+        "Ministral 3 14B",
+        "Ministral 3 8B",
+        "Ministral 3 3B",
+        "Mistral Nemo 12B",
+        "Magistral Medium 1.2",
+    ]:
+        assert expected in names
+    assert len(names) >= 20
+
+
+def test_it_keeps_the_seed_figures(catalogue):
+    mixtral = AIModel.objects.get(slug="mixtral-8x7b")
+    assert mixtral.architecture == AIModel.Architecture.MOE
+    assert str(mixtral.total_params_b) == "46.70"
+    assert str(mixtral.active_params_b) == "12.90"
+    assert mixtral.licence.spdx_id == "Apache-2.0"
+    assert mixtral.weights == AIModel.Weights.OPEN
+    large = Price.objects.get(model__slug="mistral-large")
+    assert (str(large.input_per_mtok), str(large.output_per_mtok)) == ("2.0000", "6.0000")
+    assert AIModel.objects.get(slug="mistral-large").context_window == 128000
+    assert AIModel.objects.get(slug="codestral").context_window == 32000
+
+
+def test_every_claim_and_rating_has_a_source_and_a_check_date(catalogue):
+    claims = Claim.objects.all()
+    assert claims.count() > 50
+    for claim in claims:
+        assert claim.source_id is not None, claim
+        assert isinstance(claim.checked_at, dt.date), claim
+    ratings = Rating.objects.filter(assessment__status=Assessment.Status.PUBLISHED)
+    assert ratings.count() == 8
+    for rating in ratings:
+        evidence = list(rating.evidence.all())
+        assert evidence, rating
+        assert all(e.source_id and isinstance(e.read_on, dt.date) for e in evidence), rating
+    for price in Price.objects.all():
+        assert price.source_id and price.as_of
+
+
+def test_the_seed_claims_carry_their_seed_dates(catalogue):
+    commercial = Claim.objects.get(provider__slug="mistral", key__key="commercial_use_allowed")
+    assert commercial.checked_at == dt.date(2026, 4, 18)
+    assert commercial.value_flag == "yes"
+    training = Claim.objects.get(
+        provider__slug="mistral",
+        key__key="training_use_of_input",
+        source__slug="mistral-terms-of-use",
+    )
+    assert training.value_flag == "no"
+
+
+def test_it_keeps_both_sides_of_a_disagreement_as_disputed(catalogue):
+    image = Claim.objects.filter(model__slug="mistral-large", key__key="image_input")
+    assert {c.value_flag for c in image} == {"yes", "no"}
+    assert {c.status for c in image} == {Claim.Status.DISPUTED}
+    assert len({c.source_id for c in image}) == 2
+    residency = Claim.objects.filter(provider__slug="mistral", key__key="eu_data_residency")
+    assert {c.status for c in residency} == {Claim.Status.DISPUTED}
+
+
+def test_the_gdpr_assessment_is_published_with_a_conditional_verdict(catalogue):
+    assessment = Assessment.objects.get(provider__slug="mistral", status="published")
+    assert assessment.verdict == Assessment.Verdict.CONDITIONAL
+    ratings = {r.criterion.slug: r.value for r in assessment.ratings.select_related("criterion")}
+    assert ratings["on-prem"] == "supported"
+    assert ratings["dpa"] == "supported"
+    assert ratings["no-training"] == "partial"
+    assert ratings["eu-saas"] == "partial"
+    assert assessment.strengths and assessment.weaknesses
+
+
+def test_a_second_run_changes_nothing(catalogue):
+    before = _counts()
+    report = catalogue_load()
+    assert not report.changed
+    assert _counts() == before
+
+
+def test_an_edited_file_updates_records_in_place_with_history(catalogue, tmp_path):
+    data = _seed()
+    data["providers"][0]["summary"] = "A shorter summary."
+    data["models"][0]["context_window"] = 33000
+    before = _counts()
+    report = catalogue_load(path=_write(tmp_path, data))
+    after = _counts()
+    assert report.updated["providers"] == 1
+    assert Provider.objects.get(slug="mistral").summary == "A shorter summary."
+    assert AIModel.objects.get(slug="mistral-7b").context_window == 33000
+    assert after["Provider"] == before["Provider"]
+    assert after["history:Provider"] == before["history:Provider"] + 1
+    assert after["history:AIModel"] == before["history:AIModel"] + 1
+    assert after["history:Claim"] == before["history:Claim"]
+    change = Provider.history.filter(slug="mistral").first()
+    assert "catalogue file" in change.history_change_reason
+
+
+def test_it_never_moves_a_check_date_backwards_or_resets_a_review(catalogue):
+    claim = Claim.objects.get(provider__slug="mistral", key__key="dpa_available")
+    Claim.objects.filter(pk=claim.pk).update(
+        checked_at=dt.date(2026, 10, 1), status=Claim.Status.NEEDS_REVIEW
+    )
+    catalogue_load()
+    claim.refresh_from_db()
+    assert claim.checked_at == dt.date(2026, 10, 1)
+    assert claim.status == Claim.Status.NEEDS_REVIEW
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda d: d["models"][1].update(licence="apache-3"),
+            "models[1] (slug=mixtral-8x7b): field 'licence': unknown licence 'apache-3'",
+        ),
+        (
+            lambda d: d["models"][0].update(contxt_window=1),
+            "models[0] (slug=mistral-7b): field 'contxt_window': unknown field",
+        ),
+        (
+            lambda d: d["providers"][0]["claims"][0].update(value="maybe"),
+            "providers[0] (slug=mistral).claims[0] (key=commercial_use_allowed): "
+            "field 'value_flag'",
+        ),
+        (
+            lambda d: d["providers"][0]["claims"][0].update(checked="last spring"),
+            "field 'checked': expected a date as YYYY-MM-DD, got 'last spring'",
+        ),
+        (
+            lambda d: d["models"][3]["prices"][0].update(input=-1),
+            "models[3] (slug=mistral-small).prices[0]: record: violates a database constraint",
+        ),
+        (
+            lambda d: d["providers"][1].update(kind="bakery"),
+            "providers[1] (slug=anthropic): field 'kind'",
+        ),
+        (
+            lambda d: d["assessments"][0]["ratings"].pop(),
+            "assessments[0] (provider=mistral): field 'ratings': no rating for criteria "
+            "['open-source-path']",
+        ),
+        (
+            lambda d: d.update(version=7),
+            "version: unsupported format version 7",
+        ),
+    ],
+)
+def test_a_bad_file_is_rejected_naming_record_and_field_and_nothing_is_written(
+    catalogue, tmp_path, edit, expected
+):
+    data = _seed()
+    data["providers"][0]["summary"] = "This edit must not land."
+    edit(data)
+    before = _counts()
+    with pytest.raises(CatalogueError) as caught:
+        catalogue_load(path=_write(tmp_path, data))
+    message = str(caught.value)
+    assert expected in message
+    assert "catalogue.yaml" in message
+    assert _counts() == before
+    assert Provider.objects.get(slug="mistral").summary != "This edit must not land."
+
+
+def test_a_bad_file_on_an_empty_database_writes_nothing(db, tmp_path):
+    data = _seed()
+    data["models"][0]["licence"] = "no-such-licence"
+    with pytest.raises(CatalogueError):
+        catalogue_load(path=_write(tmp_path, data))
+    assert Provider.objects.count() == 0
+    assert Source.objects.count() == 0
+
+
+def test_broken_yaml_is_reported_with_its_line(db, tmp_path):
+    path = _write(tmp_path, "version: 1\nproviders:\n\t- slug: x\n")
+    with pytest.raises(CatalogueError) as caught:
+        catalogue_load(path=path)
+    assert "line 3" in str(caught.value)
+    assert "not valid YAML" in str(caught.value)
+
+
+def test_a_missing_file_is_reported(db, tmp_path):
+    with pytest.raises(CatalogueError, match="file not found"):
+        catalogue_load(path=tmp_path / "nope.yaml")
+
+
+def test_the_command_loads_and_reports_errors(db, tmp_path, capsys):
+    call_command("load_catalogue")
+    assert "Catalogue updated" in capsys.readouterr().out
+    call_command("load_catalogue")
+    assert "Catalogue unchanged" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="unknown section"):
+        call_command("load_catalogue", str(_write(tmp_path, "version: 1\nproviderz: []\n")))
+
+
+def test_rating_evidence_is_not_duplicated_by_reloading(catalogue):
+    count = RatingEvidence.objects.count()
+    catalogue_load()
+    assert RatingEvidence.objects.count() == count

@@ -1,0 +1,97 @@
+"""Settings come from the environment; a bad value stops start-up naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD_KEY = "x7#Qk2!vLp9@Zr4$Wm8^Tn3&Yb6*Hc1(Jd5)Fg0_Se-Ua+Oi=Pl~Ny.Mx,Bv;Cq"
+
+
+def _run(code: str, **env: str) -> subprocess.CompletedProcess:
+    base = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "CELERY_BROKER_URL"}
+        and not key.startswith(("ATLAS_", "DJANGO_"))
+    }
+    base |= {"ATLAS_IGNORE_DOTENV": "1", "DJANGO_SETTINGS_MODULE": "atlas.settings"}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=base | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+SETUP = "import django; django.setup(); from django.conf import settings; print('started')"
+
+
+def test_it_starts_with_a_secret_key_and_nothing_else():
+    result = _run(SETUP, SECRET_KEY=GOOD_KEY)
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
+
+
+def test_it_refuses_to_start_without_a_secret_key():
+    result = _run(SETUP)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("ATLAS_FRESHNESS_DAYS", "half a year"),
+        ("ATLAS_FRESHNESS_DAYS", "0"),
+        ("DEBUG", "perhaps"),
+        ("DATABASE_URL", "nosuchdb://somewhere/x"),
+        ("CELERY_BROKER_URL", "http://127.0.0.1:6379"),
+        ("DATABASE_CONN_MAX_AGE", "-5"),
+    ],
+)
+def test_a_bad_value_stops_start_up_naming_the_variable(variable, value):
+    result = _run(SETUP, SECRET_KEY=GOOD_KEY, **{variable: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert variable in result.stderr.splitlines()[-1]
+
+
+def test_the_defaults_are_sqlite_and_in_process_tasks():
+    code = SETUP + (
+        "; print(settings.DATABASES['default']['ENGINE']);"
+        " print(settings.CELERY_TASK_ALWAYS_EAGER); print(settings.ATLAS_FRESHNESS_DAYS)"
+    )
+    result = _run(code, SECRET_KEY=GOOD_KEY)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[1:] == ["django.db.backends.sqlite3", "True", "180"]
+
+
+def test_a_broker_url_turns_off_in_process_tasks():
+    code = SETUP + "; print(settings.CELERY_TASK_ALWAYS_EAGER, settings.CELERY_BROKER_URL)"
+    result = _run(code, SECRET_KEY=GOOD_KEY, CELERY_BROKER_URL="redis://127.0.0.1:6379/3")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[1:] == ["False", "redis://127.0.0.1:6379/3"]
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    code = (
+        "import sys; from django.core.management import execute_from_command_line;"
+        " execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])"
+    )
+    result = _run(
+        code,
+        SECRET_KEY=GOOD_KEY,
+        DEBUG="false",
+        ALLOWED_HOSTS="atlas.example.org",
+        DATABASE_URL="sqlite:////tmp/atlas-deploy-check.sqlite3",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
