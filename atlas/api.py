@@ -25,7 +25,7 @@ from django.http import Http404
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import exceptions, filters, pagination, status, throttling
+from rest_framework import exceptions, filters, pagination, parsers, status, throttling
 from rest_framework.response import Response
 
 # --- errors ---------------------------------------------------------------------------------
@@ -327,8 +327,13 @@ class StrictQueryMixin:
             for name in sorted(set(request.query_params) - self.allowed_query_params())
         }
         for name, values in request.query_params.lists():
-            if name not in errors and any(value == "" for value in values):
+            if name in errors:
+                continue
+            if any(value == "" for value in values):
                 errors[name] = ["Empty value; leave the parameter out instead."]
+            reasons = [reason for value in values if (reason := unstorable_text(value))]
+            if reasons:
+                errors[name] = reasons[:1]
         if errors:
             raise QueryValidationError(errors)
 
@@ -348,6 +353,9 @@ _ERROR_RESPONSES = {
 }
 
 
+_BACKEND_BOUNDS = (2**15 - 1, 2**31 - 1, 2**63 - 1)
+
+
 def postprocess_schema(result: dict, generator, request, public) -> dict:
     """Document the shared error shape and conditional GET on every operation."""
     components = result.setdefault("components", {})
@@ -357,6 +365,14 @@ def postprocess_schema(result: dict, generator, request, public) -> dict:
         # Request bodies refuse unknown fields (RejectUnknownFieldsMixin); say so.
         if name.endswith("Request") and schema.get("type") == "object":
             schema["additionalProperties"] = False
+        else:
+            # Integer bounds of responses come from the database backend's column ranges;
+            # the contract must not change with the database, so they are left out.
+            for prop in schema.get("properties", {}).values():
+                if prop.get("type") == "integer" and prop.get("maximum") in _BACKEND_BOUNDS:
+                    prop.pop("maximum")
+                    if prop.get("format") == "int64":
+                        prop.pop("format")
     ref = {"$ref": "#/components/schemas/Error"}
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
@@ -435,3 +451,46 @@ class RejectUnknownFieldsMixin:
                     {name: ["This endpoint takes no such field."] for name in unknown}
                 )
         return super().to_internal_value(data)
+
+
+def unstorable_text(value: str) -> str | None:
+    """Why a text cannot be stored (a NUL character, or a lone surrogate that is not
+    Unicode text), or None when it can. PostgreSQL refuses both."""
+    if "\x00" in value:
+        return "Contains a NUL character."
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Contains a lone surrogate; send valid Unicode text."
+    return None
+
+
+def _unstorable_paths(data: Any, path: str, out: dict[str, list[str]]) -> None:
+    if isinstance(data, str):
+        reason = unstorable_text(data)
+        if reason:
+            out[path or "non_field_errors"] = [reason]
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            key_reason = unstorable_text(str(key))
+            if key_reason:
+                out[path or "non_field_errors"] = [
+                    f"A field name {key_reason[0].lower()}{key_reason[1:]}"
+                ]
+                continue
+            _unstorable_paths(value, f"{path}.{key}" if path else str(key), out)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            _unstorable_paths(value, f"{path}.{index}" if path else str(index), out)
+
+
+class JSONParser(parsers.JSONParser):
+    """JSON bodies, refusing text no database can store, naming where it is."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        errors: dict[str, list[str]] = {}
+        _unstorable_paths(data, "", errors)
+        if errors:
+            raise exceptions.ValidationError(errors)
+        return data

@@ -117,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--database-url", default="postgres://postgres@127.0.0.1:5432/atlas_apibench"
     )
-    parser.add_argument("--requests", type=int, default=300, help="per list/detail measurement")
-    parser.add_argument("--check-requests", type=int, default=40, help="per requirements check")
+    parser.add_argument("--requests", type=int, default=200, help="per list/detail measurement")
+    parser.add_argument("--check-requests", type=int, default=8, help="per requirements check")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--concurrency", default="1,32")
@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
         "ATLAS_IGNORE_DOTENV": "1",
+        "PYTHONWARNINGS": "ignore:No directory at",
     }
     subprocess.run(
         [sys.executable, str(ROOT / "bench" / "generate_catalogue.py")], env=env, check=True
@@ -162,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
             "gthread",
             "--timeout",
             "300",
+            "--graceful-timeout",
+            "5",
             "--log-level",
             "warning",
         ],
@@ -210,7 +213,11 @@ def main(argv: list[str] | None = None) -> int:
                 )
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
     return 0
 
 

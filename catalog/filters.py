@@ -6,9 +6,13 @@ form), never silently ignored.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import django_filters as df
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -67,8 +71,30 @@ class SlugsFilter(df.BaseInFilter, df.CharFilter):
     """A comma-separated list of slugs."""
 
 
+class UTCDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, converted to UTC (databases limit offsets and years)."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value, dt.UTC)
+        try:
+            value = value.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError("Date-time out of range.", code="invalid") from None
+        if value.year < 2:
+            raise forms.ValidationError("Date-time out of range.", code="invalid")
+        return value
+
+
+class UTCDateTimeFilter(df.IsoDateTimeFilter):
+    field_class = UTCDateTimeField
+
+
 def updated_since_filter() -> df.IsoDateTimeFilter:
-    return df.IsoDateTimeFilter(
+    return UTCDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         label="Only records updated at or after this ISO 8601 date-time.",
@@ -297,8 +323,12 @@ class PriceFilter(df.FilterSet):
     provider = df.CharFilter(field_name="model__provider__slug", label="Provider slug.")
     currency = df.CharFilter(lookup_expr="iexact")
     tier = df.CharFilter(lookup_expr="iexact")
-    max_input_per_mtok = df.NumberFilter(field_name="input_per_mtok", lookup_expr="lte")
-    max_output_per_mtok = df.NumberFilter(field_name="output_per_mtok", lookup_expr="lte")
+    max_input_per_mtok = df.NumberFilter(
+        field_name="input_per_mtok", lookup_expr="lte", max_digits=16, decimal_places=4
+    )
+    max_output_per_mtok = df.NumberFilter(
+        field_name="output_per_mtok", lookup_expr="lte", max_digits=16, decimal_places=4
+    )
     as_of_since = df.DateFilter(field_name="as_of", lookup_expr="gte")
     updated_since = updated_since_filter()
 

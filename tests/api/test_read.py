@@ -196,3 +196,29 @@ def test_a_non_json_body_is_a_415_in_the_error_shape(reviewer, db):
     response = reviewer.post("/api/v1/assessments", "a=b", content_type="text/plain")
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize(
+    ("query", "path"),
+    [
+        ({"family": "a\x00b"}, "query.family"),
+        ({"updated_since": "0001-01-01T00:00:00+21:11"}, "query.updated_since"),
+    ],
+)
+def test_values_no_database_can_store_or_compare_are_a_400(anon, catalogue, query, path):
+    response = anon.get("/api/v1/models", query)
+    assert response.status_code == 400, response.content
+    assert [f["path"] for f in response.json()["error"]["fields"]] == [path]
+
+
+def test_a_body_with_a_nul_character_is_a_400_naming_the_field(reviewer, catalogue):
+    body = {"provider": "provider-0", "assessed_on": "2026-01-01", "strengths": ["ok", "a\x00"]}
+    response = reviewer.post("/api/v1/assessments", body, format="json")
+    assert response.status_code == 400, response.content
+    assert [f["path"] for f in response.json()["error"]["fields"]] == ["strengths.1"]
+
+
+def test_a_far_offset_is_read_as_the_same_moment_in_utc(anon, catalogue):
+    response = anon.get("/api/v1/models", {"updated_since": "2000-01-01T00:00:00+21:11"})
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 4
