@@ -33,6 +33,7 @@ import django
 django.setup()
 
 from django.conf import settings  # noqa: E402
+from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
@@ -83,6 +84,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=60, help="timed requests per page")
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests per page")
+    parser.add_argument(
+        "--finder-requests", type=int, default=10, help="timed requests for the (slow) finder"
+    )
     args = parser.parse_args()
 
     import httpx
@@ -118,39 +122,49 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
 
+    def cold() -> None:
+        cache.clear()  # same process as the server: its next request recomputes the figures
+
     pages = [
-        ("bare template render", "/bench/bare/"),
-        ("home", "/"),
-        ("search", "/?q=Provider+042&weights=open&commercial=yes"),
-        ("provider page (200 claims)", f"/providers/{big}/"),
-        ("finder", "/finder/?commercial_use=on&hosting=self_hosting"),
+        ("bare template render", "/bench/bare/", None),
+        ("home", "/", None),
+        ("home, figures not cached", "/", cold),
+        ("search", "/?q=Provider+042&weights=open&commercial=yes", None),
+        ("provider page (200 claims)", f"/providers/{big}/", None),
+        ("finder", "/finder/?commercial_use=on&hosting=self_hosting", None),
     ]
-    results = {}
-    with httpx.Client(base_url=base, timeout=120) as client:
-        for name, url in pages:
+    print(
+        f"timed requests per page: {args.requests} (finder: {args.finder_requests}), "
+        f"after {args.warmup} warm-up requests"
+    )
+    print(
+        f"{'page':30} {'median ms':>10} {'p99 ms':>10} {'x bare median':>14} "
+        f"{'x bare p99':>11} {'KiB':>7}",
+        flush=True,
+    )
+    bare_median = bare_p99 = None
+    with httpx.Client(base_url=base, timeout=300) as client:
+        for name, url, before in pages:
             for _ in range(args.warmup):
                 client.get(url).raise_for_status()
             times = []
-            for _ in range(args.requests):
+            count = args.finder_requests if name == "finder" else args.requests
+            for _ in range(count):
+                if before:
+                    before()
                 start = time.perf_counter()
                 response = client.get(url)
                 times.append((time.perf_counter() - start) * 1000)
                 response.raise_for_status()
-            size = len(response.content)
-            results[name] = (statistics.median(times), percentile(times, 0.99), size)
+            median, p99 = statistics.median(times), percentile(times, 0.99)
+            if bare_median is None:
+                bare_median, bare_p99 = median, p99
+            print(
+                f"{name:30} {median:10.1f} {p99:10.1f} {median / bare_median:14.1f} "
+                f"{p99 / bare_p99:11.1f} {len(response.content) / 1024:7.0f}",
+                flush=True,
+            )
     server.shutdown()
-
-    bare_median, bare_p99, _ = results["bare template render"]
-    print(f"{args.requests} timed requests per page after {args.warmup} warm-up requests")
-    print(
-        f"{'page':30} {'median ms':>10} {'p99 ms':>10} {'x bare median':>14} "
-        f"{'x bare p99':>11} {'KiB':>7}"
-    )
-    for name, (median, p99, size) in results.items():
-        print(
-            f"{name:30} {median:10.1f} {p99:10.1f} {median / bare_median:14.1f} "
-            f"{p99 / bare_p99:11.1f} {size / 1024:7.0f}"
-        )
 
 
 if __name__ == "__main__":
