@@ -10,5 +10,6 @@ urlpatterns = [
     path("api/", include("atlas.api_urls")),
     path("review/", include("assessments.urls")),
     path("accounts/", include((account_urlpatterns, "accounts"))),
+    path("sources/", include("crawlers.urls")),
     path("", include("catalog.urls")),
 ]
