@@ -50,3 +50,115 @@ class RatingAdmin(SimpleHistoryAdmin):
     search_fields = ("justification", "assessment__provider__name")
     list_select_related = ("assessment__provider", "criterion")
     inlines = (RatingEvidenceInline,)
+
+
+# --- Reviews and moderation ---------------------------------------------------------------
+
+from django.contrib import messages  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.admin import UserAdmin  # noqa: E402
+
+from assessments.accounts import user_disable, user_role_set  # noqa: E402
+from assessments.models import (  # noqa: E402
+    ClaimCorrection,
+    ModerationNote,
+    Review,
+    ReviewReport,
+)
+from assessments.services import AssessmentError  # noqa: E402
+
+
+class ReviewReportInline(admin.TabularInline):
+    model = ReviewReport
+    extra = 0
+    fields = ("created_at", "reason", "resolved_at", "resolved_by")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Review)
+class ReviewAdmin(SimpleHistoryAdmin):
+    list_display = ("title", "provider", "rating", "status", "created_at", "confirmed_at")
+    list_filter = ("status", "provider")
+    search_fields = ("title", "body", "author_name")
+    list_select_related = ("provider",)
+    readonly_fields = ("created_at", "confirmed_at", "client_ip")
+    inlines = (ReviewReportInline,)
+
+
+@admin.register(ModerationNote)
+class ModerationNoteAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "author", "action", "assessment", "correction", "review")
+    list_filter = ("action",)
+    list_select_related = ("author", "assessment__provider", "correction", "review")
+    search_fields = ("text", "author__username")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+if not admin.site.is_registered(ClaimCorrection):
+
+    @admin.register(ClaimCorrection)
+    class ClaimCorrectionAdmin(SimpleHistoryAdmin):
+        list_display = ("claim", "author", "status", "created_at", "decided_by")
+        list_filter = ("status",)
+        list_select_related = ("claim__key", "author", "decided_by")
+        raw_id_fields = ("claim", "source", "author", "decided_by")
+
+
+User = get_user_model()
+
+
+def _run(modeladmin, request, queryset, action, done: str) -> None:
+    count = 0
+    for user in queryset:
+        try:
+            action(user)
+            count += 1
+        except AssessmentError as exc:
+            modeladmin.message_user(request, f"{user}: {exc.message}", messages.ERROR)
+    if count:
+        modeladmin.message_user(request, f"{done}: {count} account(s).", messages.SUCCESS)
+
+
+@admin.action(description="Appoint as curator")
+def appoint_curator(modeladmin, request, queryset):
+    _run(
+        modeladmin,
+        request,
+        queryset,
+        lambda u: user_role_set(user=u, role="curator", granted=True, actor=request.user),
+        "Appointed as curators",
+    )
+
+
+@admin.action(description="Remove the curator role")
+def remove_curator(modeladmin, request, queryset):
+    _run(
+        modeladmin,
+        request,
+        queryset,
+        lambda u: user_role_set(user=u, role="curator", granted=False, actor=request.user),
+        "Curator role removed",
+    )
+
+
+@admin.action(description="Disable and end their sessions")
+def disable_accounts(modeladmin, request, queryset):
+    _run(
+        modeladmin,
+        request,
+        queryset,
+        lambda u: user_disable(user=u, actor=request.user),
+        "Disabled, sessions ended",
+    )
+
+
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class AtlasUserAdmin(UserAdmin):
+    actions = (appoint_curator, remove_curator, disable_accounts)

@@ -234,6 +234,103 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
+# --- REST API ---
+# Defaults for every API view, set once; views override only what differs.
+INSTALLED_APPS += ["knox"]
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50, minimum=1)
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200, minimum=1)
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90, minimum=1)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["atlas.api.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "atlas.api.CursorPagination",
+    "PAGE_SIZE": API_PAGE_SIZE,
+    "DEFAULT_FILTER_BACKENDS": [
+        "atlas.api.FilterBackend",
+        "atlas.api.SearchFilter",
+        "atlas.api.OrderingFilter",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["atlas.api.ClientRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_THROTTLE_ANON", "120/minute"),
+        "client": env_str("API_THROTTLE_CLIENT", "1200/minute"),
+    },
+    "EXCEPTION_HANDLER": "atlas.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+REST_KNOX = {
+    # Tokens are stored as SHA-512 digests only; the plain token is shown once.
+    "TOKEN_TTL": __import__("datetime").timedelta(days=API_TOKEN_TTL_DAYS),
+    "TOKEN_PREFIX": "atlas_",
+    "AUTO_REFRESH": False,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Atlas API",
+    "DESCRIPTION": (
+        "The Atlas catalogue of AI providers and models: licences, sourced and dated claims, "
+        "GDPR assessments and prices. Errors always use the `Error` shape."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "atlas.api.postprocess_schema",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "ProviderKindEnum": "catalog.models.ProviderKind",
+        "ProviderStatusEnum": "catalog.models.ProviderStatus",
+        "LicenceKindEnum": "catalog.models.LicenceKind",
+        "TernaryEnum": "catalog.models.Ternary",
+        "ClaimStatusEnum": "catalog.models.ClaimStatus",
+        "AssessmentStatusEnum": "assessments.models.AssessmentStatus",
+        "CorrectionStatusEnum": "assessments.models.CorrectionStatus",
+        "RequirementsOutcomeEnum": "catalog.requirements.Outcome",
+        "VerificationOutcomeEnum": "catalog.models.VerificationOutcome",
+    },
+}
+
+# --- Reviews, moderation and accounts ---
+# Login throttling: django-axes counts failed sign-ins per username and client address and
+# locks that pair out for a while; sessions rotate at login and end at logout (Django auth).
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("ATLAS_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_int("ATLAS_LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "assessments:dashboard"
+LOGOUT_REDIRECT_URL = "catalog:home"
+SESSION_COOKIE_HTTPONLY = True
+if os.environ.get("EMAIL_HOST"):
+    EMAIL_HOST = env_str("EMAIL_HOST")
+    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+ATLAS_REVIEWS_PER_EMAIL_PER_DAY = env_int("ATLAS_REVIEWS_PER_EMAIL_PER_DAY", 3, minimum=1)
+ATLAS_REVIEWS_PER_IP_PER_HOUR = env_int("ATLAS_REVIEWS_PER_IP_PER_HOUR", 5, minimum=1)
+ATLAS_REPORTS_PER_IP_PER_HOUR = env_int("ATLAS_REPORTS_PER_IP_PER_HOUR", 10, minimum=1)
+ATLAS_REVIEW_CONFIRM_HOURS = env_int("ATLAS_REVIEW_CONFIRM_HOURS", 72, minimum=1)
+
 # --- crawlers ---
 # Outbound fetches of primary sources (crawlers/fetch.py is the only module that uses these).
 ATLAS_CRAWLER_USER_AGENT = env_str(

@@ -1,0 +1,54 @@
+"""Account writes an admin performs: appointing curators and disabling accounts."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group
+from django.contrib.sessions.models import Session
+from django.db import transaction
+from django.utils import timezone
+
+from assessments.permissions import CURATOR, REVIEWER
+from assessments.services import AssessmentError
+
+ROLES = (REVIEWER, CURATOR, "admin")
+
+
+def _require_admin(actor) -> None:
+    if not (actor.is_active and (actor.is_superuser or actor.groups.filter(name="admin").exists())):
+        raise AssessmentError("only admins appoint roles or disable accounts", code="forbidden")
+
+
+@transaction.atomic
+def user_role_set(*, user, role: str, granted: bool, actor) -> None:
+    """Give ``user`` the role (a group) or take it away; only an admin may."""
+    _require_admin(actor)
+    if role not in ROLES:
+        raise AssessmentError(f"unknown role {role!r}; use one of {list(ROLES)}", path="role")
+    group, _ = Group.objects.get_or_create(name=role)
+    if granted:
+        user.groups.add(group)
+    else:
+        user.groups.remove(group)
+    if hasattr(user, "_atlas_roles"):
+        del user._atlas_roles
+
+
+@transaction.atomic
+def user_disable(*, user, actor) -> int:
+    """Disable ``user`` and end every session they have open; returns how many ended.
+
+    Django already refuses an inactive user on their next request; deleting the sessions
+    also ends them in stores that do not ask the user table again.
+    """
+    _require_admin(actor)
+    if user.pk == actor.pk:
+        raise AssessmentError("you cannot disable your own account", code="forbidden")
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    ended = 0
+    # Sessions are opaque blobs; scanning the live ones is fine at this site's scale.
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            session.delete()
+            ended += 1
+    return ended

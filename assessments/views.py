@@ -1,0 +1,554 @@
+"""HTML pages for accounts, reviewers, curators and public reviews.
+
+Views parse the request, call the moderation and review services and render; what a user
+may see comes from the querysets in ``assessments.queues`` (so someone else's draft is a 404).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from assessments import moderation, public_reviews, queues
+from assessments.forms import (
+    AssessmentForm,
+    CommentForm,
+    CorrectionForm,
+    ModerationForm,
+    ReportForm,
+    RevertForm,
+    ReviewDecisionForm,
+    ReviewForm,
+    SignUpForm,
+    StartAssessmentForm,
+)
+from assessments.models import Assessment, ClaimCorrection, Review
+from assessments.permissions import REVIEWER, is_curator, is_reviewer
+from assessments.services import (
+    AssessmentError,
+    EvidenceInput,
+    RatingInput,
+    claim_correction_create,
+)
+from catalog.models import Claim, Provider
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _reviewer_only(request: HttpRequest) -> None:
+    if not is_reviewer(request.user):
+        raise PermissionDenied("Only reviewers and curators may do this.")
+
+
+def _curator_only(request: HttpRequest) -> None:
+    if not is_curator(request.user):
+        raise PermissionDenied("Only curators may do this.")
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    """Anyone may become a reviewer; curators are appointed by an admin."""
+    if request.user.is_authenticated:
+        return redirect("assessments:dashboard")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            user = form.save()
+            user.groups.add(Group.objects.get_or_create(name=REVIEWER)[0])
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome, {user.get_username()}. You can now review.")
+        return redirect("assessments:dashboard")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+# --- reviewers -------------------------------------------------------------------------------
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    _reviewer_only(request)
+    return render(
+        request,
+        "assessments/dashboard.html",
+        {
+            "assessments": queues.own_assessments(user=request.user).order_by("-updated_at"),
+            "corrections": queues.own_corrections(user=request.user)[:50],
+            "start_form": StartAssessmentForm(),
+            "is_curator": is_curator(request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def assessment_new(request: HttpRequest) -> HttpResponse:
+    _reviewer_only(request)
+    form = StartAssessmentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a provider to assess.")
+        return redirect("assessments:dashboard")
+    draft = moderation.assessment_start(author=request.user, provider=form.cleaned_data["provider"])
+    return redirect("assessments:edit", pk=draft.pk)
+
+
+def _save_draft(request, form: AssessmentForm, assessment: Assessment) -> Assessment:
+    provider = assessment.provider
+    ratings = [
+        RatingInput(
+            criterion=criterion,
+            value=value,
+            justification=justification,
+            evidence=[
+                EvidenceInput(
+                    source=moderation.evidence_source_for_url(url=url, provider=provider),
+                    quote=quote,
+                    read_on=read_on,
+                )
+                for url, quote, read_on in evidence
+            ],
+        )
+        for criterion, value, justification, evidence in form.rating_rows()
+    ]
+    return moderation.assessment_draft_save(
+        assessment=assessment,
+        editor=request.user,
+        revision=form.cleaned_data["revision"],
+        ratings=ratings,
+        **form.top_fields(),
+    )
+
+
+@login_required
+def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    _reviewer_only(request)
+    assessment = queues.get_or_404(queues.own_assessments(user=request.user), pk=pk)
+    editable = assessment.status in (
+        Assessment.Status.DRAFT,
+        Assessment.Status.CHANGES_REQUESTED,
+    )
+    problems: list[str] = []
+    if request.method == "POST" and editable:
+        form = AssessmentForm(request.POST, assessment=assessment)
+        if request.POST.get("add-evidence") or any(
+            k.startswith("add-evidence-") for k in request.POST
+        ):
+            # Only a new empty row was asked for: show the form again with everything typed.
+            return render(request, "assessments/edit.html", _edit_context(assessment, form, []))
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    saved = _save_draft(request, form, assessment)
+            except AssessmentError as exc:
+                form.add_error(None, exc.message)
+            else:
+                if "submit" not in request.POST:
+                    messages.success(request, "Draft saved.")
+                    return redirect("assessments:edit", pk=saved.pk)
+                found = moderation.assessment_problems(assessment=saved)
+                if not found:
+                    try:
+                        moderation.assessment_submit(
+                            assessment=saved, author=request.user, revision=saved.revision
+                        )
+                    except AssessmentError as exc:
+                        form.add_error(None, exc.message)
+                    else:
+                        messages.success(request, "Submitted. A curator will review it.")
+                        return redirect("assessments:edit", pk=saved.pk)
+                # Saved as a draft but incomplete: show every problem next to its field,
+                # with what was typed (the revision moved on with the save).
+                data = request.POST.copy()
+                data["revision"] = str(saved.revision)
+                assessment = saved
+                form = AssessmentForm(data, assessment=saved)
+                form.is_valid()
+                for path, message in found:
+                    name = form.field_for_problem(path)
+                    form.add_error(name if name in form.fields else None, message)
+                    problems.append(message)
+        return render(
+            request, "assessments/edit.html", _edit_context(assessment, form, problems), status=400
+        )
+    form = AssessmentForm(assessment=assessment)
+    return render(request, "assessments/edit.html", _edit_context(assessment, form, problems))
+
+
+def _edit_context(assessment: Assessment, form: AssessmentForm, problems: list[str]) -> dict:
+    return {
+        "assessment": assessment,
+        "form": form,
+        "rows": form.rows(),
+        "problems": problems,
+        "editable": assessment.status
+        in (Assessment.Status.DRAFT, Assessment.Status.CHANGES_REQUESTED),
+        "notes": queues.notes_for(assessment=assessment),
+        "comment_form": CommentForm(),
+    }
+
+
+@login_required
+@require_POST
+def assessment_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    """A comment on the moderation thread, by the author or a curator."""
+    _reviewer_only(request)
+    visible = (
+        queues.assessments_for_curator(user=request.user)
+        if is_curator(request.user)
+        else queues.own_assessments(user=request.user)
+    )
+    assessment = queues.get_or_404(visible, pk=pk)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            moderation.assessment_comment(
+                assessment=assessment, user=request.user, text=form.cleaned_data["text"]
+            )
+        except AssessmentError as exc:
+            messages.error(request, exc.message)
+    else:
+        messages.error(request, "Write a comment first.")
+    if assessment.author_id == request.user.pk:
+        return redirect("assessments:edit", pk=pk)
+    return redirect("assessments:moderate", pk=pk)
+
+
+@login_required
+def claim_correct(request: HttpRequest, pk: int) -> HttpResponse:
+    _reviewer_only(request)
+    claim = get_object_or_404(Claim.objects.select_related("key", "source", "provider"), pk=pk)
+    form = CorrectionForm(request.POST or None, claim=claim)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        value = data["value"]
+        kind = claim.key.value_type
+        kwargs = {
+            "value_flag": value if kind == "flag" else "",
+            "value_number": Decimal(value) if kind == "number" and value else None,
+            "value_text": value if kind == "text" else "",
+            "value_unit": data["value_unit"].strip(),
+            "condition": data["condition"].strip() or None,
+            "evidence_quote": data["evidence_quote"].strip() or None,
+            "source": (
+                moderation.evidence_source_for_url(url=data["source_url"], provider=claim.provider)
+                if data["source_url"] and claim.provider_id
+                else None
+            ),
+        }
+        if data["source_url"] and not claim.provider_id:
+            form.add_error("source_url", "Propose new sources for model claims in the admin.")
+        else:
+            try:
+                correction = claim_correction_create(
+                    author=request.user, claim=claim, reason=data["reason"], **kwargs
+                )
+            except AssessmentError as exc:
+                field = {
+                    "reason": "reason",
+                    "value_flag": "value",
+                    "value_number": "value",
+                    "value_text": "value",
+                }.get(exc.path)
+                form.add_error(field, exc.message)
+            else:
+                messages.success(
+                    request, f"Correction {correction.pk} proposed; a curator will decide."
+                )
+                return redirect("assessments:dashboard")
+    return render(
+        request,
+        "assessments/correct.html",
+        {"claim": claim, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+# --- curators --------------------------------------------------------------------------------
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    _curator_only(request)
+    provider = request.GET.get("provider", "").strip()
+    author = request.GET.get("author", "").strip()
+    raw_age = request.GET.get("older_than", "").strip()
+    notes = []
+    older = None
+    if raw_age:
+        try:
+            older = int(raw_age)
+            if older < 0:
+                raise ValueError
+        except ValueError:
+            notes.append(f"Ignored the age “{raw_age[:20]}”: give a whole number of days.")
+            older = None
+    return render(
+        request,
+        "assessments/queue.html",
+        {
+            "submissions": queues.submissions_for_curator(
+                user=request.user, provider=provider, author=author, older_than_days=older
+            ),
+            "corrections": queues.corrections_for_curator(
+                user=request.user, provider=provider, author=author
+            ),
+            "reported": public_reviews.reported_reviews(),
+            "published": queues.assessments_for_curator(user=request.user)
+            .filter(status=Assessment.Status.PUBLISHED)
+            .order_by("-published_at")[:20],
+            "providers": Provider.objects.order_by("name"),
+            "authors": get_user_model()
+            .objects.filter(assessments__status=Assessment.Status.SUBMITTED)
+            .distinct()
+            .order_by("username"),
+            "filters": {"provider": provider, "author": author, "older_than": raw_age},
+            "notes": notes,
+        },
+    )
+
+
+@login_required
+def moderate(request: HttpRequest, pk: int) -> HttpResponse:
+    _curator_only(request)
+    assessment = queues.get_or_404(queues.assessments_for_curator(user=request.user), pk=pk)
+    form = ModerationForm(
+        request.POST or None, initial={"revision": assessment.revision, "action": "comment"}
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            action = form.cleaned_data["action"]
+            text = form.cleaned_data["text"]
+            revision = form.cleaned_data["revision"]
+            try:
+                if action == "comment":
+                    moderation.assessment_comment(
+                        assessment=assessment, user=request.user, text=text
+                    )
+                elif action == "request_changes":
+                    moderation.assessment_request_changes(
+                        assessment=assessment, curator=request.user, revision=revision, comment=text
+                    )
+                elif action == "reject":
+                    moderation.assessment_reject(
+                        assessment=assessment, curator=request.user, revision=revision, reason=text
+                    )
+                else:
+                    moderation.assessment_publish(
+                        assessment=assessment, curator=request.user, revision=revision, comment=text
+                    )
+            except AssessmentError as exc:
+                form.add_error("text" if exc.path == "text" else None, exc.message)
+                status = 409 if exc.code == "conflict" else 403 if exc.code == "forbidden" else 400
+            else:
+                done = dict(ModerationForm.ACTIONS)[action].lower()
+                messages.success(request, f"Done: {done}.")
+                if action == "approve":
+                    return redirect("catalog:provider", slug=assessment.provider.slug)
+                return redirect("assessments:moderate", pk=pk)
+        else:
+            status = 400
+    return render(
+        request,
+        "assessments/moderate.html",
+        {
+            "assessment": assessment,
+            "comparison": queues.comparison(submission=assessment),
+            "form": form,
+            "revert_form": RevertForm(initial={"revision": assessment.revision}),
+            "notes": queues.notes_for(assessment=assessment),
+            "own": assessment.author_id == request.user.pk,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def revert(request: HttpRequest, pk: int) -> HttpResponse:
+    _curator_only(request)
+    assessment = queues.get_or_404(queues.assessments_for_curator(user=request.user), pk=pk)
+    form = RevertForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the reason for reverting.")
+        return redirect("assessments:moderate", pk=pk)
+    try:
+        moderation.assessment_revert(
+            assessment=assessment,
+            curator=request.user,
+            revision=form.cleaned_data["revision"],
+            reason=form.cleaned_data["reason"],
+        )
+    except AssessmentError as exc:
+        messages.error(request, exc.message)
+        return redirect("assessments:moderate", pk=pk)
+    messages.success(request, "Reverted; the previous assessment is published again.")
+    return redirect("catalog:provider", slug=assessment.provider.slug)
+
+
+@login_required
+def correction_moderate(request: HttpRequest, pk: int) -> HttpResponse:
+    _curator_only(request)
+    correction = get_object_or_404(
+        ClaimCorrection.objects.select_related(
+            "claim__key", "claim__source", "claim__provider", "source", "author"
+        ),
+        pk=pk,
+    )
+    form = ModerationForm(request.POST or None, initial={"revision": 0, "action": "comment"})
+    form.fields["action"].choices = [c for c in ModerationForm.ACTIONS if c[0] != "request_changes"]
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        action, text = form.cleaned_data["action"], form.cleaned_data["text"]
+        try:
+            if action == "comment":
+                moderation.claim_correction_comment(
+                    correction=correction, user=request.user, text=text
+                )
+            elif action == "reject":
+                moderation.claim_correction_reject(
+                    correction=correction, curator=request.user, reason=text
+                )
+            else:
+                moderation.claim_correction_publish(
+                    correction=correction, curator=request.user, comment=text
+                )
+        except AssessmentError as exc:
+            form.add_error("text" if exc.path == "text" else None, exc.message)
+            status = 409 if exc.code == "conflict" else 403 if exc.code == "forbidden" else 400
+        else:
+            messages.success(request, "Done.")
+            return redirect("assessments:correction", pk=pk)
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request,
+        "assessments/correction.html",
+        {
+            "correction": correction,
+            "claim": correction.claim,
+            "form": form,
+            "notes": queues.notes_for(correction=correction),
+            "own": correction.author_id == request.user.pk,
+        },
+        status=status,
+    )
+
+
+@login_required
+def review_moderate(request: HttpRequest, pk: int) -> HttpResponse:
+    _curator_only(request)
+    review = get_object_or_404(Review.objects.select_related("provider"), pk=pk)
+    form = ReviewDecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            public_reviews.review_decide(
+                review=review,
+                curator=request.user,
+                hide=form.cleaned_data["action"] == "hide",
+                reason=form.cleaned_data["text"],
+            )
+        except AssessmentError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Decided; the reports are closed.")
+            return redirect("assessments:queue")
+    return render(
+        request,
+        "assessments/review_moderate.html",
+        {"review": review, "reports": review.reports.all(), "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+# --- public reviews --------------------------------------------------------------------------
+
+
+def provider_reviews(request: HttpRequest, slug: str) -> HttpResponse:
+    provider = get_object_or_404(Provider, slug=slug)
+    form = ReviewForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                public_reviews.review_post(
+                    provider=provider,
+                    rating=data["rating"],
+                    title=data["title"],
+                    body=data["body"],
+                    author_name=data["author_name"],
+                    email=data["email"],
+                    client_ip=_client_ip(request),
+                    honeypot=data.get("website", ""),
+                    confirm_url=lambda token: request.build_absolute_uri(
+                        reverse("assessments:review_confirm", args=[token])
+                    ),
+                )
+            except AssessmentError as exc:
+                form.add_error(exc.path if exc.path in form.fields else None, exc.message)
+                status = 429 if exc.code == "rate_limited" else 400
+            else:
+                return redirect(reverse("assessments:reviews", args=[slug]) + "?sent=1")
+        else:
+            status = 400
+    return render(
+        request,
+        "assessments/reviews.html",
+        {
+            "provider": provider,
+            "reviews": public_reviews.reviews_shown(provider=provider),
+            "form": form,
+            "sent": request.GET.get("sent") == "1",
+            "report_form": ReportForm(),
+        },
+        status=status,
+    )
+
+
+def review_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button (so link scanners confirm nothing); POST confirms."""
+    if request.method == "POST":
+        try:
+            review = public_reviews.review_confirm(token=token)
+        except AssessmentError as exc:
+            return render(
+                request, "assessments/review_confirm.html", {"error": exc.message}, status=400
+            )
+        messages.success(request, "Thank you: your review is now shown.")
+        return redirect(reverse("assessments:reviews", args=[review.provider.slug]))
+    return render(request, "assessments/review_confirm.html", {"token": token})
+
+
+@require_POST
+def review_report(request: HttpRequest, pk: int) -> HttpResponse:
+    review = get_object_or_404(
+        Review.objects.select_related("provider"), pk=pk, status=Review.Status.PUBLISHED
+    )
+    form = ReportForm(request.POST)
+    target = reverse("assessments:reviews", args=[review.provider.slug])
+    if not form.is_valid():
+        messages.error(request, "Say why the review should be looked at.")
+        return redirect(f"{target}#review-{pk}")
+    try:
+        public_reviews.review_report(
+            review=review, reason=form.cleaned_data["reason"], client_ip=_client_ip(request)
+        )
+    except AssessmentError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Thank you: a curator will look at this review.")
+    return redirect(f"{target}#review-{pk}")

@@ -1,0 +1,49 @@
+"""URLs of the versioned API (`/api/v1/...`), its OpenAPI schema and its documentation."""
+
+from __future__ import annotations
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from assessments import apis as assessment_apis
+from catalog import apis as catalog_apis
+
+router = SimpleRouter(trailing_slash=False)
+router.register("providers", catalog_apis.ProviderViewSet, basename="provider")
+router.register("models", catalog_apis.AIModelViewSet, basename="model")
+router.register("licences", catalog_apis.LicenceViewSet, basename="licence")
+router.register("claims", catalog_apis.ClaimViewSet, basename="claim")
+router.register("claim-keys", catalog_apis.ClaimKeyViewSet, basename="claim-key")
+router.register("sources", catalog_apis.SourceViewSet, basename="source")
+router.register("prices", catalog_apis.PriceViewSet, basename="price")
+router.register("criteria", assessment_apis.CriterionViewSet, basename="criterion")
+router.register("assessments", assessment_apis.AssessmentViewSet, basename="assessment")
+router.register(
+    "claim-corrections", assessment_apis.ClaimCorrectionViewSet, basename="claim-correction"
+)
+
+v1 = [
+    path("auth/tokens", assessment_apis.TokenView.as_view(), name="token-create"),
+    path("auth/tokens/current", assessment_apis.CurrentTokenView.as_view(), name="token-current"),
+    path(
+        "requirements/check",
+        catalog_apis.RequirementsCheckView.as_view(),
+        name="requirements-check",
+    ),
+    path("changes", catalog_apis.ChangesView.as_view(), name="changes"),
+    path("exports/catalogue.json", catalog_apis.CatalogueExportView.as_view(), name="export-json"),
+    path("exports/claims.csv", catalog_apis.ClaimsExportView.as_view(), name="export-claims"),
+    *router.urls,
+]
+
+app_name = "api"
+
+urlpatterns = [
+    path("v1/", include((v1, "v1"))),
+    path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # Anything else under /api/ is a JSON 404 in the API's error shape, not an HTML page.
+    re_path(r"^.*$", catalog_apis.not_found, name="not-found"),
+]

@@ -1,0 +1,280 @@
+"""Fixed characters and a small catalogue shared by the API tests.
+
+The characters: an anonymous client, a reviewer, another reviewer, a curator,
+and a token client (a reviewer authenticated with a hashed API token).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.cache import cache
+from django.utils import timezone
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+
+from assessments.models import Assessment, Criterion, Rating, RatingEvidence
+from catalog.models import (
+    AIModel,
+    Claim,
+    ClaimKey,
+    Licence,
+    Modality,
+    Price,
+    Provider,
+    Source,
+    Verification,
+)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _plain_http_for_the_session():
+    # Session-wide, so a live server started by any test (its middleware reads the setting
+    # once, at start) serves plain HTTP on the loopback address as well.
+    from django.conf import settings
+
+    before = settings.SECURE_SSL_REDIRECT
+    settings.SECURE_SSL_REDIRECT = False
+    yield
+    settings.SECURE_SSL_REDIRECT = before
+
+
+@pytest.fixture(autouse=True)
+def _plain_http_and_fresh_throttle_buckets(settings):
+    settings.SECURE_SSL_REDIRECT = False
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def make_user(username: str, *roles: str) -> User:
+    user = User.objects.create_user(username=username, password="correct horse battery")
+    for role in roles:
+        # get_or_create: transactional tests flush the groups the data migration made.
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    return user
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
+
+
+def _client_for(user: User) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user=user)
+    return client
+
+
+@pytest.fixture
+def reviewer_user(db) -> User:
+    return make_user("rita", "reviewer")
+
+
+@pytest.fixture
+def other_reviewer_user(db) -> User:
+    return make_user("oscar", "reviewer")
+
+
+@pytest.fixture
+def curator_user(db) -> User:
+    return make_user("carla", "curator")
+
+
+@pytest.fixture
+def reviewer(reviewer_user) -> APIClient:
+    return _client_for(reviewer_user)
+
+
+@pytest.fixture
+def other_reviewer(other_reviewer_user) -> APIClient:
+    return _client_for(other_reviewer_user)
+
+
+@pytest.fixture
+def curator(curator_user) -> APIClient:
+    return _client_for(curator_user)
+
+
+@pytest.fixture
+def token_user(db) -> User:
+    return make_user("tobias", "reviewer")
+
+
+@pytest.fixture
+def token_client(token_user) -> APIClient:
+    _, token = AuthToken.objects.create(token_user, expiry=dt.timedelta(days=1))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+class Catalogue:
+    """Handles on the records of the small test catalogue."""
+
+
+def build_catalogue(*, models_per_provider: int = 2, providers: int = 2) -> Catalogue:
+    today = timezone.localdate()
+    cat = Catalogue()
+    text = Modality.objects.get_or_create(slug="text", defaults={"name": "Text"})[0]
+    image = Modality.objects.get_or_create(slug="image", defaults={"name": "Image"})[0]
+    cat.apache = Licence.objects.create(
+        slug="apache-2-0",
+        spdx_id="Apache-2.0",
+        name="Apache 2.0",
+        kind=Licence.Kind.PERMISSIVE,
+        url="https://www.apache.org/licenses/LICENSE-2.0",
+        permissions=["commercial-use", "modifications", "distribution"],
+        commercial_use="yes",
+        self_hosting="yes",
+        fine_tuning="yes",
+        weight_redistribution="yes",
+        attribution_required="yes",
+    )
+    cat.proprietary = Licence.objects.create(
+        slug="acme-terms",
+        name="Acme terms",
+        kind=Licence.Kind.PROPRIETARY,
+        commercial_use="yes",
+        self_hosting="no",
+        fine_tuning="no",
+        weight_redistribution="no",
+        attribution_required="no",
+    )
+    cat.commercial = ClaimKey.objects.create(
+        key="commercial_use_allowed",
+        label="Commercial use allowed",
+        group="right",
+        value_type="flag",
+    )
+    cat.training = ClaimKey.objects.create(
+        key="training_use_of_input",
+        label="Inputs used for training",
+        group="data_protection",
+        value_type="flag",
+    )
+    cat.eu = ClaimKey.objects.create(
+        key="eu_data_residency",
+        label="EU data residency",
+        group="data_protection",
+        value_type="flag",
+    )
+    cat.criterion = Criterion.objects.create(slug="dpa", name="DPA offered", position=1)
+    cat.criterion2 = Criterion.objects.create(slug="transfers", name="Transfers", position=2)
+    cat.providers, cat.models, cat.claims, cat.sources = [], [], [], []
+    for p in range(providers):
+        provider = Provider.objects.create(
+            slug=f"provider-{p}",
+            name=f"Provider {p}",
+            kind=Provider.Kind.MODEL_DEVELOPER if p % 2 == 0 else Provider.Kind.API_PLATFORM,
+            headquarters_country="FR" if p % 2 == 0 else "US",
+        )
+        source = Source.objects.create(
+            slug=f"provider-{p}-terms",
+            url=f"https://provider-{p}.example/terms",
+            title=f"Provider {p} terms",
+            publisher=f"Provider {p}",
+            provider=provider,
+            doc_type=Source.DocType.TERMS,
+        )
+        cat.providers.append(provider)
+        cat.sources.append(source)
+        cat.claims.append(
+            Claim.objects.create(
+                provider=provider,
+                key=cat.eu,
+                value_flag="yes" if p % 2 == 0 else "no",
+                source=source,
+                evidence_quote="Data stays in the EU.",
+                checked_at=today - dt.timedelta(days=10 + 200 * (p % 2)),
+            )
+        )
+        cat.claims.append(
+            Claim.objects.create(
+                provider=provider,
+                key=cat.training,
+                value_flag="no",
+                source=source,
+                evidence_quote="We do not train on your inputs.",
+                checked_at=today - dt.timedelta(days=10),
+            )
+        )
+        for m in range(models_per_provider):
+            open_weights = m % 2 == 0
+            model = AIModel.objects.create(
+                provider=provider,
+                slug=f"model-{p}-{m}",
+                name=f"Model {p}.{m}",
+                weights=AIModel.Weights.OPEN if open_weights else AIModel.Weights.API_ONLY,
+                licence=cat.apache if open_weights else cat.proprietary,
+                context_window=32000,
+            )
+            model.modalities.add(text, *([image] if m % 2 else []))
+            claim = Claim.objects.create(
+                model=model,
+                key=cat.commercial,
+                value_flag="yes",
+                source=source,
+                evidence_quote="You may use the outputs commercially.",
+                checked_at=today - dt.timedelta(days=5),
+            )
+            Verification.objects.create(
+                claim=claim,
+                checked_at=timezone.now(),
+                method=Verification.Method.SOURCE_CHECK,
+                outcome=Verification.Outcome.CONFIRMED,
+            )
+            Price.objects.create(
+                model=model,
+                input_per_mtok=Decimal("0.5") * (m + 1),
+                output_per_mtok=Decimal("1.5") * (m + 1),
+                as_of=today,
+                source=source,
+            )
+            cat.models.append(model)
+            cat.claims.append(claim)
+    return cat
+
+
+def publish_assessment(*, provider: Provider, author: User | None, cat: Catalogue) -> Assessment:
+    assessment = Assessment.objects.create(
+        provider=provider,
+        status=Assessment.Status.PUBLISHED,
+        verdict=Assessment.Verdict.RECOMMENDED,
+        assessed_on=timezone.localdate(),
+        author=author,
+        published_at=timezone.now(),
+    )
+    rating = Rating.objects.create(
+        assessment=assessment, criterion=cat.criterion, value="supported"
+    )
+    RatingEvidence.objects.create(
+        rating=rating,
+        source=cat.sources[0],
+        quote="A DPA is offered.",
+        read_on=timezone.localdate(),
+    )
+    return assessment
+
+
+@pytest.fixture
+def catalogue(db) -> Catalogue:
+    return build_catalogue()
+
+
+@pytest.fixture
+def assessments(catalogue, reviewer_user, other_reviewer_user, curator_user) -> Catalogue:
+    """A published assessment of provider-0, and a draft of provider-1 by each reviewer."""
+    cat = catalogue
+    cat.published = publish_assessment(provider=cat.providers[0], author=curator_user, cat=cat)
+    cat.rita_draft = Assessment.objects.create(
+        provider=cat.providers[1], assessed_on=timezone.localdate(), author=reviewer_user
+    )
+    cat.oscar_draft = Assessment.objects.create(
+        provider=cat.providers[1], assessed_on=timezone.localdate(), author=other_reviewer_user
+    )
+    return cat

@@ -1,0 +1,135 @@
+"""A client mirrors the catalogue through the API and catches up incrementally."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from catalog.models import AIModel, Claim, Provider
+
+pytestmark = pytest.mark.django_db
+
+RESOURCES = {
+    "providers": "slug",
+    "models": "slug",
+    "licences": "slug",
+    "sources": "slug",
+    "claims": "id",
+    "prices": "id",
+}
+
+
+def mirror(client: APIClient, *, since: str | None = None) -> dict[str, dict]:
+    """Page through every list (optionally only what changed since); key records by lookup."""
+    copy: dict[str, dict] = {}
+    for resource, lookup in RESOURCES.items():
+        params = {"page_size": 3}
+        if since:
+            params["updated_since"] = since
+        url, first = f"/api/v1/{resource}", True
+        while url:
+            response = client.get(url, params if first else None)
+            assert response.status_code == 200, response.content
+            first = False
+            for item in response.json()["results"]:
+                copy[f"{resource}/{item[lookup]}"] = item
+            url = response.json()["next"]
+    return copy
+
+
+def test_a_mirror_resyncs_exactly_the_three_changed_records(anon, catalogue):
+    full = mirror(anon)
+    assert len(full) == 2 + 4 + 2 + 2 + 8 + 4
+
+    # ETags of untouched resources, taken before the changes.
+    untouched = ["/api/v1/models/model-0-1", "/api/v1/licences", "/api/v1/sources"]
+    etags = {url: anon.get(url)["ETag"] for url in untouched}
+    time.sleep(0.01)
+    since = timezone.now().isoformat()
+    time.sleep(0.01)
+
+    provider = Provider.objects.get(slug="provider-1")
+    provider.summary = "Now with an EU region."
+    provider.save()
+    model = AIModel.objects.get(slug="model-0-0")
+    model.context_window = 128000
+    model.save()
+    claim = Claim.objects.get(pk=catalogue.claims[1].pk)
+    claim.status = Claim.Status.RETIRED
+    claim.save()
+
+    delta = mirror(anon, since=since)
+    assert sorted(delta) == sorted(
+        ["providers/provider-1", "models/model-0-0", f"claims/{claim.pk}"]
+    )
+    assert delta["models/model-0-0"]["context_window"] == 128000
+
+    changes = anon.get("/api/v1/changes", {"since": since}).json()
+    assert [(c["resource"], c["id"], c["change"]) for c in changes["changes"]] == [
+        ("provider", "provider-1", "updated"),
+        ("model", "model-0-0", "updated"),
+        ("claim", str(claim.pk), "retired"),
+    ]
+    assert changes["truncated"] is False
+    for change in changes["changes"]:
+        assert anon.get(change["url"]).status_code == 200
+
+    for url, etag in etags.items():
+        assert anon.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304, url
+    before = full["models/model-0-0"]["updated_at"]
+    assert delta["models/model-0-0"]["updated_at"] != before
+
+
+def test_a_list_and_a_detail_answer_304_while_unchanged_and_200_after_a_change(anon, catalogue):
+    for url in ("/api/v1/models?provider=provider-0", "/api/v1/providers/provider-0"):
+        first = anon.get(url)
+        assert first["ETag"] and first["Last-Modified"]
+        again = anon.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+        assert again.status_code == 304
+        assert again.content == b""
+        assert anon.get(url, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"]).status_code == 304
+
+    time.sleep(1)  # Last-Modified has a resolution of one second
+    # A nested record changes: the provider's page embeds its claims.
+    claim = Claim.objects.filter(provider__slug="provider-0").first()
+    claim.note = "Re-read today."
+    claim.save()
+    url = "/api/v1/providers/provider-0"
+    assert anon.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
+    assert anon.get(url, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"]).status_code == 200
+
+
+def test_the_changes_feed_reports_creations_and_pages_with_next_since(anon, catalogue):
+    since = timezone.now().isoformat()
+    Provider.objects.create(slug="newcomer", name="Newcomer", kind="api_platform")
+    body = anon.get("/api/v1/changes", {"since": since}).json()
+    assert [(c["resource"], c["id"], c["change"]) for c in body["changes"]] == [
+        ("provider", "newcomer", "created")
+    ]
+
+    for n in range(3):
+        Provider.objects.create(slug=f"bulk-{n}", name=f"Bulk {n}", kind="api_platform")
+    page = anon.get("/api/v1/changes", {"since": since, "limit": 2}).json()
+    assert page["truncated"] is True
+    assert len(page["changes"]) == 2
+    rest = anon.get("/api/v1/changes", {"since": page["next_since"]}).json()
+    seen = {c["id"] for c in page["changes"]} | {c["id"] for c in rest["changes"]}
+    assert seen == {"newcomer", "bulk-0", "bulk-1", "bulk-2"}
+
+
+def test_drafts_never_appear_in_the_changes_feed(anon, assessments):
+    body = anon.get("/api/v1/changes", {"since": "2000-01-01T00:00:00Z", "limit": 5000}).json()
+    assessment_ids = {c["id"] for c in body["changes"] if c["resource"] == "assessment"}
+    assert assessment_ids == {str(assessments.published.pk)}
+
+
+@pytest.mark.parametrize(
+    "query", [{}, {"since": "last week"}, {"since": "2026-01-01T00:00:00Z", "limit": 0}]
+)
+def test_the_changes_feed_needs_a_valid_since(anon, db, query):
+    response = anon.get("/api/v1/changes", query)
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"][0]["path"].startswith("query.")
