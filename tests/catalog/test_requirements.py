@@ -117,9 +117,9 @@ def test_the_query_count_does_not_grow_with_the_number_of_models(
     requirements = Requirements(
         commercial_use=True, self_hosting=True, max_input_price=Decimal("3")
     )
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         few = models_for_requirements(requirements=requirements, models=AIModel.objects.all()[:3])
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         every = models_for_requirements(requirements=requirements)
     assert len(few) == 3 and len(every) > 20
 

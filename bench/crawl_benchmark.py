@@ -1,0 +1,271 @@
+"""Crawl benchmark: N sources on H local hosts that answer after a fixed latency.
+
+Runs real Celery workers (threads pools, one process per core by default, sharing the per-host
+limit through Redis) on a Redis broker against a PostgreSQL database the script creates and
+drops, and prints:
+
+- wall time of the sweep (first check started → last check finished) against the ideal,
+  sources * latency / (hosts * per-host limit), and the ratio of the two;
+- the worker's peak resident memory (VmHWM);
+- a second sweep of the unchanged pages, which must store zero new versions.
+
+Usage (from the project root, Redis and PostgreSQL answering):
+
+    SECRET_KEY=bench python bench/crawl_benchmark.py [--sources 2000] [--hosts 20]
+        [--per-host 2] [--latency 0.2] [--politeness-ms 100] [--processes 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def handle_error(self, request, client_address) -> None:
+        pass
+
+
+def start_hosts(count: int, latency: float) -> list[tuple[str, int]]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            time.sleep(latency)
+            if self.path == "/robots.txt":
+                body, kind = b"User-agent: *\nAllow: /\n", "text/plain"
+            else:
+                number = self.path.rsplit("/", 1)[-1]
+                body = (
+                    f"<html><body><nav>Menu</nav><main><h1>Terms {number}</h1>"
+                    f"<p>Clause one of document {number}.</p><p>Clause two applies.</p>"
+                    "</main></body></html>"
+                ).encode()
+                kind = "text/html; charset=utf-8"
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    hosts = []
+    for i in range(count):
+        server = Server((f"127.0.0.{i + 1}", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        hosts.append(server.server_address[:2])
+    return hosts
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=int, default=2000)
+    parser.add_argument("--hosts", type=int, default=20)
+    parser.add_argument("--per-host", type=int, default=2)
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--politeness-ms", type=int, default=100)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes sharing the per-host limit through Redis (default: one per core)",
+    )
+    parser.add_argument(
+        "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
+    )
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+    )
+    args = parser.parse_args()
+
+    import psycopg
+    import redis
+
+    broker = redis.Redis.from_url(args.redis, socket_connect_timeout=2)
+    try:
+        broker.ping()
+        admin = psycopg.connect(args.postgres, autocommit=True, connect_timeout=3)
+    except Exception as exc:
+        sys.exit(
+            f"The benchmark needs Redis ({args.redis}) and PostgreSQL ({args.postgres}): {exc}"
+        )
+    name = f"atlas_bench_{uuid.uuid4().hex[:8]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    database_url = urlunsplit(urlsplit(args.postgres)._replace(path=f"/{name}"))
+    broker.flushdb()
+    concurrency = args.hosts * args.per_host
+    env = {
+        **os.environ,
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench"),
+        "ATLAS_IGNORE_DOTENV": "1",
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": args.redis,
+        "ATLAS_CRAWLER_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "ATLAS_CRAWLER_PER_HOST_CONCURRENCY": str(args.per_host),
+        "ATLAS_CRAWLER_POLITENESS_MS": str(args.politeness_ms),
+        "ATLAS_CRAWLER_TOTAL_TIMEOUT": "60",
+        "LOG_LEVEL": "WARNING",
+        # Worker threads keep their database connection between tasks.
+        "DATABASE_CONN_MAX_AGE": "300",
+    }
+    os.environ.update(env)
+    workers: list[subprocess.Popen] = []
+    try:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+        import django
+
+        os.environ["DJANGO_SETTINGS_MODULE"] = "atlas.settings"
+        django.setup()
+        from django.db.models import Max, Min
+
+        from catalog.models import Source
+        from crawlers.models import Check, CrawlSettings, Version
+
+        hosts = start_hosts(args.hosts, args.latency)
+        sources = Source.objects.bulk_create(
+            Source(
+                url=f"http://{hosts[i % args.hosts][0]}:{hosts[i % args.hosts][1]}/doc/{i}",
+                slug=f"document-{i}",
+                title=f"Document {i}",
+                publisher="Bench",
+                doc_type="terms",
+            )
+            for i in range(args.sources)
+        )
+        CrawlSettings.objects.bulk_create(CrawlSettings(source=s) for s in sources)
+
+        workers = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "atlas",
+                    "worker",
+                    "-P",
+                    "threads",
+                    "-c",
+                    str(max(1, concurrency // args.processes)),
+                    "-l",
+                    "warning",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "-n",
+                    f"bench-{n}-{uuid.uuid4().hex[:6]}@%h",
+                ],
+                cwd=ROOT,
+                env=env,
+                start_new_session=True,
+            )
+            for n in range(args.processes)
+        ]
+
+        def sweep(label: str) -> float:
+            before = Check.objects.count()
+            started = time.monotonic()
+            subprocess.run(
+                [
+                    sys.executable,
+                    "manage.py",
+                    "check_sources",
+                    "--due",
+                    "--limit",
+                    str(args.sources),
+                ],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            queued = time.monotonic() - started
+            while Check.objects.filter(status__in=["queued", "running"]).exists():
+                time.sleep(0.5)
+            finished = Check.objects.order_by("-id")[: args.sources]
+            window = Check.objects.filter(pk__in=[c.pk for c in finished]).aggregate(
+                first=Min("started_at"), last=Max("finished_at")
+            )
+            wall = (window["last"] - window["first"]).total_seconds()
+            failed = Check.objects.filter(status="failed").count()
+            print(
+                f"{label}: {Check.objects.count() - before} checks, {failed} failed, "
+                f"queued in {queued:.1f} s, crawl wall time {wall:.1f} s"
+            )
+            return wall
+
+        ideal = args.sources * args.latency / concurrency
+        print(
+            f"{args.sources} sources on {args.hosts} hosts, {args.per_host} per host "
+            f"({concurrency} in flight, {args.processes} worker processes), "
+            f"{args.latency * 1000:.0f} ms latency, politeness "
+            f"{args.politeness_ms} ms"
+        )
+        print(f"ideal wall time: {ideal:.1f} s")
+        wall = sweep("first sweep")
+        versions_first = Version.objects.count()
+        print(f"versions after the first sweep: {versions_first}")
+        print(f"ratio to ideal: {wall / ideal:.2f}x (target 1.5x)")
+        CrawlSettings.objects.update(next_check_at=None)
+        recheck = sweep("re-check of unchanged pages")
+        print(f"new versions from the re-check: {Version.objects.count() - versions_first}")
+        print(f"re-check ratio to ideal: {recheck / ideal:.2f}x")
+        peaks = [peak_rss_mb(w.pid) for w in workers]
+        print(
+            f"worker peak memory (VmHWM): {max(peaks):.0f} MB per process, "
+            f"{sum(peaks):.0f} MB for {len(workers)} (target 300 MB)"
+        )
+        used = sum(cpu_seconds(w.pid) for w in workers)
+        print(
+            f"worker CPU time: {used:.1f} s for {2 * args.sources} checks "
+            f"({used * 1000 / (2 * args.sources):.1f} ms per check); machine load "
+            f"average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        )
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGTERM)
+                worker.wait(timeout=60)
+        from django.db import connections
+
+        connections.close_all()
+        broker.flushdb()
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()

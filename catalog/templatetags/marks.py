@@ -1,0 +1,163 @@
+"""Marks, badges and small SVG charts for the catalogue pages.
+
+Every mark pairs an icon with words, so nothing is said by colour alone.
+Charts are plain SVG computed here from figures a selector already counted:
+no JavaScript and nothing fetched from elsewhere, so they print and work offline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import template
+from django.utils.html import format_html
+
+from catalog import freshness
+
+register = template.Library()
+
+_FRESHNESS_TEXT = {
+    freshness.CURRENT: ("●", "Current"),
+    freshness.AGEING: ("◐", "Ageing"),
+    freshness.STALE: ("○", "Stale"),
+    freshness.UNKNOWN: ("?", "Never checked"),
+}
+
+_RATING_TEXT = {
+    "supported": ("✓", "Supported"),
+    "partial": ("◐", "Partial"),
+    "not_supported": ("✗", "Not supported"),
+    "unknown": ("?", "Unknown"),
+}
+
+_TERNARY_TEXT = {
+    "yes": ("✓", "Yes"),
+    "conditional": ("◐", "Under conditions"),
+    "partial": ("◐", "Partial"),
+    "no": ("✗", "No"),
+    "unknown": ("?", "Unknown"),
+    "": ("?", "Unknown"),
+}
+
+
+@register.simple_tag
+def freshness_badge(checked: dt.date | None) -> str:
+    """A badge saying whether a check date is current, ageing or stale, with the date."""
+    level = freshness.level(checked)
+    icon, text = _FRESHNESS_TEXT[level]
+    when = f"checked {checked:%Y-%m-%d}" if checked else "no check recorded"
+    return format_html(
+        '<span class="badge fresh-{}" title="{}"><span aria-hidden="true">{}</span> {}</span>',
+        level,
+        when,
+        icon,
+        text,
+    )
+
+
+@register.simple_tag
+def rating_mark(value: str) -> str:
+    icon, text = _RATING_TEXT.get(value, _RATING_TEXT["unknown"])
+    return format_html(
+        '<span class="mark rating-{}"><span class="icon" aria-hidden="true">{}</span> {}</span>',
+        value or "unknown",
+        icon,
+        text,
+    )
+
+
+@register.simple_tag
+def ternary_mark(value: str) -> str:
+    icon, text = _TERNARY_TEXT.get(value or "", _TERNARY_TEXT["unknown"])
+    return format_html(
+        '<span class="mark ternary-{}"><span class="icon" aria-hidden="true">{}</span> {}</span>',
+        value or "unknown",
+        icon,
+        text,
+    )
+
+
+@register.filter
+def price(value) -> str:
+    """A decimal price without trailing zeros: 0.2500 -> 0.25."""
+    if value is None:
+        return ""
+    return f"{value.normalize():f}"
+
+
+@register.filter
+def first_item(items):
+    """The first element of a prefetched list, or None (no extra query)."""
+    items = list(items)
+    return items[0] if items else None
+
+
+@register.inclusion_tag("catalog/partials/freshness_chart.html")
+def freshness_chart(summary, title: str = "Freshness of claims") -> dict:
+    """A horizontal stacked bar: current / ageing / stale claims, with counts in words."""
+    width = 600
+    total = summary.total
+    segments = []
+    x = 0.0
+    for level, label, count in summary.parts():
+        share = count / total if total else 0
+        segments.append(
+            {
+                "level": level,
+                "label": label,
+                "count": count,
+                "x": round(x, 1),
+                "w": round(share * width, 1),
+                "percent": round(share * 100),
+            }
+        )
+        x += share * width
+    return {"segments": segments, "total": total, "title": title, "width": width}
+
+
+@register.inclusion_tag("catalog/partials/ratings_chart.html")
+def ratings_chart(spread, highlight: bool = False) -> dict:
+    """One stacked bar per GDPR criterion: how many providers rate it each way."""
+    width, label_w, row_h = 600, 230, 26
+    # On a provider page the right-hand column names this provider's own rating.
+    bars_end = width - 130 if highlight else width
+    order = ("supported", "partial", "not_supported", "unknown")
+    rows = []
+    for index, item in enumerate(spread):
+        total = item.total
+        x = float(label_w)
+        parts = []
+        for value in order:
+            count = item.counts.get(value, 0)
+            w = (count / total) * (bars_end - label_w) if total else 0
+            parts.append(
+                {
+                    "value": value,
+                    "label": _RATING_TEXT[value][1],
+                    "count": count,
+                    "x": round(x, 1),
+                    "w": round(w, 1),
+                }
+            )
+            x += w
+        rows.append(
+            {
+                "name": item.criterion.name,
+                "y": index * row_h,
+                "parts": parts,
+                "total": total,
+                "highlight": " ".join(_RATING_TEXT.get(item.highlight, ("", ""))).strip()
+                if highlight
+                else "",
+            }
+        )
+    return {
+        "rows": rows,
+        "width": width,
+        "label_w": label_w,
+        "height": max(len(rows) * row_h, row_h),
+        "bar_h": row_h - 8,
+        "legend": [(v, _RATING_TEXT[v][0], _RATING_TEXT[v][1]) for v in order],
+        "highlight": highlight,
+        "mine_x": bars_end + 10,
+    }

@@ -1,0 +1,422 @@
+"""The one seam for every model call: the OpenAI-compatible protocol over httpx.
+
+Mistral's API, vLLM, Ollama, llama.cpp's server, LM Studio and TGI all speak
+it, and so does the embedded local model (through an in-process httpx
+transport, see ``local``). Every call returns an ``Exchange`` that records what
+was asked and answered, already stripped of the API key, so probes can keep it
+as evidence. Every failure is an ``LLMError`` that says whether it is permanent.
+
+Retries: 429, 5xx, timeouts and connection errors are retried with exponential
+backoff, honouring ``Retry-After`` up to ``max_retry_after`` seconds. Each
+attempt is first reserved against the run's budget, so a budget can stop a
+run before a request is sent, never after.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import json
+import logging
+import random
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import certifi
+import httpx
+
+logger = logging.getLogger(__name__)
+
+EXCERPT_CHARS = 2000
+REDACTED = "[redacted]"
+RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+
+
+class LLMError(Exception):
+    """A model call failed. ``permanent`` says whether trying again could help.
+
+    ``status`` is the HTTP status when the server answered; ``body`` an
+    excerpt of its answer (key removed); ``exchange`` the last attempt.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        status: int | None = None,
+        body: str = "",
+        exchange: Exchange | None = None,
+        detail: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+        self.permanent = permanent
+        self.status = status
+        self.body = body
+        self.exchange = exchange
+
+    def mentions(self, *words: str) -> bool:
+        """True when the server's own error text names any of ``words`` (case-insensitive)."""
+        text = f"{self.detail} {self.body}".lower()
+        return any(word.lower() in text for word in words)
+
+
+class BudgetExceeded(LLMError):
+    """The next request would take the run past one of its budgets; nothing was sent."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True)
+
+
+class Budget(Protocol):
+    def reserve(self, *, requests: int, tokens: int) -> None:
+        """Reserve before sending; raise ``BudgetExceeded`` if the run cannot afford it."""
+
+    def settle(self, *, reserved_tokens: int, used_tokens: int | None) -> None:
+        """Replace a token reservation by what the server reports it used."""
+
+
+class MemoryBudget:
+    """A budget kept in memory, for one process (the benchmark, ad-hoc checks)."""
+
+    def __init__(self, *, max_requests: int, max_tokens: int) -> None:
+        self.max_requests = max_requests
+        self.max_tokens = max_tokens
+        self.requests_used = 0
+        self.tokens_used = 0
+
+    def reserve(self, *, requests: int, tokens: int) -> None:
+        if self.requests_used + requests > self.max_requests:
+            raise BudgetExceeded(
+                f"request budget reached: {self.requests_used} of {self.max_requests} used"
+            )
+        if self.tokens_used + tokens > self.max_tokens:
+            raise BudgetExceeded(
+                f"token budget reached: {self.tokens_used} of {self.max_tokens} used, "
+                f"next request may take {tokens}"
+            )
+        self.requests_used += requests
+        self.tokens_used += tokens
+
+    def settle(self, *, reserved_tokens: int, used_tokens: int | None) -> None:
+        if used_tokens is not None:
+            self.tokens_used = max(0, self.tokens_used - reserved_tokens + used_tokens)
+
+
+@dataclass
+class Exchange:
+    """One request and its answer, as evidence: no headers, no key."""
+
+    method: str
+    url: str
+    request: dict[str, Any] | None
+    status: int | None = None
+    latency_ms: float | None = None
+    response_excerpt: str = ""
+    data: Any = None
+    usage: dict[str, Any] | None = None
+    attempts: int = 0
+    error: str = ""
+    events: list[dict[str, Any]] = field(default_factory=list)
+    saw_done: bool = False
+    content_type: str = ""
+    retry_after: str | None = None
+
+    def as_evidence(self) -> dict[str, Any]:
+        evidence: dict[str, Any] = {
+            "method": self.method,
+            "url": self.url,
+            "request": self.request,
+            "status": self.status,
+            "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
+            "attempts": self.attempts,
+            "response_excerpt": self.response_excerpt,
+            "usage": self.usage,
+        }
+        if self.error:
+            evidence["error"] = self.error
+        if self.events:
+            evidence["stream_events"] = len(self.events)
+            evidence["stream_done"] = self.saw_done
+        return evidence
+
+
+def estimate_tokens(payload: dict[str, Any] | None) -> int:
+    """A deliberately generous token estimate for budget reservation (4 characters a token)."""
+    if not payload:
+        return 1
+    text = json.dumps(payload.get("messages") or payload.get("input") or "", ensure_ascii=False)
+    completion = int(payload.get("max_tokens") or payload.get("max_completion_tokens") or 0)
+    return len(text) // 4 + 1 + completion
+
+
+@functools.lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle takes tens of milliseconds; one context serves every client.
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class LLMClient:
+    """Calls one OpenAI-compatible endpoint. Not tied to Django; safe to share across threads."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 2,
+        backoff: float = 0.5,
+        max_retry_after: float = 30.0,
+        budget: Budget | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key or None
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_retry_after = max_retry_after
+        self.budget = budget
+        self._sleep = sleep
+        headers = {"User-Agent": "Atlas-inference-tester/1", "Accept": "application/json"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            headers=headers,
+            transport=transport,
+            follow_redirects=False,
+            verify=_tls_context(),
+        )
+
+    def __repr__(self) -> str:
+        return f"LLMClient(base_url={self.base_url!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> LLMClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the protocol -------------------------------------------------------
+
+    def list_models(self) -> Exchange:
+        return self._call("GET", "/models", None)
+
+    def chat(self, payload: dict[str, Any]) -> Exchange:
+        if payload.get("stream"):
+            return self._call("POST", "/chat/completions", payload, stream=True)
+        return self._call("POST", "/chat/completions", payload)
+
+    def embeddings(self, payload: dict[str, Any]) -> Exchange:
+        return self._call("POST", "/embeddings", payload)
+
+    def moderations(self, payload: dict[str, Any]) -> Exchange:
+        return self._call("POST", "/moderations", payload)
+
+    # -- plumbing -----------------------------------------------------------
+
+    def scrub(self, value: Any) -> Any:
+        """Return ``value`` with every occurrence of the API key replaced, at any depth."""
+        key = self._api_key
+        if not key:
+            return value
+        if isinstance(value, str):
+            return value.replace(key, REDACTED)
+        if isinstance(value, dict):
+            return {self.scrub(k): self.scrub(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.scrub(v) for v in value]
+        return value
+
+    def _call(
+        self, method: str, path: str, payload: dict[str, Any] | None, *, stream: bool = False
+    ) -> Exchange:
+        url = f"{self.base_url}{path}"
+        exchange = Exchange(method=method, url=url, request=self.scrub(payload))
+        reserved = estimate_tokens(payload) if payload is not None else 0
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.budget is not None:
+                self.budget.reserve(requests=1, tokens=reserved)
+            exchange.attempts = attempt
+            started = time.perf_counter()
+            try:
+                if stream:
+                    self._send_stream(method, url, payload, exchange)
+                else:
+                    self._send(method, url, payload, exchange)
+            except httpx.TimeoutException:
+                exchange.latency_ms = (time.perf_counter() - started) * 1000
+                exchange.error = "timeout"
+                error = LLMError(
+                    f"{method} {path} timed out after {exchange.latency_ms / 1000:.1f}s",
+                    permanent=False,
+                    exchange=exchange,
+                )
+            except httpx.HTTPError as exc:
+                exchange.latency_ms = (time.perf_counter() - started) * 1000
+                exchange.error = self.scrub(f"{type(exc).__name__}: {exc}")
+                error = LLMError(
+                    f"{method} {path} failed: {exchange.error}", permanent=False, exchange=exchange
+                )
+            else:
+                exchange.latency_ms = (time.perf_counter() - started) * 1000
+                error = self._error_for(method, path, exchange)
+                if error is None:
+                    if self.budget is not None:
+                        self.budget.settle(
+                            reserved_tokens=reserved, used_tokens=_total_tokens(exchange.usage)
+                        )
+                    logger.debug("%s %s -> %s", method, url, exchange.status)
+                    return exchange
+            if self.budget is not None:
+                # A failed attempt is charged its request but (usually) no tokens.
+                self.budget.settle(reserved_tokens=reserved, used_tokens=0)
+            logger.info("%s %s failed (attempt %d): %s", method, url, attempt, error.message)
+            if error.permanent or attempt > self.max_retries:
+                raise error
+            wait = self._wait_before_retry(attempt, exchange)
+            if wait is None:
+                raise LLMError(
+                    f"{error.message}; the server asks to wait longer than "
+                    f"{self.max_retry_after:.0f}s",
+                    permanent=False,
+                    status=error.status,
+                    body=error.body,
+                    exchange=exchange,
+                )
+            self._sleep(wait)
+
+    def _wait_before_retry(self, attempt: int, exchange: Exchange) -> float | None:
+        retry_after = _retry_after_seconds(exchange.retry_after)
+        if retry_after is not None:
+            return retry_after if retry_after <= self.max_retry_after else None
+        return self.backoff * (2 ** (attempt - 1)) * (1 + random.random() / 4)
+
+    def _send(
+        self, method: str, url: str, payload: dict[str, Any] | None, exchange: Exchange
+    ) -> None:
+        response = self._http.request(method, url, json=payload)
+        self._record(response, response.content, exchange)
+
+    def _send_stream(
+        self, method: str, url: str, payload: dict[str, Any] | None, exchange: Exchange
+    ) -> None:
+        with self._http.stream(method, url, json=payload) as response:
+            exchange.content_type = response.headers.get("content-type", "")
+            if response.status_code >= 400 or "text/event-stream" not in exchange.content_type:
+                body = response.read()
+                self._record(response, body, exchange)
+                return
+            exchange.status = response.status_code
+            exchange.events = []
+            seen: list[str] = []
+            for line in response.iter_lines():
+                seen.append(line)
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    exchange.saw_done = True
+                    break
+                try:
+                    event = json.loads(data)
+                except json.JSONDecodeError:
+                    exchange.events.append({"unparsed": data[:200]})
+                    continue
+                exchange.events.append(event)
+                if isinstance(event, dict) and event.get("usage"):
+                    exchange.usage = event["usage"]
+            exchange.response_excerpt = self.scrub("\n".join(seen))[:EXCERPT_CHARS]
+            exchange.data = None
+
+    def _record(self, response: httpx.Response, body: bytes, exchange: Exchange) -> None:
+        exchange.status = response.status_code
+        exchange.content_type = response.headers.get("content-type", "")
+        exchange.retry_after = response.headers.get("retry-after")
+        text = body.decode("utf-8", errors="replace")
+        exchange.response_excerpt = self.scrub(text)[:EXCERPT_CHARS]
+        try:
+            exchange.data = self.scrub(json.loads(text)) if text else None
+        except json.JSONDecodeError:
+            exchange.data = None
+        if isinstance(exchange.data, dict) and isinstance(exchange.data.get("usage"), dict):
+            exchange.usage = exchange.data["usage"]
+
+    def _error_for(self, method: str, path: str, exchange: Exchange) -> LLMError | None:
+        status = exchange.status or 0
+        if status < 400:
+            if status >= 300:
+                return LLMError(
+                    f"{method} {path} answered a redirect ({status}); check the base URL",
+                    permanent=True,
+                    status=status,
+                    body=exchange.response_excerpt,
+                    exchange=exchange,
+                )
+            return None
+        detail = _error_message(exchange.data) or exchange.response_excerpt[:300]
+        exchange.error = f"HTTP {status}: {detail}"
+        if status in (401, 403):
+            message = f"{method} {path} was refused ({status}): check the endpoint's API key"
+        else:
+            message = f"{method} {path} answered {status}: {detail}"
+        return LLMError(
+            message,
+            permanent=status not in RETRYABLE_STATUSES,
+            status=status,
+            body=exchange.response_excerpt,
+            exchange=exchange,
+            detail=detail,
+        )
+
+
+def _error_message(data: Any) -> str:
+    if not isinstance(data, dict):
+        return ""
+    error = data.get("error", data)
+    if isinstance(error, dict):
+        for key in ("message", "detail", "msg"):
+            if isinstance(error.get(key), str):
+                return error[key]
+        return json.dumps(error)[:300]
+    if isinstance(error, str):
+        return error
+    detail = data.get("detail") or data.get("message")
+    return detail if isinstance(detail, str) else json.dumps(data)[:300]
+
+
+def _total_tokens(usage: dict[str, Any] | None) -> int | None:
+    if not usage:
+        return None
+    total = usage.get("total_tokens")
+    if isinstance(total, int):
+        return total
+    parts = [usage.get("prompt_tokens"), usage.get("completion_tokens")]
+    return sum(p for p in parts if isinstance(p, int)) or None

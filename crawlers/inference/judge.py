@@ -1,0 +1,252 @@
+"""A model as judge of whether a source passage supports a claim: advisory evidence only.
+
+Secondary to the crawlers' quote matching. The configured model is asked at
+temperature 0, with a JSON-schema-constrained answer, whether the passage
+supports, contradicts or does not address the claim, and which sentence it
+relied on. A supports/contradicts answer whose sentence is not found verbatim
+in the passage (whitespace aside) is downgraded to inconclusive. Answers are
+cached by (passage, claim statement, judge model, prompt version). The result
+is a ``Verification`` with method ``model_judge``; the claim is never changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+import jsonschema
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from catalog.models import Claim, Verification
+from crawlers.inference.client import BudgetExceeded, Exchange, LLMError
+from crawlers.inference.models import Endpoint, JudgeVerdict, ProbeRun
+
+PROMPT_VERSION = 1
+MAX_PASSAGE_CHARS = 6000
+
+JUDGE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "verdict": {"type": "string", "enum": ["supports", "contradicts", "not_addressed"]},
+        "quote": {"type": "string"},
+        "reason": {"type": "string"},
+    },
+    "required": ["verdict", "quote", "reason"],
+    "additionalProperties": False,
+}
+
+SYSTEM_PROMPT = (
+    "You check whether a passage from a source document supports a claim. Answer with a JSON "
+    'object: "verdict" is "supports", "contradicts" or "not_addressed"; "quote" is the one '
+    'sentence of the passage you relied on, copied exactly; "reason" is one short sentence.'
+)
+
+OUTCOMES = {
+    JudgeVerdict.Verdict.SUPPORTS: Verification.Outcome.CONFIRMED,
+    JudgeVerdict.Verdict.CONTRADICTS: Verification.Outcome.CONTRADICTED,
+    JudgeVerdict.Verdict.NOT_ADDRESSED: Verification.Outcome.INCONCLUSIVE,
+    JudgeVerdict.Verdict.INCONCLUSIVE: Verification.Outcome.INCONCLUSIVE,
+}
+
+
+def claim_statement(claim: Claim) -> str:
+    """The claim in words, as the judge reads it (and as the cache key hashes it)."""
+    statement = f"{claim.subject}: {claim.key.label} = {claim.display_value}"
+    if claim.condition:
+        statement += f" (when: {claim.condition})"
+    if claim.scope_surface != Claim.Surface.ANY or claim.scope_plan or claim.scope_region:
+        scope = ", ".join(
+            part
+            for part in (claim.get_scope_surface_display(), claim.scope_plan, claim.scope_region)
+            if part
+        )
+        statement += f" [scope: {scope}]"
+    return statement
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def quote_in_passage(quote: str, passage: str) -> bool:
+    """True when ``quote`` occurs in ``passage`` word for word (runs of whitespace aside)."""
+    quote = _normalise(quote)
+    return bool(quote) and quote in _normalise(passage)
+
+
+def _ask(client: Any, model: str, statement: str, passage: str) -> tuple[Exchange, Any]:
+    messages = [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": f"Claim: {statement}\n\nPassage:\n{passage}"},
+    ]
+    body = {"model": model, "temperature": 0, "max_tokens": 200, "messages": messages}
+    try:
+        exchange = client.chat(
+            {
+                **body,
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {"name": "judgement", "schema": JUDGE_SCHEMA, "strict": True},
+                },
+            }
+        )
+    except LLMError as error:
+        if isinstance(error, BudgetExceeded) or not error.mentions(
+            "response_format", "json_schema"
+        ):
+            raise
+        # Servers without json_schema (llama.cpp's among them) take a schema on json_object.
+        exchange = client.chat(
+            {**body, "response_format": {"type": "json_object", "schema": JUDGE_SCHEMA}}
+        )
+    choices = (exchange.data or {}).get("choices") or [{}]
+    content = (choices[0].get("message") or {}).get("content")
+    try:
+        return exchange, json.loads(content or "")
+    except json.JSONDecodeError:
+        return exchange, None
+
+
+def claim_judge(
+    *,
+    claim: Claim,
+    passage: str,
+    endpoint: Endpoint,
+    model: str = "",
+    actor: Any = None,
+) -> Verification:
+    """Ask the judge about ``claim`` and ``passage``; store and return advisory evidence.
+
+    Raises ``InferenceError`` (from services) when the passage is empty or the
+    run's budget stops the call.
+    """
+    from crawlers.inference import services
+
+    passage = passage.strip()
+    if not passage:
+        raise services.InferenceError("The judge needs the source passage; it is empty.")
+    passage = passage[:MAX_PASSAGE_CHARS]
+    model = model or endpoint.default_model or services.model_id_for(claim=claim, endpoint=endpoint)
+    statement = claim_statement(claim)
+    key = {
+        "passage_sha256": _sha256(passage),
+        "claim_sha256": _sha256(statement),
+        "judge_model": model,
+        "prompt_version": PROMPT_VERSION,
+    }
+    cached = JudgeVerdict.objects.filter(**key).first()
+    exchange: Exchange | None = None
+    if cached is None:
+        run = services.probe_run_start(
+            endpoint=endpoint,
+            trigger=ProbeRun.Trigger.CURATOR if actor else ProbeRun.Trigger.COMMAND,
+            actor=actor,
+        )
+        budget = services.RunBudget(run=run, price_per_token=None)
+        client = services.client_for_endpoint(endpoint=endpoint, budget=budget)
+        try:
+            exchange, answer = _ask(client, model, statement, passage)
+        except BudgetExceeded as exc:
+            raise services.InferenceError(
+                services.probe_run_stop_for_budget(run=run, reason=exc.message)
+            ) from None
+        except LLMError as error:
+            services.probe_run_finish(run=run)
+            return _store(
+                claim=claim,
+                outcome=Verification.Outcome.ERROR,
+                note=f"Advisory: the judge {model} could not be asked: {error.message}",
+                evidence={
+                    "advisory": True,
+                    "judge_model": model,
+                    "prompt_version": PROMPT_VERSION,
+                    "error": error.message,
+                    "exchanges": [error.exchange.as_evidence()] if error.exchange else [],
+                },
+                actor=actor,
+            )
+        finally:
+            client.close()
+        services.probe_run_finish(run=run)
+        cached = _remember(key=key, answer=answer, passage=passage)
+        from_cache = False
+    else:
+        from_cache = True
+    verdict = JudgeVerdict.Verdict(cached.verdict)
+    note = f"Advisory: {model} judged that the passage {verdict.label.lower()} the claim."
+    if verdict == JudgeVerdict.Verdict.INCONCLUSIVE:
+        note = f"Advisory: the answer of {model} could not be used. {cached.reason}"
+    if cached.downgraded:
+        note = (
+            f"Advisory: {model} answered but the sentence it relied on is not in the passage, "
+            "so its answer counts as inconclusive."
+        )
+    evidence = {
+        "advisory": True,
+        "judge_model": model,
+        "prompt_version": PROMPT_VERSION,
+        "verdict": cached.verdict,
+        "quote": cached.quote,
+        "reason": cached.reason,
+        "downgraded": cached.downgraded,
+        "cached": from_cache,
+        "claim_statement": statement,
+        "passage_sha256": key["passage_sha256"],
+        "passage_excerpt": passage[:1500],
+        "endpoint": {"name": endpoint.name, "kind": endpoint.kind, "base_url": endpoint.base_url},
+        "exchanges": [exchange.as_evidence()] if exchange else [],
+    }
+    return _store(claim=claim, outcome=OUTCOMES[verdict], note=note, evidence=evidence, actor=actor)
+
+
+def _remember(*, key: dict[str, Any], answer: Any, passage: str) -> JudgeVerdict:
+    try:
+        jsonschema.validate(answer, JUDGE_SCHEMA)
+    except jsonschema.ValidationError as exc:
+        values = {
+            "verdict": JudgeVerdict.Verdict.INCONCLUSIVE,
+            "reason": f"The judge's answer does not follow the schema: {exc.message}",
+            "raw": {"answer": answer},
+        }
+    else:
+        verdict = answer["verdict"]
+        downgraded = verdict in ("supports", "contradicts") and not quote_in_passage(
+            answer["quote"], passage
+        )
+        values = {
+            "verdict": JudgeVerdict.Verdict.INCONCLUSIVE if downgraded else verdict,
+            "quote": answer["quote"],
+            "reason": answer["reason"],
+            "downgraded": downgraded,
+            "raw": answer,
+        }
+    try:
+        with transaction.atomic():
+            return JudgeVerdict.objects.create(**key, **values)
+    except IntegrityError:
+        # Another worker cached the same question first; its answer stands.
+        return JudgeVerdict.objects.get(**key)
+
+
+def _store(
+    *, claim: Claim, outcome: str, note: str, evidence: dict[str, Any], actor: Any
+) -> Verification:
+    verification = Verification(
+        claim=claim,
+        checked_at=timezone.now(),
+        method=Verification.Method.MODEL_JUDGE,
+        outcome=outcome,
+        note=note[:2000],
+        evidence=evidence,
+        actor=actor if getattr(actor, "pk", None) else None,
+    )
+    verification.full_clean()
+    verification.save()
+    return verification

@@ -1,0 +1,117 @@
+"""Test capability claims now by calling their endpoint, and print each result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from catalog.models import Claim, Provider
+from crawlers.inference import judge, probes, selectors, services
+from crawlers.inference.models import Endpoint
+
+
+class Command(BaseCommand):
+    help = (
+        "Probe capability claims against a live endpoint and store each result as a "
+        "verification. Without filters, every current claim a probe can test."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--provider", metavar="SLUG", help="Only claims about this provider.")
+        parser.add_argument("--claim", metavar="ID", type=int, help="Only this claim.")
+        parser.add_argument(
+            "--endpoint", metavar="NAME", help="Use this endpoint instead of each claim's own."
+        )
+        parser.add_argument(
+            "--costly",
+            action="store_true",
+            help="Also run probes that spend many tokens (context window), for this run only.",
+        )
+        parser.add_argument("--limit", type=int, default=200, help="At most this many claims.")
+        parser.add_argument(
+            "--judge",
+            metavar="PASSAGE_FILE",
+            type=Path,
+            help="With --claim: ask a model whether the passage in this file supports the "
+            "claim (advisory). The model is the --endpoint's, else INFERENCE_JUDGE_ENDPOINT's.",
+        )
+
+    def handle(self, *args, **options) -> None:
+        endpoint = None
+        if options["endpoint"]:
+            endpoint = Endpoint.objects.filter(name=options["endpoint"]).first()
+            if endpoint is None:
+                names = ", ".join(Endpoint.objects.values_list("name", flat=True)) or "none yet"
+                raise CommandError(f"No endpoint named {options['endpoint']!r} (known: {names}).")
+            if options["costly"]:
+                endpoint.allow_costly_probes = True
+        if options["judge"]:
+            return self._judge(options, endpoint)
+
+        claims = Claim.objects.select_related("key", "provider", "model__provider").order_by("id")
+        if options["claim"] is not None:
+            claims = claims.filter(pk=options["claim"])
+            if not claims.exists():
+                raise CommandError(f"No claim with id {options['claim']}.")
+        else:
+            claims = claims.filter(key__key__in=list(probes.PROBES), status=Claim.Status.CURRENT)
+        if options["provider"]:
+            if not Provider.objects.filter(slug=options["provider"]).exists():
+                raise CommandError(f"No provider with slug {options['provider']!r}.")
+            claims = claims.filter(provider__slug=options["provider"]) | claims.filter(
+                model__provider__slug=options["provider"]
+            )
+        claims = list(claims.distinct()[: options["limit"]])
+        if not claims:
+            self.stdout.write("No testable claims match.")
+            return
+        if options["costly"] and endpoint is None:
+            self.stderr.write("--costly applies with --endpoint only; costly probes stay off.")
+        outcomes = services.claims_probe(claims=claims, endpoint=endpoint)
+        counts: dict[str, int] = {}
+        for outcome in outcomes:
+            counts[outcome.label] = counts.get(outcome.label, 0) + 1
+            claim = outcome.claim
+            self.stdout.write(
+                f"claim {claim.pk} {claim.subject} · {claim.key.key} = {claim.display_value}: "
+                f"{outcome.label} — {outcome.message}"
+            )
+        summary = ", ".join(f"{count} {label}" for label, count in sorted(counts.items()))
+        self.stdout.write(f"{len(outcomes)} claim(s): {summary}")
+        if any(outcome.stopped for outcome in outcomes):
+            self.stderr.write("A run stopped at its budget; see the messages above.")
+
+    def _judge(self, options: dict, endpoint: Endpoint | None) -> None:
+        if options["claim"] is None:
+            raise CommandError("--judge needs --claim ID.")
+        claim = (
+            Claim.objects.select_related("key", "provider", "model")
+            .filter(pk=options["claim"])
+            .first()
+        )
+        if claim is None:
+            raise CommandError(f"No claim with id {options['claim']}.")
+        path: Path = options["judge"]
+        if not path.is_file():
+            raise CommandError(f"The passage file {path} does not exist.")
+        endpoint = (
+            endpoint
+            or Endpoint.objects.filter(name=settings.INFERENCE_JUDGE_ENDPOINT, active=True).first()
+            or selectors.endpoint_for_claim(claim=claim)
+        )
+        if endpoint is None:
+            raise CommandError(
+                f"No endpoint to ask: the judge endpoint {settings.INFERENCE_JUDGE_ENDPOINT!r} "
+                "does not exist or is off; pass --endpoint NAME."
+            )
+        try:
+            verification = judge.claim_judge(
+                claim=claim, passage=path.read_text(encoding="utf-8"), endpoint=endpoint
+            )
+        except services.InferenceError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"claim {claim.pk}: {verification.outcome} — {verification.note}")
+        if verification.evidence.get("quote"):
+            self.stdout.write(f"relied on: {verification.evidence['quote']}")

@@ -1,0 +1,94 @@
+"""Is a claim's evidence quote still in a source's text? A pure, scored answer.
+
+Both sides are reduced to tokens: NFKC, invisible format characters dropped, curly quotes,
+dashes and ellipses unified, case folded, then split into words and single punctuation
+marks. Whitespace and the spacing around punctuation therefore never matter.
+
+The score is 1.0 when the quote's tokens appear in order, contiguously. Otherwise the best
+alignment of the quote against a window of the text is scored ``2·M / (len(quote) + span)``,
+where M is the number of tokens matched and span the length of the text they cover; a
+quote counts as found at ``MATCH_THRESHOLD`` (0.95). That tolerates one changed or missing
+token in a quote of twenty or more, and never a changed word in a short quote, where one
+word ("best" → "good" practices) is the whole change in meaning. Punctuation is matched too,
+so a sentence that now continues ("research;" → "research, including training") is not
+found.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+MATCH_THRESHOLD = 0.95
+MAX_CANDIDATES = 25
+
+_TRANSLATE = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+        "\u00ab": '"', "\u00bb": '"', "\u2010": "-", "\u2011": "-", "\u2012": "-",
+        "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-", "\u2026": "...",
+    }
+)  # fmt: skip
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def tokens(text: str) -> list[str]:
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return _TOKEN.findall(text.translate(_TRANSLATE).casefold())
+
+
+@dataclass(frozen=True)
+class Match:
+    score: float
+    found: bool
+    excerpt: str
+
+
+class TextIndex:
+    """A text tokenised once, so many quotes can be searched in it cheaply."""
+
+    def __init__(self, text: str) -> None:
+        self.tokens = tokens(text)
+        self._joined = "\x1f" + "\x1f".join(self.tokens) + "\x1f"
+        self._positions: dict[str, list[int]] = {}
+        for position, token in enumerate(self.tokens):
+            self._positions.setdefault(token, []).append(position)
+
+    def search(self, quote: str, *, threshold: float = MATCH_THRESHOLD) -> Match:
+        wanted = tokens(quote)
+        if not wanted:
+            return Match(score=0.0, found=False, excerpt="")
+        if "\x1f" + "\x1f".join(wanted) + "\x1f" in self._joined:
+            return Match(score=1.0, found=True, excerpt=" ".join(wanted))
+        # Vote for alignments: each quote token seen at text position p suggests the quote
+        # starts at p - i. The most-voted starts are the only windows worth scoring.
+        votes: Counter[int] = Counter()
+        for i, token in enumerate(wanted):
+            for position in self._positions.get(token, ()):
+                votes[position - i] += 1
+        best = Match(score=0.0, found=False, excerpt="")
+        size = len(wanted)
+        slack = max(3, size // 2)
+        for start, _count in votes.most_common(MAX_CANDIDATES):
+            low = max(0, start - slack)
+            window = self.tokens[low : start + size + slack]
+            matcher = SequenceMatcher(None, wanted, window, autojunk=False)
+            blocks = [b for b in matcher.get_matching_blocks() if b.size]
+            if not blocks:
+                continue
+            matched = sum(b.size for b in blocks)
+            span = blocks[-1].b + blocks[-1].size - blocks[0].b
+            score = 2 * matched / (size + span)
+            if score > best.score:
+                excerpt = " ".join(window[blocks[0].b : blocks[-1].b + blocks[-1].size])
+                best = Match(score=round(score, 4), found=score >= threshold, excerpt=excerpt)
+        return best
+
+
+def find_quote(quote: str, text: str) -> Match:
+    return TextIndex(text).search(quote)

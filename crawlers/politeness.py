@@ -1,0 +1,138 @@
+"""Per-host limits for outbound fetches: at most N requests in flight, a gap between starts.
+
+``HostGate`` keeps the counts in this process (enough for one worker process with a threads
+pool, and for in-process runs). ``RedisHostGate`` keeps them in Redis, so every worker process
+on every machine shares one limit per host; a slot is leased, so a worker killed while holding
+one frees it when the lease runs out. Both raise ``CrawlerError`` (transient) when no slot comes
+free before the fetch's deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from contextlib import contextmanager, suppress
+
+from django.conf import settings
+
+from crawlers.errors import CrawlerError
+
+POLL_SECONDS = 0.05
+
+
+class HostGate:
+    """In-process limiter."""
+
+    url = ""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._next_start: dict[str, float] = {}
+
+    @contextmanager
+    def slot(self, key: str, *, delay: float, deadline: float):
+        with self._lock:
+            semaphore = self._slots.get(key)
+            if semaphore is None:
+                limit = settings.ATLAS_CRAWLER_PER_HOST_CONCURRENCY
+                semaphore = self._slots[key] = threading.BoundedSemaphore(limit)
+        if not semaphore.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise CrawlerError(f"Too many requests in flight to {key}; try later.", permanent=False)
+        try:
+            with self._lock:
+                now = time.monotonic()
+                start = max(now, self._next_start.get(key, 0.0))
+                self._next_start[key] = start + delay
+            _wait_until_start(key, start - now, deadline)
+            yield
+        finally:
+            semaphore.release()
+
+
+def _wait_until_start(key: str, seconds: float, deadline: float) -> None:
+    if seconds <= 0:
+        return
+    if time.monotonic() + seconds > deadline:
+        raise CrawlerError(f"The politeness delay for {key} exceeds the deadline.", permanent=False)
+    time.sleep(seconds)
+
+
+# Takes a slot if fewer than the limit are leased, and books the next start time, atomically.
+# Returns the milliseconds to wait before starting, or -1 when every slot is taken. Redis's own
+# clock is used, so workers on different machines agree.
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease = tonumber(ARGV[3])
+local delay = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return -1
+end
+redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], lease * 2)
+local booked = tonumber(redis.call('GET', KEYS[2]) or '0')
+local start = math.max(now, booked)
+redis.call('SET', KEYS[2], start + delay, 'PX', delay + 60000)
+return start - now
+"""
+
+
+class RedisHostGate:
+    """Limiter shared by every process that uses the same Redis database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._pid = -1
+        self._client = None
+        self._acquire = None
+        self._lock = threading.Lock()
+
+    def _redis(self):
+        import redis
+
+        with self._lock:
+            # A forked worker child opens its own connections.
+            if self._pid != os.getpid():
+                self._client = redis.Redis.from_url(
+                    self.url, socket_timeout=5, socket_connect_timeout=5
+                )
+                self._acquire = self._client.register_script(_ACQUIRE)
+                self._pid = os.getpid()
+            return self._client, self._acquire
+
+    @contextmanager
+    def slot(self, key: str, *, delay: float, deadline: float):
+        import redis
+
+        client, acquire = self._redis()
+        slots, booked = f"atlas:crawl:slots:{key}", f"atlas:crawl:next:{key}"
+        token = uuid.uuid4().hex
+        limit = settings.ATLAS_CRAWLER_PER_HOST_CONCURRENCY
+        # The lease outlives the fetch's own deadline, so only a dead holder loses its slot.
+        lease_ms = int(max(0.0, deadline - time.monotonic()) * 1000) + 5000
+        while True:
+            try:
+                wait_ms = acquire(
+                    keys=[slots, booked], args=[token, limit, lease_ms, int(delay * 1000)]
+                )
+            except redis.RedisError as exc:
+                raise CrawlerError(
+                    f"The shared host limiter is unavailable ({exc}).", permanent=False
+                ) from None
+            if wait_ms >= 0:
+                break
+            if time.monotonic() + POLL_SECONDS > deadline:
+                raise CrawlerError(
+                    f"Too many requests in flight to {key}; try later.", permanent=False
+                )
+            time.sleep(POLL_SECONDS)
+        try:
+            _wait_until_start(key, wait_ms / 1000, deadline)
+            yield
+        finally:
+            with suppress(redis.RedisError):
+                client.zrem(slots, token)

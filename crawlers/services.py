@@ -1,0 +1,550 @@
+"""Writes of the crawlers: queue and run checks, store versions, re-verify claims.
+
+The life of a check: ``check_queue`` (or ``sources_sweep``) creates it *queued* and hands its
+id to a task after commit; ``check_run`` claims it with a conditional UPDATE, fetches outside
+any transaction, then records the result, the version and every claim's verification in one
+transaction under a lock on the source's ``CrawlSettings`` row. A task delivered twice finds
+the check already finished and stores nothing; a worker killed mid-check leaves the check
+open, and the re-delivered task runs it again from the start.
+
+Nothing here rewrites a claim: a found quote moves its ``checked_at`` to today; a missing one
+moves a *current* claim to *needs review*; a page that cannot be read changes neither.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, Q
+from django.utils import timezone
+
+from catalog.models import Claim, Source, Verification
+from crawlers import fetch
+from crawlers.errors import CrawlerError
+from crawlers.extract import EXTRACTOR_REVISION, Extracted, extract
+from crawlers.matching import MATCH_THRESHOLD, TextIndex
+from crawlers.models import OPEN_STATUSES, Check, CrawlSettings, Version
+
+# Deliveries of one check, retries and re-deliveries after a dead worker included.
+MAX_ATTEMPTS = 6
+
+
+def crawl_settings_for(*, source: Source) -> CrawlSettings:
+    """The source's crawl settings, created with the defaults on first use."""
+    crawl, _ = CrawlSettings.objects.get_or_create(source=source)
+    return crawl
+
+
+def crawl_settings_update(
+    *,
+    source: Source,
+    keep_selectors: str,
+    remove_selectors: str,
+    interval_hours: int,
+    enabled: bool,
+) -> CrawlSettings:
+    """Validate and save a source's crawl settings; re-extract its text if selectors changed.
+
+    Raises ``django.core.exceptions.ValidationError`` naming the bad field.
+    """
+    with transaction.atomic():
+        crawl = crawl_settings_for(source=source)
+        crawl = CrawlSettings.objects.select_for_update().get(pk=crawl.pk)
+        selectors_changed = (
+            crawl.keep_selectors != keep_selectors or crawl.remove_selectors != remove_selectors
+        )
+        crawl.keep_selectors = keep_selectors
+        crawl.remove_selectors = remove_selectors
+        crawl.interval_hours = interval_hours
+        crawl.enabled = enabled
+        crawl.full_clean()
+        crawl.save()
+    if selectors_changed:
+        source_reextract(source=source)
+    return crawl
+
+
+# --- queueing --------------------------------------------------------------------------------
+
+
+def _enqueue(check_id: int) -> None:
+    from crawlers.tasks import check_source
+
+    transaction.on_commit(lambda: check_source.delay(check_id))
+
+
+def check_queue(*, source: Source, reason: str) -> Check:
+    """Queue a check of ``source`` now; returns the already open check if there is one.
+
+    Raises ``CrawlerError`` (permanent) for a source without a public address.
+    """
+    if not source.url:
+        raise CrawlerError(
+            f"{source.title} has no public address, so it cannot be re-read.", permanent=True
+        )
+    crawl = crawl_settings_for(source=source)
+    with transaction.atomic():
+        CrawlSettings.objects.select_for_update().get(pk=crawl.pk)
+        open_check = Check.objects.filter(source=source, status__in=OPEN_STATUSES).first()
+        if open_check is not None:
+            return open_check
+        check = Check.objects.create(
+            source=source, reason=reason, url=source.url, queued_at=timezone.now()
+        )
+        _enqueue(check.pk)
+    return check
+
+
+def _stale_after() -> dt.timedelta:
+    # Past the broker's own re-delivery window and a full task time limit, an open check
+    # has lost its message (a broker restart, a purge): queue it again.
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
+    return dt.timedelta(seconds=visibility + settings.CELERY_TASK_TIME_LIMIT)
+
+
+def sources_sweep(*, limit: int, now: dt.datetime | None = None) -> list[int]:
+    """Queue one check for each enabled source that is due, at most ``limit`` of them.
+
+    Returns the ids of the checks queued (re-queued stale checks included). Sources are
+    claimed under row locks, skipping rows another sweep holds, and their next check time
+    moves forward before commit, so overlapping sweeps never queue a source twice.
+    """
+    now = now or timezone.now()
+    queued: list[int] = []
+    stale = list(
+        Check.objects.filter(
+            status__in=OPEN_STATUSES, queued_at__lt=now - _stale_after()
+        ).values_list("pk", flat=True)[:limit]
+    )
+    for check_id in stale:
+        if Check.objects.filter(pk=check_id, status__in=OPEN_STATUSES).update(
+            status=Check.Status.QUEUED, queued_at=now
+        ):
+            _enqueue(check_id)
+            queued.append(check_id)
+
+    # Sources without settings get the defaults first, so they are swept too.
+    missing = Source.objects.filter(crawl__isnull=True).values_list("pk", flat=True)[:limit]
+    for source_id in missing:
+        try:
+            with transaction.atomic():
+                CrawlSettings.objects.create(source_id=source_id)
+        except IntegrityError:
+            pass  # created by a concurrent sweep
+
+    with transaction.atomic():
+        due = list(
+            CrawlSettings.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("source")
+            .filter(enabled=True)
+            .exclude(source__url="")
+            .filter(Q(next_check_at__isnull=True) | Q(next_check_at__lte=now))
+            .exclude(source__crawl_checks__status__in=OPEN_STATUSES)
+            .order_by(F("next_check_at").asc(nulls_first=True), "pk")[: max(0, limit)]
+        )
+        checks = Check.objects.bulk_create(
+            Check(source=crawl.source, reason="sweep", url=crawl.source.url, queued_at=now)
+            for crawl in due
+        )
+        for crawl in due:
+            crawl.next_check_at = now + dt.timedelta(hours=crawl.interval_hours)
+        CrawlSettings.objects.bulk_update(due, ["next_check_at"], batch_size=500)
+        new_ids = [check.pk for check in checks]
+        if None in new_ids:  # backends that cannot return ids from a bulk insert
+            new_ids = list(
+                Check.objects.filter(
+                    source__in=[crawl.source_id for crawl in due], status=Check.Status.QUEUED
+                ).values_list("pk", flat=True)
+            )
+        for check_id in new_ids:
+            _enqueue(check_id)
+        queued.extend(new_ids)
+    return queued
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
+    """Run one queued check: fetch, extract, record, re-verify the source's claims.
+
+    Returns the finished check, or None when it was already finished (a re-delivered task).
+    A transient failure on a non-final attempt puts the check back in the queue state and
+    re-raises the ``CrawlerError`` so the task can retry; on the final attempt it is recorded
+    as a failure.
+    """
+    now = timezone.now()
+    claimed = Check.objects.filter(pk=check_id, status__in=OPEN_STATUSES).update(
+        status=Check.Status.RUNNING, started_at=now, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return None
+    check = Check.objects.select_related("source__crawl").get(pk=check_id)
+    started = time.monotonic()
+    if check.attempts > MAX_ATTEMPTS:
+        # A check whose worker keeps dying (a hard time limit, a crash) is re-delivered
+        # again and again; stop here rather than loop forever.
+        return _check_fail(
+            check_id=check_id,
+            error=CrawlerError(
+                f"Gave up after {MAX_ATTEMPTS} attempts that did not finish.", permanent=False
+            ),
+            started=started,
+        )
+    crawl = getattr(check.source, "crawl", None) or crawl_settings_for(source=check.source)
+    has_version = crawl.current_version_id is not None
+    try:
+        result = fetch.fetch(
+            check.url,
+            etag=crawl.etag if has_version else "",
+            last_modified=crawl.last_modified if has_version else "",
+        )
+    except CrawlerError as exc:
+        if not exc.permanent and not final_attempt:
+            Check.objects.filter(pk=check_id, status=Check.Status.RUNNING).update(
+                status=Check.Status.QUEUED, error=f"Attempt {check.attempts}: {exc}"
+            )
+            raise
+        return _check_fail(check_id=check_id, error=exc, started=started)
+    extracted: Extracted | None = None
+    if not result.not_modified:
+        try:
+            extracted = extract(
+                result.body,
+                content_type=result.content_type,
+                charset=result.charset,
+                keep=crawl.keep_list,
+                remove=crawl.remove_list,
+            )
+        except CrawlerError as exc:
+            exc.status_code = result.status_code
+            exc.final_url = result.final_url
+            exc.redirects = result.redirects
+            exc.bytes_received = result.bytes_received
+            return _check_fail(check_id=check_id, error=exc, started=started)
+    return _check_record(check_id=check_id, result=result, extracted=extracted, started=started)
+
+
+def _locked(check_id: int) -> tuple[Check, CrawlSettings] | None:
+    check = Check.objects.select_for_update().select_related("source").get(pk=check_id)
+    crawl = (
+        CrawlSettings.objects.select_for_update(of=("self",))
+        .select_related("current_version")
+        .defer("current_version__raw_body")
+        .get(source_id=check.source_id)
+    )
+    if check.status != Check.Status.RUNNING:
+        return None  # another delivery of the same task finished it first
+    return check, crawl
+
+
+def _next_number(source_id: int) -> int:
+    highest = Version.objects.filter(source_id=source_id).aggregate(n=Max("number"))["n"]
+    return (highest or 0) + 1
+
+
+def _version_for(
+    *,
+    crawl: CrawlSettings,
+    extracted: Extracted,
+    raw: bytes,
+    content_type: str,
+    url: str,
+    cause: str,
+    now: dt.datetime,
+) -> Version:
+    """The source's version with this text, created when the text has never been seen."""
+    current = crawl.current_version
+    if current is not None and current.content_hash == extracted.content_hash:
+        return current
+    existing = Version.objects.filter(
+        source_id=crawl.source_id, content_hash=extracted.content_hash
+    ).first()
+    if existing is not None:
+        return existing
+    return Version.objects.create(
+        source_id=crawl.source_id,
+        number=_next_number(crawl.source_id),
+        content_hash=extracted.content_hash,
+        text=extracted.text,
+        cause=cause,
+        created_at=now,
+        fetched_url=url[:1000],
+        raw_body=Version.compress(raw),
+        raw_size=len(raw),
+        raw_content_type=content_type,
+        raw_encoding=extracted.encoding,
+        keep_selectors=crawl.keep_selectors,
+        remove_selectors=crawl.remove_selectors,
+        extractor_revision=EXTRACTOR_REVISION,
+    )
+
+
+def _rules_changed(crawl: CrawlSettings, version: Version) -> bool:
+    return (
+        version.keep_selectors != crawl.keep_selectors
+        or version.remove_selectors != crawl.remove_selectors
+        or version.extractor_revision != EXTRACTOR_REVISION
+    )
+
+
+def _reextract_locked(*, crawl: CrawlSettings, reason: str, now: dt.datetime) -> Check | None:
+    """Re-read the current version's raw body with today's rules (caller holds the lock).
+
+    Records a *reextract* check; a new version only when the text differs. Returns the check,
+    or None when the source has no version yet.
+    """
+    current = crawl.current_version
+    if current is None:
+        return None
+    check = Check(
+        source_id=crawl.source_id,
+        kind=Check.Kind.REEXTRACT,
+        reason=reason,
+        url=current.fetched_url or crawl.source.url,
+        queued_at=now,
+        started_at=now,
+        finished_at=now,
+        attempts=1,
+        previous_version=current,
+        content_type=current.raw_content_type,
+    )
+    try:
+        extracted = extract(
+            current.raw,
+            content_type=current.raw_content_type,
+            keep=crawl.keep_list,
+            remove=crawl.remove_list,
+        )
+    except CrawlerError as exc:
+        check.status = Check.Status.FAILED
+        check.outcome = Check.Outcome.FAILED
+        check.error = f"Re-extraction with the new selectors failed: {exc}"
+        check.error_permanent = True
+        check.version = current
+        check.save()
+        return check
+    version = _version_for(
+        crawl=crawl,
+        extracted=extracted,
+        raw=current.raw,
+        content_type=current.raw_content_type,
+        url=current.fetched_url,
+        cause=Version.Cause.REEXTRACTION,
+        now=now,
+    )
+    check.status = Check.Status.DONE
+    check.outcome = (
+        Check.Outcome.REEXTRACTED if version.pk != current.pk else Check.Outcome.UNCHANGED
+    )
+    check.version = version
+    check.save()
+    crawl.current_version = version
+    crawl.save(update_fields=["current_version"])
+    return check
+
+
+def _check_record(
+    *,
+    check_id: int,
+    result: fetch.FetchResult,
+    extracted: Extracted | None,
+    started: float,
+) -> Check | None:
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _locked(check_id)
+        if locked is None:
+            return None
+        check, crawl = locked
+        current = crawl.current_version
+        if current is not None and extracted is not None and _rules_changed(crawl, current):
+            # Selectors were edited since the last version: whatever that edit alone
+            # changes is recorded as a re-extraction, not as the provider's change.
+            _reextract_locked(crawl=crawl, reason="selectors edited", now=now)
+        previous = crawl.current_version
+        if extracted is None:  # 304 Not Modified
+            if previous is None:
+                return _check_fail_locked(
+                    check=check,
+                    crawl=crawl,
+                    error=CrawlerError("304 answered without a stored version.", permanent=False),
+                    started=started,
+                    now=now,
+                )
+            version = previous
+            outcome = Check.Outcome.NOT_MODIFIED
+        else:
+            version = _version_for(
+                crawl=crawl,
+                extracted=extracted,
+                raw=result.body,
+                content_type=result.content_type,
+                url=result.final_url,
+                cause=Version.Cause.FIRST if previous is None else Version.Cause.PROVIDER_CHANGE,
+                now=now,
+            )
+            if previous is None:
+                outcome = Check.Outcome.FIRST
+            elif version.pk == previous.pk:
+                outcome = Check.Outcome.UNCHANGED
+            else:
+                outcome = Check.Outcome.CHANGED
+        check.status = Check.Status.DONE
+        check.outcome = outcome
+        check.finished_at = now
+        check.http_status = result.status_code
+        check.final_url = result.final_url[:1000]
+        check.redirects = result.redirects
+        check.duration_ms = int((time.monotonic() - started) * 1000)
+        check.bytes_received = result.bytes_received
+        check.content_type = result.content_type[:100]
+        check.error = ""
+        check.error_permanent = None
+        check.version = version
+        check.previous_version = previous
+        check.save()
+        crawl.current_version = version
+        crawl.last_checked_at = now
+        crawl.consecutive_failures = 0
+        crawl.etag = result.etag[:300]
+        crawl.last_modified = result.last_modified[:100]
+        crawl.next_check_at = max(
+            crawl.next_check_at or now, now + dt.timedelta(hours=crawl.interval_hours)
+        )
+        crawl.save()
+        claims_reverify(check=check, text=version.text)
+    return check
+
+
+def _check_fail(*, check_id: int, error: CrawlerError, started: float) -> Check | None:
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _locked(check_id)
+        if locked is None:
+            return None
+        check, crawl = locked
+        return _check_fail_locked(check=check, crawl=crawl, error=error, started=started, now=now)
+
+
+def _check_fail_locked(
+    *, check: Check, crawl: CrawlSettings, error: CrawlerError, started: float, now: dt.datetime
+) -> Check:
+    check.status = Check.Status.FAILED
+    check.outcome = Check.Outcome.FAILED
+    check.finished_at = now
+    check.error = str(error)
+    check.error_permanent = error.permanent
+    check.http_status = error.status_code
+    check.final_url = (error.final_url or "")[:1000]
+    check.redirects = error.redirects
+    check.bytes_received = error.bytes_received
+    check.duration_ms = int((time.monotonic() - started) * 1000)
+    check.previous_version = crawl.current_version
+    check.save()
+    crawl.last_checked_at = now
+    crawl.consecutive_failures += 1
+    if error.retry_after:
+        crawl.next_check_at = max(
+            crawl.next_check_at or now, now + dt.timedelta(seconds=error.retry_after)
+        )
+    crawl.save()
+    claims_reverify(check=check, text=None)
+    return check
+
+
+def check_abandon(*, check_id: int, reason: str) -> Check | None:
+    """Record a check whose task ran out of time as failed (transient); None if not running."""
+    with transaction.atomic():
+        locked = _locked(check_id)
+        if locked is None:
+            return None
+        check, crawl = locked
+        return _check_fail_locked(
+            check=check,
+            crawl=crawl,
+            error=CrawlerError(reason, permanent=False),
+            started=time.monotonic(),
+            now=timezone.now(),
+        )
+
+
+def source_reextract(*, source: Source, reason: str = "selectors edited") -> Check | None:
+    """Re-extract the source's current raw body with its current selectors, now.
+
+    Returns the *reextract* check (its outcome says whether the text changed), or None when
+    the source has never been read. Claims are re-verified when the text changed.
+    """
+    crawl = crawl_settings_for(source=source)
+    with transaction.atomic():
+        crawl = CrawlSettings.objects.select_for_update().select_related("source").get(pk=crawl.pk)
+        check = _reextract_locked(crawl=crawl, reason=reason, now=timezone.now())
+        if check is not None and check.outcome == Check.Outcome.REEXTRACTED:
+            claims_reverify(check=check, text=check.version.text)
+    return check
+
+
+# --- claims ----------------------------------------------------------------------------------
+
+
+def claims_reverify(*, check: Check, text: str | None) -> list[Verification]:
+    """Re-verify every claim citing the check's source against ``text`` (None: unreadable)."""
+    claims = Claim.objects.filter(source_id=check.source_id).exclude(status=Claim.Status.RETIRED)
+    index = TextIndex(text) if text is not None else None
+    return [claim_reverify(claim=claim, check=check, index=index) for claim in claims]
+
+
+def claim_reverify(*, claim: Claim, check: Check, index: TextIndex | None) -> Verification:
+    """Search the claim's evidence quote in the checked text and record the outcome.
+
+    Found: *confirmed*, ``checked_at`` becomes today. Not found: *contradicted*, and a
+    *current* claim becomes *needs review*. No text (the page could not be read) or no quote:
+    *inconclusive*, and the claim is left as it was.
+    """
+    now = timezone.now()
+    evidence = {
+        "check_id": check.pk,
+        "version_id": check.version_id,
+        "url": check.final_url or check.url,
+        "threshold": MATCH_THRESHOLD,
+    }
+    score = None
+    if index is None:
+        outcome = Verification.Outcome.INCONCLUSIVE
+        note = f"The source could not be read, so the quote was not checked: {check.error}"
+    elif not claim.evidence_quote.strip():
+        outcome = Verification.Outcome.INCONCLUSIVE
+        note = "The claim has no evidence quote to look for."
+    else:
+        match = index.search(claim.evidence_quote)
+        score = match.score
+        evidence["closest_text"] = match.excerpt[:500]
+        if match.found:
+            outcome = Verification.Outcome.CONFIRMED
+            note = "The evidence quote is in the source's current text."
+            if claim.checked_at != timezone.localdate():
+                claim.checked_at = timezone.localdate()
+                claim._change_reason = f"Source re-check {check.pk}: quote found"
+                claim.save(update_fields=["checked_at", "updated_at"])
+        else:
+            outcome = Verification.Outcome.CONTRADICTED
+            note = (
+                f"The evidence quote is no longer in the source (best match {match.score:.2f}, "
+                f"needed {MATCH_THRESHOLD:.2f})."
+            )
+            if claim.status == Claim.Status.CURRENT:
+                claim.status = Claim.Status.NEEDS_REVIEW
+                claim._change_reason = f"Source re-check {check.pk}: quote not found"
+                claim.save(update_fields=["status", "updated_at"])
+    return Verification.objects.create(
+        claim=claim,
+        checked_at=now,
+        method=Verification.Method.SOURCE_CHECK,
+        outcome=outcome,
+        note=note,
+        match_score=score,
+        evidence=evidence,
+    )

@@ -1,0 +1,77 @@
+"""Per-host limits shared through Redis hold across processes (two gates stand for two)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+
+import httpx
+import pytest
+
+from crawlers.politeness import RedisHostGate
+from tests.crawlers.server import Page
+
+REDIS_URL = os.environ.get("ATLAS_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
+
+
+@pytest.fixture
+def redis_url():
+    import redis
+
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+        client.ping()
+    except Exception as exc:
+        pytest.skip(f"Redis is not answering at {REDIS_URL} ({exc}); the shared limiter needs it.")
+    for key in client.scan_iter("atlas:crawl:*"):
+        client.delete(key)
+    yield REDIS_URL
+    for key in client.scan_iter("atlas:crawl:*"):
+        client.delete(key)
+
+
+def test_two_processes_sharing_redis_keep_the_per_host_limit(server, settings, redis_url):
+    settings.ATLAS_CRAWLER_PER_HOST_CONCURRENCY = 2
+    server.route("/page", Page("ok"))
+    server.latency = 0.3
+    gates = [RedisHostGate(redis_url), RedisHostGate(redis_url)]
+    errors = []
+
+    def one(gate):
+        try:
+            with gate.slot("http://127.0.0.1:1", delay=0, deadline=time.monotonic() + 10):
+                httpx.get(server.url("/page"), timeout=5)
+        except Exception as exc:  # collected, asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(gates[i % 2],)) for i in range(6)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert server.max_in_flight == 2
+    assert time.monotonic() - started >= 0.85  # three rounds of 0.3 s
+
+
+def test_the_politeness_delay_is_shared_too(settings, redis_url):
+    gates = [RedisHostGate(redis_url), RedisHostGate(redis_url)]
+    starts = []
+    for i in range(3):
+        with gates[i % 2].slot("http://127.0.0.1:2", delay=0.25, deadline=time.monotonic() + 5):
+            starts.append(time.monotonic())
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    assert all(gap >= 0.2 for gap in gaps), gaps
+
+
+def test_the_fetch_module_uses_the_shared_gate_when_configured(settings, redis_url):
+    from crawlers import fetch
+    from crawlers.politeness import HostGate
+
+    settings.ATLAS_CRAWLER_HOST_LIMIT_URL = redis_url
+    assert isinstance(fetch.gate(), RedisHostGate)
+    settings.ATLAS_CRAWLER_HOST_LIMIT_URL = ""
+    assert isinstance(fetch.gate(), HostGate)

@@ -1,0 +1,218 @@
+"""Real Celery workers on a real Redis broker, against a PostgreSQL database of their own.
+
+The test creates a dedicated database (a worker in another process cannot see the
+transaction-wrapped test database), migrates it, queues checks with the management command
+and starts ``celery -A atlas worker`` subprocesses. It skips, saying why, when Redis or
+PostgreSQL is not answering.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from tests.crawlers.server import Page
+
+pytestmark = pytest.mark.worker
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("ATLAS_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
+ALIAS = "worker_db"
+SOURCES = 200
+
+
+def _postgres_server_url() -> str:
+    explicit = os.environ.get("ATLAS_TEST_POSTGRES_URL")
+    if explicit:
+        return explicit
+    current = os.environ.get("DATABASE_URL", "")
+    if current.startswith(("postgres://", "postgresql://")):
+        return urlunsplit(urlsplit(current)._replace(path="/postgres"))
+    return "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="module")
+def worker_env(fixture_server, django_db_blocker):
+    """A migrated database, a clean broker database, and the environment for subprocesses."""
+    import psycopg
+    import redis
+    from django.db import connections
+    from environ import Env
+
+    try:
+        broker = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+        broker.ping()
+    except Exception as exc:
+        pytest.skip(f"Redis is not answering at {REDIS_URL} ({exc}); worker tests need it.")
+    server_url = _postgres_server_url()
+    try:
+        admin = psycopg.connect(server_url, autocommit=True, connect_timeout=3)
+    except Exception as exc:
+        pytest.skip(f"PostgreSQL is not answering at {server_url} ({exc}); worker tests need it.")
+    name = f"atlas_worker_test_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    # A throwaway database: commits need not wait for the disk (the workers are killed,
+    # never PostgreSQL), which keeps 400 checks within seconds on a busy machine.
+    admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    database_url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    broker.flushdb()
+    env = {
+        **os.environ,
+        "SECRET_KEY": "worker-test",
+        "ATLAS_IGNORE_DOTENV": "1",
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": REDIS_URL,
+        # Unacknowledged tasks of a killed worker come back after this many seconds.
+        "CELERY_VISIBILITY_TIMEOUT": "8",
+        "CELERY_UNACKED_RESTORE_SECONDS": "2",
+        "ATLAS_CRAWLER_ALLOWED_NETWORKS": "127.0.0.1/32",
+        "ATLAS_CRAWLER_POLITENESS_MS": "0",
+        "ATLAS_CRAWLER_RETRY_BASE_SECONDS": "1",
+        "ATLAS_CRAWLER_SWEEP_LIMIT": str(SOURCES),
+        "PYTHONUNBUFFERED": "1",
+    }
+    try:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=ROOT, env=env, check=True, timeout=300,
+        )  # fmt: skip
+        config = Env.db_url_config(database_url)
+        defaults = connections.configure_settings({"default": {}, ALIAS: config})
+        connections.settings[ALIAS] = defaults[ALIAS]
+        with django_db_blocker.unblock():
+            yield env
+            connections[ALIAS].close()
+    finally:
+        connections.settings.pop(ALIAS, None)
+        broker.flushdb()
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def _start_worker(env: dict, log: Path) -> subprocess.Popen:
+    handle = log.open("ab")
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "atlas", "worker", "-c", "2", "-P", "prefork",
+            "-l", "warning", "--without-gossip", "--without-mingle",
+            "-n", f"test-{uuid.uuid4().hex[:6]}@%h",
+        ],
+        cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+
+
+def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def _sources(prefix: str, server, *, with_claims: int = 0) -> list[int]:
+    from catalog.models import Claim, ClaimKey, Provider, Source
+    from crawlers.models import CrawlSettings
+
+    # bulk_create throughout: it skips the history signals, which write to the default database.
+    provider = Provider.objects.using(ALIAS).filter(slug="worker-ai").first()
+    if provider is None:
+        [provider] = Provider.objects.using(ALIAS).bulk_create(
+            [Provider(slug="worker-ai", name="Worker AI", kind="model_developer")]
+        )
+    key = ClaimKey.objects.using(ALIAS).filter(key="worker-key").first()
+    if key is None:
+        [key] = ClaimKey.objects.using(ALIAS).bulk_create(
+            [ClaimKey(key="worker-key", label="Key", group="right", value_type="text")]
+        )
+    sources = Source.objects.using(ALIAS).bulk_create(
+        Source(slug=f"{prefix}-{i}", url=server.url(f"/{prefix}/{i}"), title=f"{prefix} {i}",
+               publisher="Worker AI",
+               doc_type="terms")
+        for i in range(SOURCES)
+    )  # fmt: skip
+    CrawlSettings.objects.using(ALIAS).bulk_create(CrawlSettings(source=s) for s in sources)
+    Claim.objects.using(ALIAS).bulk_create(
+        Claim(provider=provider, key=key, value_text="yes", source=s,
+              evidence_quote=f"Clause {i} of the {prefix} terms.", checked_at="2024-01-01")
+        for i, s in enumerate(sources[:with_claims])
+    )  # fmt: skip
+    for i in range(SOURCES):
+        server.route(
+            f"/{prefix}/{i}",
+            Page(f"<main><h1>{prefix} {i}</h1><p>Clause {i} of the {prefix} terms.</p></main>"),
+        )
+    return [s.pk for s in sources]
+
+
+def _queue_due(env: dict) -> None:
+    out = subprocess.run(
+        [sys.executable, "manage.py", "check_sources", "--due", "--limit", str(SOURCES)],
+        cwd=ROOT, env=env, check=True, timeout=120, capture_output=True, text=True,
+    )  # fmt: skip
+    assert f"{SOURCES} checks queued for the workers." in out.stdout
+
+
+def _count(source_ids, **filters) -> int:
+    from crawlers.models import Check
+
+    return Check.objects.using(ALIAS).filter(source_id__in=source_ids, **filters).count()
+
+
+def _wait_until(predicate, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_sweep_of_200_sources_completes_though_a_worker_is_killed_mid_sweep(
+    worker_env, server, tmp_path
+):
+    from catalog.models import Verification
+    from crawlers.models import Check, Version
+
+    ids = _sources("sweep", server, with_claims=SOURCES)
+    server.latency = 0.02
+    _queue_due(worker_env)
+    log = tmp_path / "worker.log"
+    first = _start_worker(worker_env, log)
+    try:
+        _wait_until(
+            lambda: _count(ids, status=Check.Status.DONE) >= 20,
+            timeout=120,
+            what=f"the first worker to finish some checks: {log.read_text()[-2000:]}",
+        )
+    finally:
+        _stop(first, signal.SIGKILL)
+    assert _count(ids, status=Check.Status.DONE) < SOURCES, "finished before the kill"
+
+    second = _start_worker(worker_env, log)
+    try:
+        _wait_until(
+            lambda: _count(ids, status=Check.Status.DONE) == SOURCES,
+            timeout=150,
+            what=f"the second worker to finish the sweep: {log.read_text()[-2000:]}",
+        )
+    finally:
+        _stop(second)
+
+    assert _count(ids) == SOURCES  # one check per source: none lost, none doubled
+    assert _count(ids, outcome=Check.Outcome.FIRST) == SOURCES
+    versions = Version.objects.using(ALIAS).filter(source_id__in=ids)
+    assert versions.count() == SOURCES
+    assert set(versions.values_list("source_id", flat=True)) == set(ids)
+    verifications = Verification.objects.using(ALIAS).filter(claim__source_id__in=ids)
+    assert verifications.count() == SOURCES  # each claim verified exactly once
+    assert set(verifications.values_list("outcome", flat=True)) == {"confirmed"}

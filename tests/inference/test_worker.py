@@ -1,0 +1,178 @@
+"""The scheduled sweep and probe jobs on a real Celery worker, broker and PostgreSQL database.
+
+A worker in another process cannot see the transaction-wrapped test database, so
+the test creates and migrates a database of its own. It skips, saying why, when
+Redis or PostgreSQL is not answering.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from crawlers.inference.testserver import ProtocolServer, ServedModel
+
+pytestmark = pytest.mark.worker
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("ATLAS_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+ALIAS = "inference_worker_db"
+
+
+def _postgres_server_url() -> str:
+    explicit = os.environ.get("ATLAS_TEST_POSTGRES_URL")
+    if explicit:
+        return explicit
+    current = os.environ.get("DATABASE_URL", "")
+    if current.startswith(("postgres://", "postgresql://")):
+        return urlunsplit(urlsplit(current)._replace(path="/postgres"))
+    return "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="module")
+def worker_env(django_db_blocker):
+    import psycopg
+    import redis
+    from django.db import connections
+    from environ import Env
+
+    try:
+        broker = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+        broker.ping()
+    except Exception as exc:
+        pytest.skip(f"Redis is not answering at {REDIS_URL} ({exc}); worker tests need it.")
+    server_url = _postgres_server_url()
+    try:
+        admin = psycopg.connect(server_url, autocommit=True, connect_timeout=3)
+    except Exception as exc:
+        pytest.skip(f"PostgreSQL is not answering at {server_url} ({exc}); worker tests need it.")
+    name = f"atlas_inference_worker_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    database_url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    broker.flushdb()
+    env = {
+        **os.environ,
+        "SECRET_KEY": "worker-test",
+        "ATLAS_IGNORE_DOTENV": "1",
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": REDIS_URL,
+        "INFERENCE_RETRY_BACKOFF_MS": "10",
+        "PYTHONUNBUFFERED": "1",
+    }
+    try:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=ROOT, env=env, check=True, timeout=600,
+        )  # fmt: skip
+        config = Env.db_url_config(database_url)
+        defaults = connections.configure_settings({"default": {}, ALIAS: config})
+        connections.settings[ALIAS] = defaults[ALIAS]
+        with django_db_blocker.unblock():
+            yield env
+            connections[ALIAS].close()
+    finally:
+        connections.settings.pop(ALIAS, None)
+        broker.flushdb()
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def _celery(env: dict, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "atlas", *args],
+        cwd=ROOT, env=env, check=True, timeout=120, capture_output=True, text=True,
+    )  # fmt: skip
+    return result.stdout
+
+
+def _wait_until(predicate, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_the_sweep_runs_each_due_probe_once_on_a_real_worker(worker_env, tmp_path):
+    from catalog.models import AIModel, Claim, ClaimKey, Provider, Source, Verification
+    from crawlers.inference.models import Endpoint, ProbeJob
+
+    server = ProtocolServer(models=[ServedModel(id="w-model", embedding_dim=8)]).start()
+    db = ALIAS
+    # bulk_create: it skips the history signals, which would write to the default database.
+    [provider] = Provider.objects.using(db).bulk_create(
+        [Provider(slug="worker-ai", name="Worker AI", kind="model_developer")]
+    )
+    [model] = AIModel.objects.using(db).bulk_create(
+        [AIModel(provider=provider, slug="w-model", name="W", api_ids=["w-model"])]
+    )
+    [source] = Source.objects.using(db).bulk_create(
+        [
+            Source(
+                slug="w-docs", url="https://w.example/", title="t", publisher="p", doc_type="terms"
+            )
+        ]
+    )
+    keys = ["json_mode", "streaming", "embeddings", "function_calling", "model_listed"]
+    Claim.objects.using(db).bulk_create(
+        Claim(
+            model=model,
+            key=ClaimKey.objects.using(db).get(key=key),
+            value_flag="yes",
+            source=source,
+            checked_at=dt.date(2026, 1, 1),
+        )
+        for key in keys
+    )
+    endpoint = Endpoint.objects.using(db).create(
+        name="w-endpoint", kind="self_hosted", base_url=server.base_url, provider=provider
+    )
+    endpoint.served_models.add(model)
+
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "atlas", "worker", "-c", "2", "-P", "prefork",
+            "-l", "warning", "--without-gossip", "--without-mingle",
+            "-n", f"inference-{uuid.uuid4().hex[:6]}@%h",
+        ],
+        cwd=ROOT, env=worker_env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        _celery(worker_env, "call", "inference.probe_due_claims")
+        done = ProbeJob.objects.using(db).filter(status=ProbeJob.Status.DONE)
+        _wait_until(
+            lambda: done.count() == len(keys),
+            timeout=180,
+            what=f"the worker to run {len(keys)} probe jobs: {log.read_text()[-2000:]}",
+        )
+        # A second delivery of a finished job, and a second sweep, change nothing.
+        _celery(worker_env, "call", "inference.probe_job", "--args", f"[{done.first().pk}]")
+        _celery(worker_env, "call", "inference.probe_due_claims")
+        time.sleep(3)
+        verifications = Verification.objects.using(db).filter(method="inference_probe")
+        assert verifications.count() == len(keys)
+        assert set(verifications.values_list("outcome", flat=True)) == {"confirmed"}
+        assert ProbeJob.objects.using(db).count() == len(keys)
+        posts = [r for r in server.requests if r.method == "POST"]
+        assert len(posts) == 5  # json, stream, embeddings, forced and automatic tool call
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
+        server.stop()

@@ -1,0 +1,94 @@
+"""The "What changed" page and its Atom feeds read the history tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from assessments.models import Assessment, Rating
+from catalog.models import Claim
+
+pytestmark = pytest.mark.django_db
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def _change_a_claim(provider) -> Claim:
+    claim = Claim.objects.filter(provider=provider, key__key="commercial_use_allowed").first()
+    claim.value_flag = Claim.Flag.NO
+    claim.condition = "Withdrawn for this test."
+    claim.checked_at = dt.date(2026, 5, 1)
+    claim.save()
+    return claim
+
+
+def test_a_changed_claim_appears_first_with_what_changed(client, seeded):
+    _change_a_claim(seeded)
+    response = client.get("/changes/")
+    assert response.status_code == 200
+    first = response.context["changes"][0]
+    assert first.kind == "claim" and first.action == "changed"
+    assert first.title == "Mistral AI: Commercial use allowed"
+    diffs = {name: (old, new) for name, old, new in first.diffs}
+    assert diffs["value flag"] == ("yes", "no")
+    assert diffs["checked at"] == ("2026-04-18", "2026-05-01")
+    html = response.content.decode()
+    assert "<del>yes</del> → <ins>no</ins>" in html
+
+
+def test_rating_changes_of_published_assessments_are_listed(client, seeded):
+    rating = Rating.objects.filter(
+        assessment__provider=seeded, assessment__status="published", criterion__slug="dpa"
+    ).first()
+    rating.value = "partial"
+    rating.save()
+    first = client.get("/changes/").context["changes"][0]
+    assert first.kind == "rating"
+    assert "DPA / AVV" in first.title
+    assert ("value", "supported", "partial") in first.diffs
+
+
+def test_drafts_stay_out_of_the_public_changes(client, seeded):
+    Assessment.objects.create(provider=seeded, status="draft", assessed_on=dt.date(2026, 6, 1))
+    changes = client.get("/changes/").context["changes"]
+    assert all(not (c.kind == "assessment" and c.record.status == "draft") for c in changes)
+
+
+def test_the_changes_page_can_follow_one_provider(client, seeded):
+    response = client.get("/changes/", {"provider": "anthropic"})
+    assert response.context["changes"]
+    assert {c.provider.slug for c in response.context["changes"]} == {"anthropic"}
+
+
+def test_an_unknown_provider_on_the_changes_page_is_ignored_with_a_note(client, seeded):
+    response = client.get("/changes/", {"provider": "nobody"})
+    assert response.status_code == 200
+    assert "Ignored the provider “nobody”: no provider has that slug." in (
+        response.content.decode()
+    )
+
+
+def test_the_atom_feed_lists_recent_changes(client, seeded):
+    _change_a_claim(seeded)
+    response = client.get("/changes/feed/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/atom+xml")
+    root = ET.fromstring(response.content)
+    assert root.tag == f"{ATOM}feed"
+    entries = root.findall(f"{ATOM}entry")
+    assert 0 < len(entries) <= 50
+    assert entries[0].find(f"{ATOM}title").text == "Mistral AI: Commercial use allowed (changed)"
+    link = entries[0].find(f"{ATOM}link").get("href")
+    assert link.startswith("http://testserver/changes/?provider=mistral#change-claim-")
+    assert "Value flag: yes → no" in entries[0].find(f"{ATOM}summary").text
+    ids = [e.find(f"{ATOM}id").text for e in entries]
+    assert len(set(ids)) == len(ids)
+
+
+def test_a_providers_feed_carries_only_its_changes(client, seeded):
+    response = client.get("/providers/anthropic/changes/feed/")
+    root = ET.fromstring(response.content)
+    assert root.find(f"{ATOM}title").text == "Atlas: what changed at Anthropic"
+    titles = [e.find(f"{ATOM}title").text for e in root.findall(f"{ATOM}entry")]
+    assert titles and all(t.startswith(("Anthropic", "Claude")) for t in titles)

@@ -1,0 +1,287 @@
+"""The officer's pages on the seeded catalogue: what each shows, and how bad input is met."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from catalog.models import AIModel, Licence
+
+pytestmark = pytest.mark.django_db
+
+
+def _text(response) -> str:
+    """The page's visible text, tags stripped and whitespace collapsed."""
+    html = response.content.decode()
+    html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_the_home_page_lists_providers_and_models_with_facet_counts(client, seeded):
+    response = client.get("/")
+    assert response.status_code == 200
+    text = _text(response)
+    assert "Mistral AI" in text and "Anthropic" in text
+    assert "Mistral 7B" in text
+    # Facet counts: the seed has three Apache-2.0 models.
+    facets = {f.facet.param: f for f in response.context["model_facets"]}
+    licence_counts = {c.value: c.count for c in facets["licence"].counts}
+    assert licence_counts["permissive"] == 3
+    assert licence_counts["research_only"] == 0
+    verdicts = {f.facet.param: f for f in response.context["provider_facets"]}["verdict"]
+    assert {c.value: c.count for c in verdicts.counts}["conditional"] == 1
+
+
+def test_searching_mistral_finds_the_provider_its_models_licences_and_claims(client, seeded):
+    response = client.get("/", {"q": "Mistral"})
+    text = _text(response)
+    assert "Results for “Mistral”" in text
+    providers = [p.slug for p in response.context["providers"]]
+    assert "mistral" in providers
+    assert "anthropic" not in providers
+    models = [m.slug for m in response.context["models"]]
+    assert "mistral-7b" in models and "claude-3-5" not in models
+    assert "Mistral AI Research License" in text
+    assert response.context["claims"], "claims mentioning Mistral are listed"
+
+
+def test_the_filters_live_in_the_url_so_a_result_list_can_be_shared(client, seeded):
+    response = client.get("/", {"licence": "permissive", "commercial": "yes"})
+    models = {m.slug for m in response.context["models"]}
+    assert models == {"mistral-7b", "mixtral-8x7b", "mixtral-8x22b"}
+    # Every provider shown has at least one such model.
+    assert [p.slug for p in response.context["providers"]] == ["mistral"]
+    # A selected value's link removes it and keeps the other filter.
+    licence_facet = {f.facet.param: f for f in response.context["model_facets"]}["licence"]
+    selected = next(c for c in licence_facet.counts if c.value == "permissive")
+    assert selected.selected
+    assert "commercial=yes" in selected.url and "licence=permissive" not in selected.url
+
+
+def test_facets_on_providers_filter_both_lists(client, seeded):
+    response = client.get("/", {"verdict": "conditional"})
+    assert [p.slug for p in response.context["providers"]] == ["mistral"]
+    assert {m.provider.slug for m in response.context["models"]} == {"mistral"}
+
+
+def test_the_freshness_facet_sorts_providers_by_their_oldest_claim(client, rows):
+    rows.add(1, claims_each=1)  # one claim checked today: current
+    rows.add(1, claims_each=8)  # oldest checked 210 days ago: stale
+    current = client.get("/", {"freshness": "current"}).context["providers"]
+    stale = client.get("/", {"freshness": "stale"}).context["providers"]
+    # Only the built providers: the seeded ones may be loaded for this module too.
+    assert [p.slug for p in current if p.slug.startswith("bulk-")] == ["bulk-1"]
+    assert [p.slug for p in stale if p.slug.startswith("bulk-")] == ["bulk-2"]
+
+
+def test_bad_filter_values_are_ignored_with_a_visible_note(client, seeded):
+    response = client.get(
+        "/", {"licence": ["permissive", "free-beer"], "colour": "red", "page": "zero"}
+    )
+    assert response.status_code == 200
+    text = _text(response)
+    assert "Ignored “free-beer” for licence kind" in text
+    assert "Ignored the unknown filter “colour”" in text
+    assert "Ignored the page number “zero”" in text
+    # The good value still applies.
+    assert {m.licence.slug for m in response.context["models"]} == {"apache-2-0"}
+
+
+def test_a_page_number_past_the_end_shows_the_last_page_with_a_note(client, seeded):
+    response = client.get("/", {"mpage": "99"})
+    assert response.status_code == 200
+    assert "There is no page 99 of models" in _text(response)
+
+
+def test_the_provider_page_shows_basics_claims_gdpr_card_models_sources_and_history(client, seeded):
+    response = client.get("/providers/mistral/")
+    assert response.status_code == 200
+    text = _text(response)
+    for expected in (
+        "API / developer platform",
+        "15 rue des Halles",
+        "https://mistral.ai",
+        "Rights and constraints",
+        "Commercial use allowed",
+        "Mistral AI Terms of Use",
+        "Not re-checked since recorded",
+        "Overall verdict: ◐ Conditional",
+        "Server locations",
+        "Strengths",
+        "Weaknesses",
+        "Primary sources",
+        "Data processing agreement",
+        "Related comparisons",
+        "Mistral AI, OpenAI and Anthropic",
+        "Change history",
+    ):
+        assert expected in text, expected
+    # Every criterion, each with an icon and a word, not colour alone.
+    criteria = response.context["page"].rating_rows
+    assert len(criteria) == 8
+    assert "✓ Supported" in text and "◐ Partial" in text
+    # Freshness badges: the seed's checks are dated, so each claim carries one.
+    assert text.count("Stale") + text.count("Current") + text.count("Ageing") >= 20
+    # Models table with licence badge.
+    assert "Permissive open source" in text and "Apache License 2.0" in text
+
+
+def test_the_provider_page_links_each_claim_to_its_source(client, seeded):
+    html = client.get("/providers/mistral/").content.decode()
+    assert 'href="https://mistral.ai/terms/#terms-of-use"' in html
+    # A source without a public address is named, not linked to nowhere.
+    assert 'href=""' not in html
+    assert "(no public address)" in html
+
+
+def test_a_claims_verification_history_is_one_click_away(client, rows):
+    rows.add(1, claims_each=1)
+    html = client.get("/providers/bulk-1/").content.decode()
+    assert "<summary>Verification history (1)</summary>" in html
+    assert "<strong>Confirmed</strong> by manual review" in html
+
+
+def test_a_provider_without_a_published_assessment_says_so(client, seeded):
+    text = _text(client.get("/providers/openai/"))
+    assert "No GDPR assessment of OpenAI has been published yet" in text
+
+
+def test_the_model_page_explains_the_licence_in_plain_words_and_its_vocabulary(client, seeded):
+    text = _text(client.get("/models/mistral-7b/"))
+    assert "In plain words: you may use it commercially" in text
+    assert "commercial-use" in text and "include-copyright" in text
+    assert "Context window" in text and "32000 tokens" in text
+
+
+def test_the_model_page_shows_prices_with_their_dates(client, seeded):
+    text = _text(client.get("/models/mistral-small/"))
+    assert "0.1 USD" in text and "2026-04-18" in text
+    assert "Mistral AI pricing" in text
+
+
+def test_the_licence_catalogue_sets_research_only_licences_apart(client, seeded):
+    response = client.get("/licences/")
+    text = _text(response)
+    kinds = [kind for kind, _label, _licences in response.context["groups"]]
+    assert kinds[-1] == "research_only"
+    assert "Research / non-production only — not for production" in text
+    assert "must not be used in a product" in text
+
+
+def test_a_research_only_licence_page_warns_before_anything_else(client, seeded):
+    text = _text(client.get("/licences/mistral-research-licence/"))
+    assert text.index("Research only — not usable in production") < text.index("What it permits")
+
+
+def test_a_licence_page_lists_its_models(client, seeded):
+    response = client.get("/licences/apache-2-0/")
+    assert {m.slug for m in response.context["models"]} == {
+        "mistral-7b",
+        "mixtral-8x7b",
+        "mixtral-8x22b",
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("/providers/no-such-provider/", "No provider is catalogued as “no-such-provider”."),
+        ("/models/no-such-model/", "No model is catalogued as “no-such-model”."),
+        ("/licences/no-such-licence/", "No licence is catalogued as “no-such-licence”."),
+        ("/claims/999999/", "No claim has the number 999999."),
+        ("/compare/?providers=mistral,nobody", "No provider is catalogued as “nobody”."),
+        ("/providers/nobody/changes/feed/", "No provider is catalogued as “nobody”."),
+        ("/no/such/page/", "There is no page at /no/such/page/"),
+    ],
+)
+def test_unknown_addresses_get_a_proper_404_page(client, seeded, url, message):
+    response = client.get(url)
+    assert response.status_code == 404
+    text = _text(response)
+    assert message in text
+    assert "searching the catalogue" in text  # the site's own page, with a way on
+
+
+def test_the_compare_page_puts_mistral_and_anthropic_side_by_side(client, seeded):
+    response = client.get("/compare/", {"providers": "mistral,anthropic"})
+    assert response.status_code == 200
+    rows = [row for _group, group_rows in response.context["groups"] for row in group_rows]
+    labels = [row.label for row in rows]
+    for expected in (
+        "Origin (headquarters)",
+        "Open-weight models",
+        "How the models are reached",
+        "Where data is hosted",
+        "Inputs used for training",
+        "Commercial use allowed",
+        "Price",
+        "GDPR verdict",
+        "DPA / AVV",
+    ):
+        assert expected in labels, expected
+    origin = rows[labels.index("Origin (headquarters)")]
+    assert [c.text for c in origin.cells] == ["FR", "US"]
+    assert origin.differs
+    html = response.content.decode()
+    assert "≠</span> differs" in html
+    assert "/providers/mistral/#gdpr-dpa" in html  # GDPR cells link to the rating
+    assert "/claims/" in html  # claim cells link to their evidence
+
+
+def test_the_compare_page_compares_models_too(client, seeded):
+    response = client.get("/compare/", {"models": ["mistral-7b", "mistral-small"]})
+    rows = {row.label: row for _g, rs in response.context["groups"] for row in rs}
+    assert [c.text for c in rows["Weights"].cells] == ["Open weights", "API only"]
+    assert rows["Self-hosting (licence)"].differs
+
+
+def test_the_compare_page_explains_too_few_or_too_many_choices(client, seeded):
+    one = _text(client.get("/compare/", {"providers": "mistral"}))
+    assert "Choose at least 2 providers to compare." in one
+    five = client.get("/compare/", {"providers": "mistral,anthropic,openai,openrouter,litellm"})
+    assert five.status_code == 200
+    assert "At most 4 can be compared; showing the first 4 of 5." in _text(five)
+    assert len(five.context["subjects"]) == 4
+
+
+def test_the_finder_sorts_models_and_gives_the_reason_for_each_exclusion(client, seeded):
+    research = Licence.objects.get(slug="mistral-research-licence")
+    AIModel.objects.create(
+        provider=seeded,
+        slug="test-only-research-model",
+        name="Test-only Research Model",
+        weights="open",
+        licence=research,
+    )
+    response = client.get("/finder/", {"commercial_use": "on", "hosting": "self_hosting"})
+    assert response.status_code == 200
+    results = response.context["results"]
+    qualifies = {r.model.slug for r in results["qualifies"]}
+    assert qualifies == {"mistral-7b", "mixtral-8x7b", "mixtral-8x22b"}
+    failed = {r.model.slug: r for r in results["fails"]}
+    research_result = failed["test-only-research-model"]
+    assert any(
+        f.requirement == "commercial_use" and f.status == "unmet" for f in research_result.failing
+    )
+    text = _text(response)
+    assert "Mistral AI Research License (research / non-production only) does not permit" in text
+    assert "API only: the weights are not published." in text
+
+
+def test_the_finder_reports_a_bad_budget_instead_of_failing(client, seeded):
+    response = client.get("/finder/", {"commercial_use": "on", "max_input_price": "cheap"})
+    assert response.status_code == 200
+    assert "Budget per million input tokens (USD): Enter a number." in _text(response)
+    assert response.context["results"] is None
+
+
+def test_the_finder_without_requirements_asks_for_one(client, seeded):
+    response = client.get("/finder/", {"max_input_price": ""})
+    assert "Tick at least one requirement" in _text(response)
+
+
+def test_the_finder_names_an_unknown_modality(client, seeded):
+    response = client.get("/finder/", {"modalities": "smell"})
+    assert response.status_code == 200
+    assert "Select a valid choice. smell is not one of the available choices." in _text(response)

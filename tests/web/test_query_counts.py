@@ -1,0 +1,61 @@
+"""Every page's query count is pinned and stays the same when it shows many more rows."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from assessments.models import Assessment
+from catalog.models import AIModel, Claim
+
+pytestmark = pytest.mark.django_db
+
+
+def _count(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
+# (url, pinned query count). Each count is the whole request, session-free, with the
+# catalogue-wide figures not cached yet (the home page: 4 queries for the cache stamp,
+# 7 to compute the figures, then its lists and facet counts).
+PAGES = [
+    ("/", 16),
+    ("/?q=Bulk", 20),
+    ("/?weights=open&commercial=yes&verdict=recommended&freshness=current", 17),
+    ("/providers/bulk-1/", 24),
+    ("/models/bulk-1-model-1/", 6),
+    ("/licences/", 1),
+    ("/licences/test-permissive/", 2),
+    ("/compare/?providers=bulk-1,bulk-2", 9),
+    ("/compare/?models=bulk-1-model-0,bulk-2-model-1", 6),
+    ("/finder/?commercial_use=on&hosting=self_hosting", 7),
+    ("/changes/", 5),
+    ("/changes/?provider=bulk-1", 7),
+    ("/changes/feed/", 5),
+    ("/providers/bulk-1/changes/feed/", 7),
+    ("/claims/{claim}/", 2),
+]
+
+
+@pytest.mark.parametrize(("url", "pinned"), PAGES)
+def test_the_page_runs_a_pinned_number_of_queries_whatever_the_number_of_rows(
+    client, rows, django_assert_num_queries, url, pinned
+):
+    rows.add(2)
+    claim = Claim.objects.filter(provider__slug="bulk-1").first()
+    url = url.format(claim=claim.pk)
+    with django_assert_num_queries(pinned):
+        client.get(url)
+
+    # Ten times the providers, and more models and claims on the pages' own subjects.
+    rows.add(20, models_each=3, claims_each=6)
+    provider = rows.add(1, models_each=1, claims_each=1)[0]
+    del provider
+    assert AIModel.objects.count() > 60
+    assert Claim.objects.count() > 150
+    assert Assessment.objects.count() == 23
+    assert _count(client, url) == pinned
