@@ -77,19 +77,25 @@ def measure(port: int, target: Target, *, requests: int, concurrency: int) -> di
     headers = {"Content-Type": "application/json"} if target.body else {}
 
     def worker() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
         mine: list[float] = []
         while True:
             with lock:
                 if next(counter, None) is None:
                     break
             started = time.perf_counter()
-            conn.request(target.method, target.path, body=target.body, headers=headers)
-            response = conn.getresponse()
-            response.read()
+            try:
+                conn.request(target.method, target.path, body=target.body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+            except OSError as exc:  # a timeout or a dropped connection fails the run
+                with lock:
+                    errors.append(f"{target.name}: {exc!r}")
+                break
             mine.append(time.perf_counter() - started)
             if response.status != 200:
-                errors.append(f"{target.name}: HTTP {response.status}")
+                with lock:
+                    errors.append(f"{target.name}: HTTP {response.status}")
         conn.close()
         with lock:
             latencies.extend(mine)
@@ -207,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                     bare_rps = result["rps"]
                 ratio = result["rps"] / bare_rps
                 print(
-                    f"{target.name:22} {concurrency:>4} {result['n']:>5} {result['rps']:>8.1f} "
+                    f"{target.name:22} {concurrency:>4} {result['n']:>5} {result['rps']:>8.2f} "
                     f"{result['p50']:>8.1f} {result['p99']:>8.1f} {ratio:>7.0%}",
                     flush=True,
                 )
