@@ -15,86 +15,39 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from tests.crawlers.server import Page
+from tests.realworker import ROOT, worker_database
 
 pytestmark = pytest.mark.worker
 
-ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("ATLAS_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
 ALIAS = "worker_db"
 SOURCES = 200
 
 
-def _postgres_server_url() -> str:
-    explicit = os.environ.get("ATLAS_TEST_POSTGRES_URL")
-    if explicit:
-        return explicit
-    current = os.environ.get("DATABASE_URL", "")
-    if current.startswith(("postgres://", "postgresql://")):
-        return urlunsplit(urlsplit(current)._replace(path="/postgres"))
-    return "postgres://postgres@127.0.0.1:5432/postgres"
-
-
 @pytest.fixture(scope="module")
 def worker_env(fixture_server, django_db_blocker):
     """A migrated database, a clean broker database, and the environment for subprocesses."""
-    import psycopg
-    import redis
-    from django.db import connections
-    from environ import Env
-
-    try:
-        broker = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-        broker.ping()
-    except Exception as exc:
-        pytest.skip(f"Redis is not answering at {REDIS_URL} ({exc}); worker tests need it.")
-    server_url = _postgres_server_url()
-    try:
-        admin = psycopg.connect(server_url, autocommit=True, connect_timeout=3)
-    except Exception as exc:
-        pytest.skip(f"PostgreSQL is not answering at {server_url} ({exc}); worker tests need it.")
-    name = f"atlas_worker_test_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    # A throwaway database: commits need not wait for the disk (the workers are killed,
-    # never PostgreSQL), which keeps 400 checks within seconds on a busy machine.
-    admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
-    database_url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-    broker.flushdb()
-    env = {
-        **os.environ,
-        "SECRET_KEY": "worker-test",
-        "ATLAS_IGNORE_DOTENV": "1",
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": REDIS_URL,
-        # Unacknowledged tasks of a killed worker come back after this many seconds.
-        "CELERY_VISIBILITY_TIMEOUT": "8",
-        "CELERY_UNACKED_RESTORE_SECONDS": "2",
-        "ATLAS_CRAWLER_ALLOWED_NETWORKS": "127.0.0.1/32",
-        "ATLAS_CRAWLER_POLITENESS_MS": "0",
-        "ATLAS_CRAWLER_RETRY_BASE_SECONDS": "1",
-        "ATLAS_CRAWLER_SWEEP_LIMIT": str(SOURCES),
-        "PYTHONUNBUFFERED": "1",
-    }
-    try:
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=ROOT, env=env, check=True, timeout=300,
-        )  # fmt: skip
-        config = Env.db_url_config(database_url)
-        defaults = connections.configure_settings({"default": {}, ALIAS: config})
-        connections.settings[ALIAS] = defaults[ALIAS]
-        with django_db_blocker.unblock():
-            yield env
-            connections[ALIAS].close()
-    finally:
-        connections.settings.pop(ALIAS, None)
-        broker.flushdb()
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with worker_database(
+        django_db_blocker=django_db_blocker,
+        alias=ALIAS,
+        prefix="atlas_worker_test",
+        redis_url=REDIS_URL,
+        fast_commits=True,
+        extra_env={
+            # Unacknowledged tasks of a killed worker come back after this many seconds.
+            "CELERY_VISIBILITY_TIMEOUT": "8",
+            "CELERY_UNACKED_RESTORE_SECONDS": "2",
+            "ATLAS_CRAWLER_ALLOWED_NETWORKS": "127.0.0.1/32",
+            "ATLAS_CRAWLER_POLITENESS_MS": "0",
+            "ATLAS_CRAWLER_RETRY_BASE_SECONDS": "1",
+            "ATLAS_CRAWLER_SWEEP_LIMIT": str(SOURCES),
+        },
+    ) as env:
+        yield env
 
 
 def _start_worker(env: dict, log: Path) -> subprocess.Popen:
