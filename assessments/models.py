@@ -15,11 +15,7 @@ from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from simple_history.models import HistoricalRecords
 
-from catalog.models import Provider, Source, TimeStamped
-
-
-def _in(field: str, choices: type[models.TextChoices]) -> Q:
-    return Q(**{f"{field}__in": choices.values})
+from catalog.models import Provider, Source, TimeStamped, in_choices
 
 
 class Criterion(TimeStamped):
@@ -55,7 +51,6 @@ class AssessmentVerdict(models.TextChoices):
 
 class Assessment(TimeStamped):
     Status = AssessmentStatus
-
     Verdict = AssessmentVerdict
 
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="assessments")
@@ -88,10 +83,10 @@ class Assessment(TimeStamped):
         ordering = ["provider__name", "-assessed_on", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=_in("status", AssessmentStatus), name="assessment_status_valid"
+                condition=in_choices("status", AssessmentStatus), name="assessment_status_valid"
             ),
             models.CheckConstraint(
-                condition=_in("verdict", AssessmentVerdict), name="assessment_verdict_valid"
+                condition=in_choices("verdict", AssessmentVerdict), name="assessment_verdict_valid"
             ),
             models.UniqueConstraint(
                 fields=["provider"],
@@ -123,7 +118,9 @@ class Rating(TimeStamped):
     class Meta:
         ordering = ["assessment", "criterion__position"]
         constraints = [
-            models.CheckConstraint(condition=_in("value", RatingValue), name="rating_value_valid"),
+            models.CheckConstraint(
+                condition=in_choices("value", RatingValue), name="rating_value_valid"
+            ),
             models.UniqueConstraint(
                 fields=["assessment", "criterion"], name="rating_unique_per_criterion"
             ),
@@ -221,7 +218,7 @@ class ClaimCorrection(TimeStamped):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=_in("status", CorrectionStatus), name="correction_status_valid"
+                condition=in_choices("status", CorrectionStatus), name="correction_status_valid"
             ),
             models.CheckConstraint(condition=~Q(reason=""), name="correction_reason_required"),
             models.CheckConstraint(
@@ -286,7 +283,7 @@ class ModerationNote(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=_in("action", ModerationAction), name="note_action_valid"
+                condition=in_choices("action", ModerationAction), name="note_action_valid"
             ),
             models.CheckConstraint(
                 condition=(
@@ -340,7 +337,7 @@ class Review(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=_in("status", ReviewStatus), name="review_status_valid"
+                condition=in_choices("status", ReviewStatus), name="review_status_valid"
             ),
             models.CheckConstraint(
                 condition=Q(rating__gte=1) & Q(rating__lte=5), name="review_rating_1_to_5"

@@ -16,7 +16,8 @@ from simple_history.models import HistoricalRecords
 from catalog import freshness
 
 
-def _in(field: str, choices: type[models.TextChoices]) -> Q:
+def in_choices(field: str, choices: type[models.TextChoices]) -> Q:
+    """A check-constraint condition: ``field`` holds one of ``choices``' values."""
     return Q(**{f"{field}__in": choices.values})
 
 
@@ -50,7 +51,6 @@ class ProviderStatus(models.TextChoices):
 
 class Provider(TimeStamped):
     Kind = ProviderKind
-
     Status = ProviderStatus
 
     slug = models.SlugField(max_length=80, unique=True)
@@ -70,9 +70,11 @@ class Provider(TimeStamped):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=_in("kind", ProviderKind), name="provider_kind_valid"),
             models.CheckConstraint(
-                condition=_in("status", ProviderStatus), name="provider_status_valid"
+                condition=in_choices("kind", ProviderKind), name="provider_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=in_choices("status", ProviderStatus), name="provider_status_valid"
             ),
         ]
 
@@ -131,12 +133,14 @@ class Licence(TimeStamped):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=_in("kind", LicenceKind), name="licence_kind_valid"),
+            models.CheckConstraint(
+                condition=in_choices("kind", LicenceKind), name="licence_kind_valid"
+            ),
             models.UniqueConstraint(
                 fields=["spdx_id"], condition=~Q(spdx_id=""), name="licence_spdx_unique"
             ),
             *[
-                models.CheckConstraint(condition=_in(f, Ternary), name=f"licence_{f}_valid")
+                models.CheckConstraint(condition=in_choices(f, Ternary), name=f"licence_{f}_valid")
                 for f in (
                     "commercial_use",
                     "self_hosting",
@@ -200,7 +204,6 @@ class AIModelArchitecture(models.TextChoices):
 
 class AIModel(TimeStamped):
     Weights = AIModelWeights
-
     Architecture = AIModelArchitecture
 
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="models")
@@ -237,10 +240,11 @@ class AIModel(TimeStamped):
         verbose_name = "AI model"
         constraints = [
             models.CheckConstraint(
-                condition=_in("weights", AIModelWeights), name="model_weights_valid"
+                condition=in_choices("weights", AIModelWeights), name="model_weights_valid"
             ),
             models.CheckConstraint(
-                condition=_in("architecture", AIModelArchitecture), name="model_architecture_valid"
+                condition=in_choices("architecture", AIModelArchitecture),
+                name="model_architecture_valid",
             ),
             models.CheckConstraint(
                 condition=Q(total_params_b__isnull=True) | Q(total_params_b__gt=0),
@@ -323,7 +327,7 @@ class Source(TimeStamped):
         ordering = ["publisher", "title"]
         constraints = [
             models.CheckConstraint(
-                condition=_in("doc_type", SourceDocType), name="source_doc_type_valid"
+                condition=in_choices("doc_type", SourceDocType), name="source_doc_type_valid"
             ),
             models.UniqueConstraint(fields=["url"], condition=~Q(url=""), name="source_url_unique"),
         ]
@@ -350,7 +354,6 @@ class ClaimKey(TimeStamped):
     """The controlled vocabulary of claim keys; a table so curators can add keys."""
 
     Group = ClaimKeyGroup
-
     ValueType = ClaimKeyValueType
 
     key = models.SlugField(max_length=80, unique=True)
@@ -364,10 +367,11 @@ class ClaimKey(TimeStamped):
         ordering = ["group", "key"]
         constraints = [
             models.CheckConstraint(
-                condition=_in("group", ClaimKeyGroup), name="claimkey_group_valid"
+                condition=in_choices("group", ClaimKeyGroup), name="claimkey_group_valid"
             ),
             models.CheckConstraint(
-                condition=_in("value_type", ClaimKeyValueType), name="claimkey_value_type_valid"
+                condition=in_choices("value_type", ClaimKeyValueType),
+                name="claimkey_value_type_valid",
             ),
         ]
 
@@ -407,7 +411,6 @@ class ClaimStatus(models.TextChoices):
 
 class Claim(TimeStamped):
     Flag = ClaimFlag
-
     Surface = ClaimSurface
 
     Status = ClaimStatus
@@ -453,12 +456,15 @@ class Claim(TimeStamped):
                 name="claim_exactly_one_value",
             ),
             models.CheckConstraint(
-                condition=Q(value_flag="") | _in("value_flag", ClaimFlag), name="claim_flag_valid"
+                condition=Q(value_flag="") | in_choices("value_flag", ClaimFlag),
+                name="claim_flag_valid",
             ),
             models.CheckConstraint(
-                condition=_in("scope_surface", ClaimSurface), name="claim_surface_valid"
+                condition=in_choices("scope_surface", ClaimSurface), name="claim_surface_valid"
             ),
-            models.CheckConstraint(condition=_in("status", ClaimStatus), name="claim_status_valid"),
+            models.CheckConstraint(
+                condition=in_choices("status", ClaimStatus), name="claim_status_valid"
+            ),
             # The loader's natural key; one partial constraint per subject because
             # NULLs never collide in a plain unique constraint.
             models.UniqueConstraint(
@@ -541,7 +547,6 @@ class Verification(models.Model):
     """One re-check of a claim; every check leaves one, so history is visible."""
 
     Method = VerificationMethod
-
     Outcome = VerificationOutcome
 
     claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="verifications")
@@ -560,10 +565,11 @@ class Verification(models.Model):
         ordering = ["-checked_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=_in("method", VerificationMethod), name="verification_method_valid"
+                condition=in_choices("method", VerificationMethod), name="verification_method_valid"
             ),
             models.CheckConstraint(
-                condition=_in("outcome", VerificationOutcome), name="verification_outcome_valid"
+                condition=in_choices("outcome", VerificationOutcome),
+                name="verification_outcome_valid",
             ),
             models.CheckConstraint(
                 condition=Q(match_score__isnull=True)

@@ -13,11 +13,7 @@ import zlib
 from django.db import models
 from django.db.models import Q
 
-from catalog.models import Source
-
-
-def _in(field: str, choices: type[models.TextChoices]) -> Q:
-    return Q(**{f"{field}__in": choices.values})
+from catalog.models import Source, in_choices
 
 
 def _lines(value: str) -> list[str]:
@@ -115,7 +111,6 @@ class Check(models.Model):
     """One reading of a source: queued by a sweep, a curator or the command, then run once."""
 
     Kind = CheckKind
-
     Status = CheckStatus
 
     Outcome = CheckOutcome
@@ -158,10 +153,14 @@ class Check(models.Model):
     class Meta:
         ordering = ["-queued_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=_in("kind", CheckKind), name="check_kind_valid"),
-            models.CheckConstraint(condition=_in("status", CheckStatus), name="check_status_valid"),
             models.CheckConstraint(
-                condition=_in("outcome", CheckOutcome), name="check_outcome_valid"
+                condition=in_choices("kind", CheckKind), name="check_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=in_choices("status", CheckStatus), name="check_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=in_choices("outcome", CheckOutcome), name="check_outcome_valid"
             ),
             models.CheckConstraint(
                 condition=Q(status__in=OPEN_STATUSES) | Q(finished_at__isnull=False),
@@ -224,7 +223,7 @@ class Version(models.Model):
             ),
             models.UniqueConstraint(fields=["source", "number"], name="version_unique_number"),
             models.CheckConstraint(
-                condition=_in("cause", VersionCause), name="version_cause_valid"
+                condition=in_choices("cause", VersionCause), name="version_cause_valid"
             ),
         ]
 

@@ -15,15 +15,11 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from catalog.models import AIModel, Claim, Provider, Verification
+from catalog.models import AIModel, Claim, Provider, Verification, in_choices
 
 # Only variables named as API keys: an endpoint (whose URL a curator sets) must never
 # be able to send another secret of this deployment, such as SECRET_KEY or DATABASE_URL.
 KEY_NAME_PATTERN = r"^[A-Z][A-Z0-9_]{0,89}_API_(KEY|TOKEN)$"
-
-
-def _in(field: str, choices: type[models.TextChoices]) -> Q:
-    return Q(**{f"{field}__in": choices.values})
 
 
 class EndpointKind(models.TextChoices):
@@ -114,7 +110,9 @@ class Endpoint(models.Model):
         ordering = ["name"]
         permissions = [("run_probe", "Can test a claim against an endpoint now")]
         constraints = [
-            models.CheckConstraint(condition=_in("kind", EndpointKind), name="endpoint_kind_valid"),
+            models.CheckConstraint(
+                condition=in_choices("kind", EndpointKind), name="endpoint_kind_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(kind=EndpointKind.EMBEDDED_LOCAL) | ~Q(base_url=""),
                 name="endpoint_base_url_unless_embedded",
@@ -160,7 +158,6 @@ class ProbeRun(models.Model):
     """One batch of probes against one endpoint, and what it has spent of its budget."""
 
     Status = ProbeRunStatus
-
     Trigger = ProbeRunTrigger
 
     endpoint = models.ForeignKey(Endpoint, on_delete=models.PROTECT, related_name="runs")
@@ -185,10 +182,10 @@ class ProbeRun(models.Model):
         ordering = ["-started_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=_in("status", ProbeRunStatus), name="run_status_valid"
+                condition=in_choices("status", ProbeRunStatus), name="run_status_valid"
             ),
             models.CheckConstraint(
-                condition=_in("trigger", ProbeRunTrigger), name="run_trigger_valid"
+                condition=in_choices("trigger", ProbeRunTrigger), name="run_trigger_valid"
             ),
             # The budget reservation is a conditional UPDATE; these make an
             # overspend impossible even if that code were wrong.
@@ -234,7 +231,7 @@ class ProbeJob(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["run", "claim"], name="probejob_once_per_run"),
             models.CheckConstraint(
-                condition=_in("status", ProbeJobStatus), name="job_status_valid"
+                condition=in_choices("status", ProbeJobStatus), name="job_status_valid"
             ),
         ]
 
@@ -273,7 +270,8 @@ class JudgeVerdict(models.Model):
                 name="judgeverdict_cache_key",
             ),
             models.CheckConstraint(
-                condition=_in("verdict", JudgeVerdictChoice), name="judgeverdict_verdict_valid"
+                condition=in_choices("verdict", JudgeVerdictChoice),
+                name="judgeverdict_verdict_valid",
             ),
         ]
 
