@@ -293,10 +293,64 @@ def test_an_unchanged_check_costs_a_fixed_handful_of_queries(
     run_check(source)
     Claim.objects.filter(source=source).update(checked_at=timezone.localdate())
     check = services.check_queue(source=source, reason="test")
-    # Claim the check, read it, lock it and the settings, record both, read the claims, then
-    # one verification per claim (here one); the savepoint pair wraps the record.
-    with django_assert_num_queries(10):
+    # Claim the check, read it with its settings, lock the settings, record both, read the
+    # claims, then one insert for all their verifications; the savepoint pair wraps the record.
+    with django_assert_num_queries(9):
         services.check_run(check_id=check.pk)
+    assert Claim.objects.get(source=source).verifications.count() == 2
+
+
+def test_an_unchanged_check_of_a_source_no_claim_cites_skips_the_claims(
+    server, provider, django_assert_num_queries
+):
+    server.route("/page", Page(TERMS))
+    source = make_source(server.url("/page"), provider=provider)
+    run_check(source)
+    check = services.check_queue(source=source, reason="test")
+    with django_assert_num_queries(7):
+        services.check_run(check_id=check.pk)
+    check.refresh_from_db()
+    assert check.status == Check.Status.DONE and check.outcome == Check.Outcome.UNCHANGED
+    crawl = CrawlSettings.objects.get(source=source)
+    assert crawl.last_checked_at == check.finished_at
+    assert crawl.current_version == check.version == check.previous_version
+
+
+def test_the_same_bytes_read_again_are_not_parsed_again(server, provider, monkeypatch):
+    server.route("/page", Page(TERMS))
+    source = make_source(server.url("/page"), provider=provider)
+    first = run_check(source)
+    assert first.version.raw_hash == services.raw_hash(TERMS.encode())
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("an identical body was parsed again")
+
+    monkeypatch.setattr(services, "extract", no_parsing)
+    check = run_check(source)
+    assert check.outcome == Check.Outcome.UNCHANGED
+    assert check.version == first.version
+    assert Version.objects.filter(source=source).count() == 1
+
+
+def test_new_bytes_with_the_same_text_are_parsed_and_found_unchanged(server, provider):
+    server.route("/page", Page(TERMS))
+    source = make_source(server.url("/page"), provider=provider)
+    first = run_check(source)
+    server.route("/page", Page(TERMS.replace("<main>", "<!-- build 2 --><main>")))
+    check = run_check(source)
+    assert check.outcome == Check.Outcome.UNCHANGED
+    assert check.version == first.version
+    assert Version.objects.filter(source=source).count() == 1
+
+
+def test_the_same_bytes_after_a_selector_edit_are_read_with_the_new_selectors(server, provider):
+    server.route("/page", Page(TERMS))
+    source = make_source(server.url("/page"), provider=provider)
+    run_check(source)
+    CrawlSettings.objects.filter(source=source).update(remove_selectors="footer, p:last-child")
+    check = run_check(source)
+    assert "Outputs belong to you." not in check.version.text
+    assert Version.objects.filter(source=source).count() == 2
 
 
 def test_a_check_that_keeps_killing_its_worker_is_given_up(server, provider):
