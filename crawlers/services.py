@@ -19,7 +19,7 @@ import time
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from catalog.models import Claim, Source, Verification
@@ -578,16 +578,45 @@ def source_reextract(*, source: Source, reason: str = "selectors edited") -> Che
 # --- claims ----------------------------------------------------------------------------------
 
 
+def failure_kind(*, permanent: bool | None, http_status: int | None) -> str:
+    """What kind of failure a check met, in words: equal kinds are one ongoing failure."""
+    answer = f"HTTP {http_status}" if http_status else "no usable answer"
+    return f"{'permanent' if permanent else 'transient'}, {answer}"
+
+
 def claims_reverify(*, check: Check, text: str | None) -> list[Verification]:
     """Re-verify every claim citing the check's source against ``text`` (None: unreadable).
 
-    Returns the verifications written, all in one insert.
+    Returns the verifications written. While a source keeps failing the same way, a claim
+    gets one *inconclusive* verification when the failure starts (or changes kind), not one
+    per failed check: the checks themselves record every failed read.
     """
     claims = Claim.objects.filter(source_id=check.source_id).exclude(status=Claim.Status.RETIRED)
+    kind = ""
+    if text is None:
+        kind = failure_kind(permanent=check.error_permanent, http_status=check.http_status)
+        # The claim's latest source check, read by the (claim, -checked_at) index.
+        latest = Verification.objects.filter(
+            claim_id=OuterRef("pk"), method=Verification.Method.SOURCE_CHECK
+        ).order_by("-checked_at", "-id")
+        claims = claims.annotate(
+            last_outcome=Subquery(latest.values("outcome")[:1]),
+            last_failure=Subquery(latest.values("evidence__failure")[:1]),
+        )
     index = TextIndex(text) if text is not None else None
-    return Verification.objects.bulk_create(
-        _verification_for(claim=claim, check=check, index=index) for claim in claims
-    )
+    verifications = []
+    for claim in claims:
+        if (
+            text is None
+            and claim.last_outcome == Verification.Outcome.INCONCLUSIVE
+            and claim.last_failure == kind
+        ):
+            continue
+        verification = _verification_for(claim=claim, check=check, index=index)
+        if kind:
+            verification.evidence["failure"] = kind
+        verifications.append(verification)
+    return Verification.objects.bulk_create(verifications)
 
 
 def claim_reverify(*, claim: Claim, check: Check, index: TextIndex | None) -> Verification:
