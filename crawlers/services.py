@@ -19,7 +19,8 @@ import time
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from catalog.models import Claim, Source, Verification
@@ -249,7 +250,12 @@ def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
         except CrawlerError as exc:
             return _check_fail(check=check, error=exc, started=started)
     return _check_record(
-        check=check, result=result, body_hash=body_hash, extracted=extracted, started=started
+        check=check,
+        seen=crawl,
+        result=result,
+        body_hash=body_hash,
+        extracted=extracted,
+        started=started,
     )
 
 
@@ -315,11 +321,6 @@ def _finish(check: Check, **fields) -> bool:
     return True
 
 
-def _next_number(source_id: int) -> int:
-    highest = Version.objects.filter(source_id=source_id).aggregate(n=Max("number"))["n"]
-    return (highest or 0) + 1
-
-
 def _version_for(
     *,
     crawl: CrawlSettings,
@@ -334,16 +335,15 @@ def _version_for(
     current = crawl.current_version
     if current is not None and current.content_hash == extracted.content_hash:
         return current
-    existing = (
-        Version.objects.filter(source_id=crawl.source_id, content_hash=extracted.content_hash)
-        .defer("text", "raw_body")
-        .first()
+    # One query answers both "was this text seen before?" and "what number comes next?".
+    found = Version.objects.filter(source_id=crawl.source_id).aggregate(
+        highest=Max("number"), seen=Max("pk", filter=Q(content_hash=extracted.content_hash))
     )
-    if existing is not None:
-        return existing
+    if found["seen"] is not None:
+        return Version.objects.defer("text", "raw_body").get(pk=found["seen"])
     return Version.objects.create(
         source_id=crawl.source_id,
-        number=_next_number(crawl.source_id),
+        number=(found["highest"] or 0) + 1,
         content_hash=extracted.content_hash,
         text=extracted.text,
         cause=cause,
@@ -424,17 +424,95 @@ def _reextract_locked(*, crawl: CrawlSettings, reason: str, now: dt.datetime) ->
     return check
 
 
+def _done_fields(
+    *,
+    result: fetch.FetchResult,
+    outcome: str,
+    version: Version,
+    previous: Version | None,
+    started: float,
+    now: dt.datetime,
+) -> dict:
+    return {
+        "status": Check.Status.DONE,
+        "outcome": outcome,
+        "finished_at": now,
+        "http_status": result.status_code,
+        "final_url": result.final_url[:1000],
+        "redirects": result.redirects,
+        "duration_ms": int((time.monotonic() - started) * 1000),
+        "bytes_received": result.bytes_received,
+        "content_type": result.content_type[:100],
+        "error": "",
+        "error_permanent": None,
+        "version": version,
+        "previous_version": previous,
+    }
+
+
+def _read_fields(*, result: fetch.FetchResult, now: dt.datetime) -> dict:
+    return {
+        "last_checked_at": now,
+        "consecutive_failures": 0,
+        "etag": result.etag[:300],
+        "last_modified": result.last_modified[:100],
+    }
+
+
 def _check_record(
     *,
     check: Check,
+    seen: CrawlSettings,
     result: fetch.FetchResult,
     body_hash: str,
     extracted: Extracted | None,
     started: float,
 ) -> Check | None:
     now = timezone.now()
+    cited = getattr(check, "cited", True)
+    unchanged = (
+        seen.current_version_id is not None
+        if result.not_modified
+        else extracted is None and _same_body(seen, body_hash)
+    )
+    if unchanged:
+        # The common re-check: nothing new to store. The settings row is written only if
+        # its current version and selectors are still those read before the fetch, and
+        # that UPDATE's row lock holds until commit, as the SELECT FOR UPDATE below would.
+        with transaction.atomic():
+            next_check = now + dt.timedelta(hours=seen.interval_hours)
+            moved = CrawlSettings.objects.filter(
+                pk=seen.pk,
+                current_version_id=seen.current_version_id,
+                keep_selectors=seen.keep_selectors,
+                remove_selectors=seen.remove_selectors,
+            ).update(
+                **_read_fields(result=result, now=now),
+                next_check_at=Greatest(Coalesce("next_check_at", Value(now)), Value(next_check)),
+            )
+            if moved:
+                version = seen.current_version
+                outcome = (
+                    Check.Outcome.NOT_MODIFIED if result.not_modified else Check.Outcome.UNCHANGED
+                )
+                if not _finish(
+                    check,
+                    **_done_fields(
+                        result=result,
+                        outcome=outcome,
+                        version=version,
+                        previous=version,
+                        started=started,
+                        now=now,
+                    ),
+                ):
+                    return None
+                if cited:
+                    claims_reverify(check=check, text=version.text)
+                return check
+        # Something moved the current version or the selectors meanwhile: the full path.
     with transaction.atomic():
-        crawl = _lock_crawl(check.source_id, with_text=getattr(check, "cited", True))
+        crawl = _lock_crawl(check.source_id, with_text=cited)
         current = crawl.current_version
         if current is not None and not result.not_modified and _rules_changed(crawl, current):
             # Selectors were edited since the last version: whatever that edit alone
@@ -482,32 +560,24 @@ def _check_record(
                 outcome = Check.Outcome.CHANGED
         if not _finish(
             check,
-            status=Check.Status.DONE,
-            outcome=outcome,
-            finished_at=now,
-            http_status=result.status_code,
-            final_url=result.final_url[:1000],
-            redirects=result.redirects,
-            duration_ms=int((time.monotonic() - started) * 1000),
-            bytes_received=result.bytes_received,
-            content_type=result.content_type[:100],
-            error="",
-            error_permanent=None,
-            version=version,
-            previous_version=previous,
+            **_done_fields(
+                result=result,
+                outcome=outcome,
+                version=version,
+                previous=previous,
+                started=started,
+                now=now,
+            ),
         ):
             return None
         CrawlSettings.objects.filter(pk=crawl.pk).update(
+            **_read_fields(result=result, now=now),
             current_version=version,
-            last_checked_at=now,
-            consecutive_failures=0,
-            etag=result.etag[:300],
-            last_modified=result.last_modified[:100],
             next_check_at=max(
                 crawl.next_check_at or now, now + dt.timedelta(hours=crawl.interval_hours)
             ),
         )
-        if getattr(check, "cited", True):
+        if cited:
             claims_reverify(check=check, text=version.text)
     return check
 
