@@ -212,6 +212,9 @@ class Version(models.Model):
     raw_hash = models.CharField(
         max_length=64,
         blank=True,
+        # A database default too, so workers still running the previous release can go on
+        # inserting versions while this column is added.
+        db_default="",
         help_text="SHA-256 of the raw body; a re-check that reads the same bytes with the same "
         "rules skips extraction. Empty for versions stored before it was kept.",
     )
