@@ -225,17 +225,19 @@ def main() -> None:
             before = Check.objects.count()
             started, cpu = time.monotonic(), time.process_time()
             # What the beat's periodic sweep runs: one query for the due sources, one insert
-            # for their checks, then one message per check.
+            # for their checks, then their messages in pipelined batches.
             services.sources_sweep(limit=args.sources)
             queued, queue_cpu = time.monotonic() - started, time.process_time() - cpu
             while Check.objects.filter(status__in=["queued", "running"]).exists():
                 time.sleep(0.5)
-            finished = Check.objects.order_by("-id")[: args.sources]
-            window = Check.objects.filter(pk__in=[c.pk for c in finished]).aggregate(
-                first=Min("started_at"), last=Max("finished_at")
+            swept = Check.objects.filter(
+                pk__in=list(
+                    Check.objects.order_by("-id").values_list("pk", flat=True)[: args.sources]
+                )
             )
+            window = swept.aggregate(first=Min("started_at"), last=Max("finished_at"))
             wall = (window["last"] - window["first"]).total_seconds()
-            failed = Check.objects.filter(status="failed").count()
+            failed = swept.filter(status="failed").count()
             print(
                 f"{label}: {Check.objects.count() - before} checks, {failed} failed, "
                 f"queued in {queued:.1f} s ({queue_cpu * 1000 / args.sources:.2f} ms CPU per "
