@@ -209,6 +209,15 @@ class Version(models.Model):
     fetched_url = models.URLField(max_length=1000, blank=True)
     raw_body = models.BinaryField(help_text="The body that produced this text, zlib-compressed.")
     raw_size = models.PositiveBigIntegerField()
+    raw_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        # A database default too, so workers still running the previous release can go on
+        # inserting versions while this column is added.
+        db_default="",
+        help_text="SHA-256 of the raw body; a re-check that reads the same bytes with the same "
+        "rules skips extraction. Empty for versions stored before it was kept.",
+    )
     raw_content_type = models.CharField(max_length=100, blank=True)
     raw_encoding = models.CharField(max_length=40, blank=True)
     keep_selectors = models.TextField(blank=True)

@@ -20,6 +20,9 @@ from django.conf import settings
 from crawlers.errors import CrawlerError
 
 POLL_SECONDS = 0.05
+# Longest wait for a slot between two attempts when no holder hands one back (a dead holder's
+# lease running out is the only way a slot frees silently).
+WAKE_UP_SECONDS = 0.5
 
 
 class HostGate:
@@ -81,6 +84,16 @@ return start - now
 """
 
 
+# Gives the slot back and wakes one waiting process; the wake-up list holds at most one token
+# per slot and expires, so tokens nobody waited for cost one spare attempt at most.
+_RELEASE = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('LPUSH', KEYS[2], '1')
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)
+redis.call('PEXPIRE', KEYS[2], 60000)
+"""
+
+
 class RedisHostGate:
     """Limiter shared by every process that uses the same Redis database."""
 
@@ -89,6 +102,7 @@ class RedisHostGate:
         self._pid = -1
         self._client = None
         self._acquire = None
+        self._release = None
         self._lock = threading.Lock()
 
     def _redis(self):
@@ -101,15 +115,17 @@ class RedisHostGate:
                     self.url, socket_timeout=5, socket_connect_timeout=5
                 )
                 self._acquire = self._client.register_script(_ACQUIRE)
+                self._release = self._client.register_script(_RELEASE)
                 self._pid = os.getpid()
-            return self._client, self._acquire
+            return self._client, self._acquire, self._release
 
     @contextmanager
     def slot(self, key: str, *, delay: float, deadline: float):
         import redis
 
-        client, acquire = self._redis()
+        client, acquire, release = self._redis()
         slots, booked = f"atlas:crawl:slots:{key}", f"atlas:crawl:next:{key}"
+        freed = f"atlas:crawl:freed:{key}"
         token = uuid.uuid4().hex
         limit = settings.ATLAS_CRAWLER_PER_HOST_CONCURRENCY
         # The lease outlives the fetch's own deadline, so only a dead holder loses its slot.
@@ -125,14 +141,23 @@ class RedisHostGate:
                 ) from None
             if wait_ms >= 0:
                 break
-            if time.monotonic() + POLL_SECONDS > deadline:
+            remaining = deadline - time.monotonic()
+            if remaining < POLL_SECONDS:
                 raise CrawlerError(
                     f"Too many requests in flight to {key}; try later.", permanent=False
                 )
-            time.sleep(POLL_SECONDS)
+            # Sleep until a holder hands its slot back (it pushes to the host's wake-up list)
+            # rather than a fixed poll interval, so a freed slot is not left idle; the
+            # timeout still notices a slot whose holder died and whose lease ran out.
+            try:
+                client.blpop([freed], timeout=min(WAKE_UP_SECONDS, remaining))
+            except redis.RedisError as exc:
+                raise CrawlerError(
+                    f"The shared host limiter is unavailable ({exc}).", permanent=False
+                ) from None
         try:
             _wait_until_start(key, wait_ms / 1000, deadline)
             yield
         finally:
             with suppress(redis.RedisError):
-                client.zrem(slots, token)
+                release(keys=[slots, freed], args=[token, limit])

@@ -14,11 +14,14 @@ moves a *current* claim to *needs review*; a page that cannot be read changes ne
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
+from contextlib import nullcontext
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from catalog.models import Claim, Source, Verification
@@ -30,6 +33,8 @@ from crawlers.models import OPEN_STATUSES, Check, CrawlSettings, Version
 
 # Deliveries of one check, retries and re-deliveries after a dead worker included.
 MAX_ATTEMPTS = 6
+# Messages sent to the broker in one round trip when a sweep queues its checks.
+PUBLISH_BATCH = 200
 
 
 def crawl_settings_for(*, source: Source) -> CrawlSettings:
@@ -70,10 +75,26 @@ def crawl_settings_update(
 # --- queueing --------------------------------------------------------------------------------
 
 
-def _enqueue(check_id: int) -> None:
+def _enqueue(check_ids: list[int]) -> None:
+    """Hand the checks to the workers once the transaction that created them commits."""
     from crawlers.tasks import check_source
 
-    transaction.on_commit(lambda: check_source.delay(check_id))
+    def publish() -> None:
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            for check_id in check_ids:
+                check_source.delay(check_id)
+            return
+        # One producer (one broker connection) for the whole batch, and where the transport
+        # can (Redis, kombu 5.7+) the messages go in pipelined batches: one round trip per
+        # PUBLISH_BATCH messages instead of one each.
+        with check_source.app.producer_or_acquire() as producer:
+            batch = getattr(producer, "batch", None)
+            with batch(max_size=PUBLISH_BATCH) if batch else nullcontext():
+                for check_id in check_ids:
+                    check_source.apply_async((check_id,), producer=producer)
+
+    if check_ids:
+        transaction.on_commit(publish)
 
 
 def check_queue(*, source: Source, reason: str) -> Check:
@@ -94,7 +115,7 @@ def check_queue(*, source: Source, reason: str) -> Check:
         check = Check.objects.create(
             source=source, reason=reason, url=source.url, queued_at=timezone.now()
         )
-        _enqueue(check.pk)
+        _enqueue([check.pk])
     return check
 
 
@@ -123,8 +144,8 @@ def sources_sweep(*, limit: int, now: dt.datetime | None = None) -> list[int]:
         if Check.objects.filter(pk=check_id, status__in=OPEN_STATUSES).update(
             status=Check.Status.QUEUED, queued_at=now
         ):
-            _enqueue(check_id)
             queued.append(check_id)
+    _enqueue(list(queued))
 
     # Sources without settings get the defaults first, so they are swept too.
     missing = Source.objects.filter(crawl__isnull=True).values_list("pk", flat=True)[:limit]
@@ -149,9 +170,14 @@ def sources_sweep(*, limit: int, now: dt.datetime | None = None) -> list[int]:
             Check(source=crawl.source, reason="sweep", url=crawl.source.url, queued_at=now)
             for crawl in due
         )
+        # One UPDATE per distinct interval (usually one in all), not a CASE per row.
+        by_interval: dict[int, list[int]] = {}
         for crawl in due:
-            crawl.next_check_at = now + dt.timedelta(hours=crawl.interval_hours)
-        CrawlSettings.objects.bulk_update(due, ["next_check_at"], batch_size=500)
+            by_interval.setdefault(crawl.interval_hours, []).append(crawl.pk)
+        for hours, pks in by_interval.items():
+            CrawlSettings.objects.filter(pk__in=pks).update(
+                next_check_at=now + dt.timedelta(hours=hours)
+            )
         new_ids = [check.pk for check in checks]
         if None in new_ids:  # backends that cannot return ids from a bulk insert
             new_ids = list(
@@ -159,13 +185,26 @@ def sources_sweep(*, limit: int, now: dt.datetime | None = None) -> list[int]:
                     source__in=[crawl.source_id for crawl in due], status=Check.Status.QUEUED
                 ).values_list("pk", flat=True)
             )
-        for check_id in new_ids:
-            _enqueue(check_id)
+        _enqueue(new_ids)
         queued.extend(new_ids)
     return queued
 
 
 # --- running ---------------------------------------------------------------------------------
+
+
+def _load(check_id: int) -> Check:
+    # One query for everything the fetch and the fast path need; the current version's text
+    # and raw body stay in the database until a claim or a re-extraction asks for them.
+    live_claims = Claim.objects.filter(source_id=OuterRef("source_id")).exclude(
+        status=Claim.Status.RETIRED
+    )
+    return (
+        Check.objects.select_related("source__crawl__current_version")
+        .defer("source__crawl__current_version__text", "source__crawl__current_version__raw_body")
+        .annotate(cited=Exists(live_claims))
+        .get(pk=check_id)
+    )
 
 
 def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
@@ -174,7 +213,8 @@ def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
     Returns the finished check, or None when it was already finished (a re-delivered task).
     A transient failure on a non-final attempt puts the check back in the queue state and
     re-raises the ``CrawlerError`` so the task can retry; on the final attempt it is recorded
-    as a failure.
+    as a failure. A body identical to the one that produced the current text (same selectors,
+    same extractor) is recorded as *unchanged* without being parsed again.
     """
     now = timezone.now()
     claimed = Check.objects.filter(pk=check_id, status__in=OPEN_STATUSES).update(
@@ -182,13 +222,13 @@ def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
     )
     if not claimed:
         return None
-    check = Check.objects.select_related("source__crawl").get(pk=check_id)
+    check = _load(check_id)
     started = time.monotonic()
     if check.attempts > MAX_ATTEMPTS:
         # A check whose worker keeps dying (a hard time limit, a crash) is re-delivered
         # again and again; stop here rather than loop forever.
         return _check_fail(
-            check_id=check_id,
+            check=check,
             error=CrawlerError(
                 f"Gave up after {MAX_ATTEMPTS} attempts that did not finish.", permanent=False
             ),
@@ -208,42 +248,84 @@ def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
                 status=Check.Status.QUEUED, error=f"Attempt {check.attempts}: {exc}"
             )
             raise
-        return _check_fail(check_id=check_id, error=exc, started=started)
+        return _check_fail(check=check, error=exc, started=started)
+    body_hash = "" if result.not_modified else raw_hash(result.body)
     extracted: Extracted | None = None
-    if not result.not_modified:
+    if not result.not_modified and not _same_body(crawl, body_hash):
         try:
-            extracted = extract(
-                result.body,
-                content_type=result.content_type,
-                charset=result.charset,
-                keep=crawl.keep_list,
-                remove=crawl.remove_list,
-            )
+            extracted = _extract(result, crawl)
         except CrawlerError as exc:
-            exc.status_code = result.status_code
-            exc.final_url = result.final_url
-            exc.redirects = result.redirects
-            exc.bytes_received = result.bytes_received
-            return _check_fail(check_id=check_id, error=exc, started=started)
-    return _check_record(check_id=check_id, result=result, extracted=extracted, started=started)
+            return _check_fail(check=check, error=exc, started=started)
+    return _check_record(
+        check=check,
+        seen=crawl,
+        result=result,
+        body_hash=body_hash,
+        extracted=extracted,
+        started=started,
+    )
 
 
-def _locked(check_id: int) -> tuple[Check, CrawlSettings] | None:
-    check = Check.objects.select_for_update().select_related("source").get(pk=check_id)
-    crawl = (
+def raw_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def _same_body(crawl: CrawlSettings, body_hash: str) -> bool:
+    """Did the current version come from exactly this body, read with today's rules?"""
+    current = crawl.current_version
+    return (
+        current is not None
+        and bool(current.raw_hash)
+        and current.raw_hash == body_hash
+        and not _rules_changed(crawl, current)
+    )
+
+
+def _extract(result: fetch.FetchResult, crawl: CrawlSettings) -> Extracted:
+    try:
+        return extract(
+            result.body,
+            content_type=result.content_type,
+            charset=result.charset,
+            keep=crawl.keep_list,
+            remove=crawl.remove_list,
+        )
+    except CrawlerError as exc:
+        exc.status_code = result.status_code
+        exc.final_url = result.final_url
+        exc.redirects = result.redirects
+        exc.bytes_received = result.bytes_received
+        raise
+
+
+def _lock_crawl(source_id: int, *, with_text: bool = True) -> CrawlSettings:
+    # Everything that writes a source's versions or schedule holds this row lock, so two
+    # deliveries of one check, or a check and a selector edit, take turns. The current text
+    # comes along only when claims will be searched in it.
+    deferred = ["current_version__raw_body"]
+    if not with_text:
+        deferred.append("current_version__text")
+    return (
         CrawlSettings.objects.select_for_update(of=("self",))
         .select_related("current_version")
-        .defer("current_version__raw_body")
-        .get(source_id=check.source_id)
+        .defer(*deferred)
+        .get(source_id=source_id)
     )
-    if check.status != Check.Status.RUNNING:
-        return None  # another delivery of the same task finished it first
-    return check, crawl
 
 
-def _next_number(source_id: int) -> int:
-    highest = Version.objects.filter(source_id=source_id).aggregate(n=Max("number"))["n"]
-    return (highest or 0) + 1
+def _finish(check: Check, **fields) -> bool:
+    """Write the check's outcome if it is still running (caller holds the crawl lock).
+
+    False means another delivery of the same task finished it first; the caller then rolls
+    back whatever it wrote, so nothing is stored twice.
+    """
+    finished = Check.objects.filter(pk=check.pk, status=Check.Status.RUNNING).update(**fields)
+    if not finished:
+        transaction.set_rollback(True)
+        return False
+    for name, value in fields.items():
+        setattr(check, name, value)
+    return True
 
 
 def _version_for(
@@ -260,14 +342,15 @@ def _version_for(
     current = crawl.current_version
     if current is not None and current.content_hash == extracted.content_hash:
         return current
-    existing = Version.objects.filter(
-        source_id=crawl.source_id, content_hash=extracted.content_hash
-    ).first()
-    if existing is not None:
-        return existing
+    # One query answers both "was this text seen before?" and "what number comes next?".
+    found = Version.objects.filter(source_id=crawl.source_id).aggregate(
+        highest=Max("number"), seen=Max("pk", filter=Q(content_hash=extracted.content_hash))
+    )
+    if found["seen"] is not None:
+        return Version.objects.defer("text", "raw_body").get(pk=found["seen"])
     return Version.objects.create(
         source_id=crawl.source_id,
-        number=_next_number(crawl.source_id),
+        number=(found["highest"] or 0) + 1,
         content_hash=extracted.content_hash,
         text=extracted.text,
         cause=cause,
@@ -275,6 +358,7 @@ def _version_for(
         fetched_url=url[:1000],
         raw_body=Version.compress(raw),
         raw_size=len(raw),
+        raw_hash=raw_hash(raw),
         raw_content_type=content_type,
         raw_encoding=extracted.encoding,
         keep_selectors=crawl.keep_selectors,
@@ -347,26 +431,102 @@ def _reextract_locked(*, crawl: CrawlSettings, reason: str, now: dt.datetime) ->
     return check
 
 
+def _done_fields(
+    *,
+    result: fetch.FetchResult,
+    outcome: str,
+    version: Version,
+    previous: Version | None,
+    started: float,
+    now: dt.datetime,
+) -> dict:
+    return {
+        "status": Check.Status.DONE,
+        "outcome": outcome,
+        "finished_at": now,
+        "http_status": result.status_code,
+        "final_url": result.final_url[:1000],
+        "redirects": result.redirects,
+        "duration_ms": int((time.monotonic() - started) * 1000),
+        "bytes_received": result.bytes_received,
+        "content_type": result.content_type[:100],
+        "error": "",
+        "error_permanent": None,
+        "version": version,
+        "previous_version": previous,
+    }
+
+
+def _read_fields(*, result: fetch.FetchResult, now: dt.datetime) -> dict:
+    return {
+        "last_checked_at": now,
+        "consecutive_failures": 0,
+        "etag": result.etag[:300],
+        "last_modified": result.last_modified[:100],
+    }
+
+
 def _check_record(
     *,
-    check_id: int,
+    check: Check,
+    seen: CrawlSettings,
     result: fetch.FetchResult,
+    body_hash: str,
     extracted: Extracted | None,
     started: float,
 ) -> Check | None:
     now = timezone.now()
+    cited = getattr(check, "cited", True)
+    unchanged = (
+        seen.current_version_id is not None
+        if result.not_modified
+        else extracted is None and _same_body(seen, body_hash)
+    )
+    if unchanged:
+        # The common re-check: nothing new to store. The settings row is written only if
+        # its current version and selectors are still those read before the fetch, and
+        # that UPDATE's row lock holds until commit, as the SELECT FOR UPDATE below would.
+        with transaction.atomic():
+            next_check = now + dt.timedelta(hours=seen.interval_hours)
+            moved = CrawlSettings.objects.filter(
+                pk=seen.pk,
+                current_version_id=seen.current_version_id,
+                keep_selectors=seen.keep_selectors,
+                remove_selectors=seen.remove_selectors,
+            ).update(
+                **_read_fields(result=result, now=now),
+                next_check_at=Greatest(Coalesce("next_check_at", Value(now)), Value(next_check)),
+            )
+            if moved:
+                version = seen.current_version
+                outcome = (
+                    Check.Outcome.NOT_MODIFIED if result.not_modified else Check.Outcome.UNCHANGED
+                )
+                if not _finish(
+                    check,
+                    **_done_fields(
+                        result=result,
+                        outcome=outcome,
+                        version=version,
+                        previous=version,
+                        started=started,
+                        now=now,
+                    ),
+                ):
+                    return None
+                if cited:
+                    claims_reverify(check=check, text=version.text)
+                return check
+        # Something moved the current version or the selectors meanwhile: the full path.
     with transaction.atomic():
-        locked = _locked(check_id)
-        if locked is None:
-            return None
-        check, crawl = locked
+        crawl = _lock_crawl(check.source_id, with_text=cited)
         current = crawl.current_version
-        if current is not None and extracted is not None and _rules_changed(crawl, current):
+        if current is not None and not result.not_modified and _rules_changed(crawl, current):
             # Selectors were edited since the last version: whatever that edit alone
             # changes is recorded as a re-extraction, not as the provider's change.
             _reextract_locked(crawl=crawl, reason="selectors edited", now=now)
         previous = crawl.current_version
-        if extracted is None:  # 304 Not Modified
+        if result.not_modified:  # 304 Not Modified
             if previous is None:
                 return _check_fail_locked(
                     check=check,
@@ -377,7 +537,19 @@ def _check_record(
                 )
             version = previous
             outcome = Check.Outcome.NOT_MODIFIED
+        elif _same_body(crawl, body_hash):
+            version = previous
+            outcome = Check.Outcome.UNCHANGED
         else:
+            if extracted is None:
+                # The body looked unchanged before the lock, but the current version moved
+                # (a selector edit, a concurrent delivery) since: read it properly now.
+                try:
+                    extracted = _extract(result, crawl)
+                except CrawlerError as exc:
+                    return _check_fail_locked(
+                        check=check, crawl=crawl, error=exc, started=started, now=now
+                    )
             version = _version_for(
                 crawl=crawl,
                 extracted=extracted,
@@ -393,83 +565,76 @@ def _check_record(
                 outcome = Check.Outcome.UNCHANGED
             else:
                 outcome = Check.Outcome.CHANGED
-        check.status = Check.Status.DONE
-        check.outcome = outcome
-        check.finished_at = now
-        check.http_status = result.status_code
-        check.final_url = result.final_url[:1000]
-        check.redirects = result.redirects
-        check.duration_ms = int((time.monotonic() - started) * 1000)
-        check.bytes_received = result.bytes_received
-        check.content_type = result.content_type[:100]
-        check.error = ""
-        check.error_permanent = None
-        check.version = version
-        check.previous_version = previous
-        check.save()
-        crawl.current_version = version
-        crawl.last_checked_at = now
-        crawl.consecutive_failures = 0
-        crawl.etag = result.etag[:300]
-        crawl.last_modified = result.last_modified[:100]
-        crawl.next_check_at = max(
-            crawl.next_check_at or now, now + dt.timedelta(hours=crawl.interval_hours)
+        if not _finish(
+            check,
+            **_done_fields(
+                result=result,
+                outcome=outcome,
+                version=version,
+                previous=previous,
+                started=started,
+                now=now,
+            ),
+        ):
+            return None
+        CrawlSettings.objects.filter(pk=crawl.pk).update(
+            **_read_fields(result=result, now=now),
+            current_version=version,
+            next_check_at=max(
+                crawl.next_check_at or now, now + dt.timedelta(hours=crawl.interval_hours)
+            ),
         )
-        crawl.save()
-        claims_reverify(check=check, text=version.text)
+        if cited:
+            claims_reverify(check=check, text=version.text)
     return check
 
 
-def _check_fail(*, check_id: int, error: CrawlerError, started: float) -> Check | None:
+def _check_fail(*, check: Check, error: CrawlerError, started: float) -> Check | None:
     now = timezone.now()
     with transaction.atomic():
-        locked = _locked(check_id)
-        if locked is None:
-            return None
-        check, crawl = locked
+        crawl = _lock_crawl(check.source_id, with_text=False)
         return _check_fail_locked(check=check, crawl=crawl, error=error, started=started, now=now)
 
 
 def _check_fail_locked(
     *, check: Check, crawl: CrawlSettings, error: CrawlerError, started: float, now: dt.datetime
-) -> Check:
-    check.status = Check.Status.FAILED
-    check.outcome = Check.Outcome.FAILED
-    check.finished_at = now
-    check.error = str(error)
-    check.error_permanent = error.permanent
-    check.http_status = error.status_code
-    check.final_url = (error.final_url or "")[:1000]
-    check.redirects = error.redirects
-    check.bytes_received = error.bytes_received
-    check.duration_ms = int((time.monotonic() - started) * 1000)
-    check.previous_version = crawl.current_version
-    check.save()
-    crawl.last_checked_at = now
-    crawl.consecutive_failures += 1
+) -> Check | None:
+    if not _finish(
+        check,
+        status=Check.Status.FAILED,
+        outcome=Check.Outcome.FAILED,
+        finished_at=now,
+        error=str(error),
+        error_permanent=error.permanent,
+        http_status=error.status_code,
+        final_url=(error.final_url or "")[:1000],
+        redirects=error.redirects,
+        bytes_received=error.bytes_received,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        previous_version=crawl.current_version,
+    ):
+        return None
+    schedule = {}
     if error.retry_after:
-        crawl.next_check_at = max(
+        schedule["next_check_at"] = max(
             crawl.next_check_at or now, now + dt.timedelta(seconds=error.retry_after)
         )
-    crawl.save()
-    claims_reverify(check=check, text=None)
+    CrawlSettings.objects.filter(pk=crawl.pk).update(
+        last_checked_at=now, consecutive_failures=F("consecutive_failures") + 1, **schedule
+    )
+    if getattr(check, "cited", True):
+        claims_reverify(check=check, text=None)
     return check
 
 
 def check_abandon(*, check_id: int, reason: str) -> Check | None:
     """Record a check whose task ran out of time as failed (transient); None if not running."""
-    with transaction.atomic():
-        locked = _locked(check_id)
-        if locked is None:
-            return None
-        check, crawl = locked
-        return _check_fail_locked(
-            check=check,
-            crawl=crawl,
-            error=CrawlerError(reason, permanent=False),
-            started=time.monotonic(),
-            now=timezone.now(),
-        )
+    check = Check.objects.filter(pk=check_id, status=Check.Status.RUNNING).first()
+    if check is None:
+        return None
+    return _check_fail(
+        check=check, error=CrawlerError(reason, permanent=False), started=time.monotonic()
+    )
 
 
 def source_reextract(*, source: Source, reason: str = "selectors edited") -> Check | None:
@@ -490,11 +655,45 @@ def source_reextract(*, source: Source, reason: str = "selectors edited") -> Che
 # --- claims ----------------------------------------------------------------------------------
 
 
+def failure_kind(*, permanent: bool | None, http_status: int | None) -> str:
+    """What kind of failure a check met, in words: equal kinds are one ongoing failure."""
+    answer = f"HTTP {http_status}" if http_status else "no usable answer"
+    return f"{'permanent' if permanent else 'transient'}, {answer}"
+
+
 def claims_reverify(*, check: Check, text: str | None) -> list[Verification]:
-    """Re-verify every claim citing the check's source against ``text`` (None: unreadable)."""
+    """Re-verify every claim citing the check's source against ``text`` (None: unreadable).
+
+    Returns the verifications written. While a source keeps failing the same way, a claim
+    gets one *inconclusive* verification when the failure starts (or changes kind), not one
+    per failed check: the checks themselves record every failed read.
+    """
     claims = Claim.objects.filter(source_id=check.source_id).exclude(status=Claim.Status.RETIRED)
+    kind = ""
+    if text is None:
+        kind = failure_kind(permanent=check.error_permanent, http_status=check.http_status)
+        # The claim's latest source check, read by the (claim, -checked_at) index.
+        latest = Verification.objects.filter(
+            claim_id=OuterRef("pk"), method=Verification.Method.SOURCE_CHECK
+        ).order_by("-checked_at", "-id")
+        claims = claims.annotate(
+            last_outcome=Subquery(latest.values("outcome")[:1]),
+            last_failure=Subquery(latest.values("evidence__failure")[:1]),
+        )
     index = TextIndex(text) if text is not None else None
-    return [claim_reverify(claim=claim, check=check, index=index) for claim in claims]
+    verifications = []
+    for claim in claims:
+        if (
+            text is None
+            and claim.last_outcome == Verification.Outcome.INCONCLUSIVE
+            and claim.last_failure == kind
+        ):
+            continue
+        verification = _verification_for(claim=claim, check=check, index=index)
+        if kind:
+            verification.evidence["failure"] = kind
+        verifications.append(verification)
+    return Verification.objects.bulk_create(verifications)
 
 
 def claim_reverify(*, claim: Claim, check: Check, index: TextIndex | None) -> Verification:
@@ -504,6 +703,13 @@ def claim_reverify(*, claim: Claim, check: Check, index: TextIndex | None) -> Ve
     *current* claim becomes *needs review*. No text (the page could not be read) or no quote:
     *inconclusive*, and the claim is left as it was.
     """
+    verification = _verification_for(claim=claim, check=check, index=index)
+    verification.save()
+    return verification
+
+
+def _verification_for(*, claim: Claim, check: Check, index: TextIndex | None) -> Verification:
+    """The claim's verification against ``index``, unsaved; the claim itself is saved."""
     now = timezone.now()
     evidence = {
         "check_id": check.pk,
@@ -539,7 +745,7 @@ def claim_reverify(*, claim: Claim, check: Check, index: TextIndex | None) -> Ve
                 claim.status = Claim.Status.NEEDS_REVIEW
                 claim._change_reason = f"Source re-check {check.pk}: quote not found"
                 claim.save(update_fields=["status", "updated_at"])
-    return Verification.objects.create(
+    return Verification(
         claim=claim,
         checked_at=now,
         method=Verification.Method.SOURCE_CHECK,

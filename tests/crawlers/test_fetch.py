@@ -150,6 +150,40 @@ def test_a_404_is_recorded_as_a_permanent_failure_and_falsifies_nothing(server, 
 
 
 @pytest.mark.django_db
+def test_a_source_failing_every_day_tells_each_claim_only_when_the_failure_starts_or_changes(
+    server, history
+):
+    source, claims = history
+
+    def verifications(claim) -> list[str]:
+        return list(claim.verifications.order_by("id").values_list("outcome", flat=True))
+
+    server.route("/terms", Page("gone", status=404, content_type="text/plain"))
+    gone = [run_check(source) for _ in range(3)]
+    server.route("/terms", Page("oops", status=500, content_type="text/plain"))
+    broken = [run_check(source) for _ in range(2)]
+    server.route("/terms", Page(TERMS))
+    assert run_check(source).outcome == Check.Outcome.UNCHANGED
+    server.route("/terms", Page("oops", status=500, content_type="text/plain"))
+    again = run_check(source)
+
+    # Every failed read is recorded as a check...
+    assert all(c.status == Check.Status.FAILED for c in [*gone, *broken, again])
+    assert CrawlSettings.objects.get(source=source).consecutive_failures == 1
+    # ...but a claim hears of the failure when it starts, when its kind changes, and when it
+    # starts again after a successful read: not once a day.
+    confirmed, inconclusive = Verification.Outcome.CONFIRMED, Verification.Outcome.INCONCLUSIVE
+    for claim in claims:
+        assert verifications(claim) == [
+            confirmed, inconclusive, inconclusive, confirmed, inconclusive
+        ]  # fmt: skip
+        told = claim.verifications.filter(outcome=inconclusive).order_by("id")
+        assert [v.evidence["check_id"] for v in told] == [gone[0].pk, broken[0].pk, again.pk]
+        assert told[0].evidence["failure"] == "permanent, HTTP 404"
+        assert told[1].evidence["failure"] == "transient, HTTP 500"
+
+
+@pytest.mark.django_db
 def test_a_500_then_200_is_retried_and_then_read(server, history):
     source, _claims = history
     server.route("/terms", [Page("oops", status=500, content_type="text/plain"), Page(REWORDED)])

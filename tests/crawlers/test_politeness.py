@@ -75,3 +75,32 @@ def test_the_fetch_module_uses_the_shared_gate_when_configured(settings, redis_u
     assert isinstance(fetch.gate(), RedisHostGate)
     settings.ATLAS_CRAWLER_HOST_LIMIT_URL = ""
     assert isinstance(fetch.gate(), HostGate)
+
+
+def test_a_process_waiting_for_a_slot_is_woken_when_the_holder_hands_it_back(
+    settings, redis_url, monkeypatch
+):
+    from crawlers import politeness
+    from crawlers.errors import CrawlerError
+
+    settings.ATLAS_CRAWLER_PER_HOST_CONCURRENCY = 1
+    # Without the hand-back the waiter would sleep past its deadline and give up.
+    monkeypatch.setattr(politeness, "WAKE_UP_SECONDS", 60)
+    holder, waiter = RedisHostGate(redis_url), RedisHostGate(redis_url)
+    holding, outcome = threading.Event(), []
+
+    def wait_for_the_slot():
+        holding.wait()
+        try:
+            with waiter.slot("http://127.0.0.1:3", delay=0, deadline=time.monotonic() + 5):
+                outcome.append("got the slot")
+        except CrawlerError as exc:
+            outcome.append(str(exc))
+
+    thread = threading.Thread(target=wait_for_the_slot)
+    thread.start()
+    with holder.slot("http://127.0.0.1:3", delay=0, deadline=time.monotonic() + 5):
+        holding.set()
+        time.sleep(0.5)  # the waiter finds the only slot taken and blocks
+    thread.join(timeout=10)
+    assert outcome == ["got the slot"]

@@ -293,10 +293,106 @@ def test_an_unchanged_check_costs_a_fixed_handful_of_queries(
     run_check(source)
     Claim.objects.filter(source=source).update(checked_at=timezone.localdate())
     check = services.check_queue(source=source, reason="test")
-    # Claim the check, read it, lock it and the settings, record both, read the claims, then
-    # one verification per claim (here one); the savepoint pair wraps the record.
-    with django_assert_num_queries(10):
+    # Claim the check, read it with its settings, lock the settings, record both, read the
+    # claims, then one insert for all their verifications; the savepoint pair wraps the record.
+    with django_assert_num_queries(9):
         services.check_run(check_id=check.pk)
+    assert Claim.objects.get(source=source).verifications.count() == 2
+
+
+def test_an_unchanged_check_of_a_source_no_claim_cites_skips_the_claims(
+    server, provider, django_assert_num_queries
+):
+    server.route("/page", Page(TERMS))
+    source = make_source(server.url("/page"), provider=provider)
+    run_check(source)
+    check = services.check_queue(source=source, reason="test")
+    # Claim the check, read it with its settings, then (in a savepoint) write the settings
+    # where they still are as read, and finish the check.
+    with django_assert_num_queries(6):
+        services.check_run(check_id=check.pk)
+    check.refresh_from_db()
+    assert check.status == Check.Status.DONE and check.outcome == Check.Outcome.UNCHANGED
+    crawl = CrawlSettings.objects.get(source=source)
+    assert crawl.last_checked_at == check.finished_at
+    assert crawl.current_version == check.version == check.previous_version
+
+
+def test_the_same_bytes_read_again_are_not_parsed_again(server, provider, monkeypatch):
+    server.route("/page", Page(TERMS))
+    source = make_source(server.url("/page"), provider=provider)
+    first = run_check(source)
+    assert first.version.raw_hash == services.raw_hash(TERMS.encode())
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("an identical body was parsed again")
+
+    monkeypatch.setattr(services, "extract", no_parsing)
+    check = run_check(source)
+    assert check.outcome == Check.Outcome.UNCHANGED
+    assert check.version == first.version
+    assert Version.objects.filter(source=source).count() == 1
+
+
+def test_selectors_edited_while_a_check_fetches_are_applied_not_overwritten(
+    server, provider, monkeypatch
+):
+    server.route("/page", Page(TERMS))
+    source = make_source(server.url("/page"), provider=provider)
+    first = run_check(source)
+    real_fetch = services.fetch.fetch
+
+    def fetch_while_a_curator_edits(url, **kwargs):
+        result = real_fetch(url, **kwargs)
+        CrawlSettings.objects.filter(source=source).update(remove_selectors="p:last-child")
+        return result
+
+    monkeypatch.setattr(services.fetch, "fetch", fetch_while_a_curator_edits)
+    check = run_check(source)
+    crawl = CrawlSettings.objects.get(source=source)
+    assert crawl.remove_selectors == "p:last-child"
+    assert check.previous_version != first.version
+    assert check.previous_version.cause == Version.Cause.REEXTRACTION
+    assert "Outputs belong to you." not in crawl.current_version.text
+    assert crawl.current_version == check.version
+
+
+def test_a_text_seen_before_reuses_its_version_and_a_new_one_takes_the_next_number(
+    server, provider
+):
+    server.route("/page", Page(TERMS))
+    source = make_source(server.url("/page"), provider=provider)
+    first = run_check(source).version
+    server.route("/page", Page(TERMS.replace("at any time", "once a year")))
+    second = run_check(source).version
+    server.route("/page", Page(TERMS))
+    back = run_check(source)
+    assert (first.number, second.number) == (1, 2)
+    assert back.outcome == Check.Outcome.CHANGED
+    assert back.version == first and back.previous_version == second
+    assert CrawlSettings.objects.get(source=source).current_version == first
+    assert Version.objects.filter(source=source).count() == 2
+
+
+def test_new_bytes_with_the_same_text_are_parsed_and_found_unchanged(server, provider):
+    server.route("/page", Page(TERMS))
+    source = make_source(server.url("/page"), provider=provider)
+    first = run_check(source)
+    server.route("/page", Page(TERMS.replace("<main>", "<!-- build 2 --><main>")))
+    check = run_check(source)
+    assert check.outcome == Check.Outcome.UNCHANGED
+    assert check.version == first.version
+    assert Version.objects.filter(source=source).count() == 1
+
+
+def test_the_same_bytes_after_a_selector_edit_are_read_with_the_new_selectors(server, provider):
+    server.route("/page", Page(TERMS))
+    source = make_source(server.url("/page"), provider=provider)
+    run_check(source)
+    CrawlSettings.objects.filter(source=source).update(remove_selectors="footer, p:last-child")
+    check = run_check(source)
+    assert "Outputs belong to you." not in check.version.text
+    assert Version.objects.filter(source=source).count() == 2
 
 
 def test_a_check_that_keeps_killing_its_worker_is_given_up(server, provider):
