@@ -1,17 +1,18 @@
 """Generate a large synthetic catalogue for benchmarks.
 
     SECRET_KEY=bench DATABASE_URL=postgres://... python bench/generate_catalogue.py \
-        --providers 500 --models-per-provider 20 --claims-per-model 20
+        --providers 500 --models-per-provider 20 --claims-per-model 20 [--claims-per-provider 0]
 
 Creates providers, two sources per provider, models (alternating open-weight and API-only,
 with licences and modalities), claims about every model (keys and values cycling through
-the finder's keys), one price per model and a published GDPR assessment per provider with
-every criterion rated. Rows are written with ``bulk_create`` and leave no history rows (so
-the changes feed has nothing to say about them). Every slug starts with ``gen-``; running it
-on a database that already has them adds nothing.
+the finder's keys), optionally claims about every provider itself (what a provider page
+lists; some with a condition or a plan), one price per model and a published GDPR
+assessment per provider with every criterion rated. Rows are written with ``bulk_create``
+and leave no history rows (so the changes feed has nothing to say about them). Every slug
+starts with ``gen-``; running it on a database that already has them adds nothing.
 
 Use from Python: ``generate_catalogue(providers=..., models_per_provider=...,
-claims_per_model=...)`` returns the number of rows created per model class.
+claims_per_model=..., claims_per_provider=...)`` returns the number of rows created per model class.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ KEYS = (
     ("output_ownership", "Customer owns outputs", "right"),
 )
 SURFACES = ("any", "api", "enterprise", "consumer_app", "self_hosted")
+# A provider's claims also vary by plan, so one provider can carry 200 distinct claims.
+PLANS = ("", "enterprise")
 
 
 def generate_catalogue(
@@ -50,6 +53,7 @@ def generate_catalogue(
     providers: int = 500,
     models_per_provider: int = 20,
     claims_per_model: int = 20,
+    claims_per_provider: int = 0,
     seed: int = 20261122,
     out=print,
 ) -> dict[str, int]:
@@ -74,6 +78,10 @@ def generate_catalogue(
         return {}
     if claims_per_model > len(KEYS) * 2 * len(SURFACES):
         raise ValueError("claims_per_model is larger than the distinct (key, source, surface)")
+    if claims_per_provider > len(KEYS) * 2 * len(SURFACES) * len(PLANS):
+        raise ValueError(
+            "claims_per_provider is larger than the distinct (key, source, surface, plan)"
+        )
     started = time.perf_counter()
     rng = random.Random(seed)
     today = timezone.localdate()
@@ -202,6 +210,36 @@ def generate_catalogue(
                 bulk(Claim, claims)
                 claims = []
         bulk(Claim, claims)
+        provider_combos = [
+            (key, source_index, surface, plan)
+            for plan in PLANS
+            for surface in SURFACES
+            for source_index in (0, 1)
+            for key in keys
+        ]
+        claims = []
+        for p, provider in enumerate(provider_rows):
+            for n, (key, source_index, surface, plan) in enumerate(
+                provider_combos[:claims_per_provider]
+            ):
+                claims.append(
+                    Claim(
+                        provider=provider,
+                        key=key,
+                        value_flag=FLAGS[rng.randrange(len(FLAGS))],
+                        scope_surface=surface,
+                        scope_plan=plan,
+                        condition="Only under a signed agreement." if n % 7 == 3 else "",
+                        source=source_rows[2 * p + source_index],
+                        evidence_quote=f"Clause {rng.randrange(1, 40)} of the document says so.",
+                        checked_at=today - dt.timedelta(days=rng.randrange(0, 400)),
+                    )
+                )
+            if len(claims) >= BATCH * 4:
+                bulk(Claim, claims)
+                claims = []
+        if claims:
+            bulk(Claim, claims)
         bulk(
             Price,
             [
@@ -254,11 +292,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--providers", type=int, default=500)
     parser.add_argument("--models-per-provider", type=int, default=20)
     parser.add_argument("--claims-per-model", type=int, default=20)
+    parser.add_argument("--claims-per-provider", type=int, default=0)
     parser.add_argument("--seed", type=int, default=20261122)
     args = parser.parse_args(argv)
     for name in ("providers", "models_per_provider", "claims_per_model"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.claims_per_provider < 0:
+        parser.error("--claims-per-provider must be at least 0")
 
     import django
 
@@ -270,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         providers=args.providers,
         models_per_provider=args.models_per_provider,
         claims_per_model=args.claims_per_model,
+        claims_per_provider=args.claims_per_provider,
         seed=args.seed,
     )
     return 0

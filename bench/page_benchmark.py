@@ -2,11 +2,13 @@
 
     createdb -h 127.0.0.1 -U postgres atlas_bench
     SECRET_KEY=bench DATABASE_URL=postgres://postgres@127.0.0.1:5432/atlas_bench \\
-        python bench/page_benchmark.py [--requests 60]
+        python bench/page_benchmark.py [--requests 60] [--providers 500]
 
-Migrates the database, adds the large catalogue if it is missing (see
-make_large_catalogue.py), then serves the app from a threaded WSGI server on
-127.0.0.1 in this process and requests each page over HTTP, one request at a time.
+Migrates the database, loads the seeded catalogue and adds the generated one if it is
+missing (generate_catalogue.py: 500 providers, 10,000 models, 10 claims per model and 200
+per provider, so 200,000 claims and a provider page with 200 claims), then serves the app
+from a threaded WSGI server on 127.0.0.1 in this process and requests each page over HTTP,
+one request at a time.
 Prints, per page, the median and p99 time and their ratio to a bare template
 render served by the same server in the same run.
 """
@@ -42,7 +44,7 @@ from django.http import HttpResponse  # noqa: E402
 from django.template import engines  # noqa: E402
 from django.urls import include, path  # noqa: E402
 
-from bench.make_large_catalogue import generate  # noqa: E402
+from bench.generate_catalogue import generate_catalogue  # noqa: E402
 
 BARE = engines["django"].from_string(
     "<!doctype html><title>{{ title }}</title><h1>{{ title }}</h1>"
@@ -85,7 +87,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=60, help="timed requests per page")
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests per page")
     parser.add_argument(
-        "--finder-requests", type=int, default=10, help="timed requests for the (slow) finder"
+        "--finder-requests", type=int, default=60, help="timed requests for the finder"
+    )
+    parser.add_argument(
+        "--providers",
+        type=int,
+        default=500,
+        help="providers to generate (20 models each); use a fresh database per size",
     )
     args = parser.parse_args()
 
@@ -100,15 +108,18 @@ def main() -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     call_command("migrate", verbosity=0)
-    generate()
     from catalog.models import AIModel, Claim, Provider
+    from catalog.services import catalogue_load
 
-    big = (
-        Provider.objects.filter(slug__startswith="bench-p-")
-        .order_by("pk")
-        .values_list("slug", flat=True)
-        .first()
+    if not Provider.objects.filter(slug="gen-p-0").exists():
+        catalogue_load()  # the real claim keys, criteria and licences, as in production
+    generate_catalogue(
+        providers=args.providers,
+        models_per_provider=20,
+        claims_per_model=10,
+        claims_per_provider=200,
     )
+    big = "gen-p-0"
     print(
         f"database: {connection.vendor}; "
         f"{Provider.objects.count()} providers, {AIModel.objects.count()} models, "
