@@ -6,13 +6,15 @@
 Creates providers, two sources per provider, models (alternating open-weight and API-only,
 with licences and modalities), claims about every model (keys and values cycling through
 the finder's keys), optionally claims about every provider itself (what a provider page
-lists; some with a condition or a plan), one price per model and a published GDPR
-assessment per provider with every criterion rated. Rows are written with ``bulk_create``
-and leave no history rows (so the changes feed has nothing to say about them). Every slug
-starts with ``gen-``; running it on a database that already has them adds nothing.
+lists; some with a condition or a plan; these have history rows and every fourth has been
+re-checked once), one price per model and a published GDPR assessment per provider with
+every criterion rated. Rows are written with ``bulk_create`` and, apart from provider
+claims, leave no history rows (so the changes feed has nothing to say about them). Every
+slug starts with ``gen-``; running it on a database that already has them adds nothing.
 
 Use from Python: ``generate_catalogue(providers=..., models_per_provider=...,
-claims_per_model=..., claims_per_provider=...)`` returns the number of rows created per model class.
+claims_per_model=..., claims_per_provider=...)`` returns the number of rows created per
+model class.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def generate_catalogue(
     """Create the synthetic catalogue unless it is there already; return rows created."""
     from django.db import transaction
     from django.utils import timezone
+    from simple_history.utils import bulk_create_with_history
 
     from assessments.models import Assessment, Criterion, Rating
     from catalog.models import (
@@ -71,6 +74,7 @@ def generate_catalogue(
         Price,
         Provider,
         Source,
+        Verification,
     )
 
     if Provider.objects.filter(slug="gen-p-0").exists():
@@ -87,10 +91,14 @@ def generate_catalogue(
     today = timezone.localdate()
     created: dict[str, int] = {}
 
-    def bulk(model, rows: list) -> list:
+    def bulk(model, rows: list, *, history: bool = False) -> list:
         made = []
         for start in range(0, len(rows), BATCH):
-            made += model.objects.bulk_create(rows[start : start + BATCH])
+            batch = rows[start : start + BATCH]
+            if history:
+                made += bulk_create_with_history(batch, model, batch_size=BATCH)
+            else:
+                made += model.objects.bulk_create(batch)
         created[model.__name__] = created.get(model.__name__, 0) + len(rows)
         return made
 
@@ -218,6 +226,7 @@ def generate_catalogue(
             for key in keys
         ]
         claims = []
+        provider_claims = []
         for p, provider in enumerate(provider_rows):
             for n, (key, source_index, surface, plan) in enumerate(
                 provider_combos[:claims_per_provider]
@@ -236,10 +245,25 @@ def generate_catalogue(
                     )
                 )
             if len(claims) >= BATCH * 4:
-                bulk(Claim, claims)
+                provider_claims += bulk(Claim, claims, history=True)
                 claims = []
         if claims:
-            bulk(Claim, claims)
+            provider_claims += bulk(Claim, claims, history=True)
+        # Every fourth provider claim has been re-checked once, so a provider page shows
+        # verification histories as a real one does.
+        if provider_claims:
+            bulk(
+                Verification,
+                [
+                    Verification(
+                        claim=claim,
+                        checked_at=timezone.now(),
+                        method="source_check",
+                        outcome="confirmed",
+                    )
+                    for claim in provider_claims[::4]
+                ],
+            )
         bulk(
             Price,
             [
