@@ -325,3 +325,37 @@ def test_the_finder_explains_a_page_number_it_cannot_show(client, seeded):
     bad = client.get("/finder/", {**query, "fpage": "two"})
     assert "Ignored the page number “two”" in _text(bad)
     assert bad.context["results"]["fails_nav"].number == 1
+
+
+def _verdicts_svg(response) -> str:
+    html = response.content.decode()
+    match = re.search(
+        r'<svg[^>]*aria-labelledby="verdicts-title verdicts-desc".*?</svg>', html, re.S
+    )
+    assert match, "no verdicts chart on the page"
+    return match.group(0)
+
+
+def test_the_home_page_draws_the_gdpr_verdicts_across_providers_as_an_svg(client, seeded, rows):
+    from assessments.models import Assessment
+    from catalog.models import Provider
+
+    rows.add(3)  # three more providers, each with a published "recommended" assessment
+    svg = _verdicts_svg(client.get("/"))
+    published = Assessment.objects.filter(status="published")
+    expected = {
+        "Recommended": published.filter(verdict="recommended").count(),
+        "Conditional": published.filter(verdict="conditional").count(),
+        "Not recommended": published.filter(verdict="not_recommended").count(),
+        "Not yet rated": Provider.objects.exclude(assessments__in=published).count(),
+    }
+    assert expected["Recommended"] >= 3 and expected["Conditional"] == 1
+    total = Provider.objects.count()
+    assert '<title id="verdicts-title">GDPR verdicts across providers</title>' in svg
+    desc = re.search(r'<desc id="verdicts-desc">(.*?)</desc>', svg, re.S).group(1)
+    assert desc == "; ".join(f"{label}: {n} of {total}" for label, n in expected.items()) + "."
+    # Each bar is named in words beside it and its count written out, not left to colour.
+    for label, count in expected.items():
+        assert label in re.sub(r"<title>.*?</title>", "", svg, flags=re.S)
+        assert f">{count} ({round(count / total * 100)}%)</text>" in svg
+    assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")
