@@ -134,7 +134,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{server.server_port}"
 
     def cold() -> None:
-        cache.clear()  # same process as the server: its next request recomputes the figures
+        cache.clear()  # same process as the server: its next request recomputes what it caches
 
     pages = [
         ("bare template render", "/bench/bare/", None),
@@ -143,6 +143,12 @@ def main() -> None:
         ("search", "/?q=Provider+042&weights=open&commercial=yes", None),
         ("provider page (200 claims)", f"/providers/{big}/", None),
         ("finder", "/finder/?commercial_use=on&hosting=self_hosting", None),
+        ("finder, check not cached", "/finder/?commercial_use=on&hosting=self_hosting", cold),
+        (
+            "finder, 3rd page of fails",
+            "/finder/?commercial_use=on&hosting=self_hosting&fpage=3",
+            None,
+        ),
     ]
     print(
         f"timed requests per page: {args.requests} (finder: {args.finder_requests}), "
@@ -159,7 +165,7 @@ def main() -> None:
             for _ in range(args.warmup):
                 client.get(url).raise_for_status()
             times = []
-            count = args.finder_requests if name == "finder" else args.requests
+            count = args.finder_requests if name.startswith("finder") else args.requests
             for _ in range(count):
                 if before:
                     before()

@@ -62,7 +62,7 @@ from catalog.requirements import (
     Outcome,
     Requirements,
     RequirementsError,
-    requirements_check,
+    requirements_check_cached,
     requirements_results,
 )
 from catalog.requirements import Status as FindingStatus
@@ -618,7 +618,7 @@ class RequirementsCheckView(StrictQueryMixin, APIView):
         except RequirementsError as error:
             raise ValidationError({error.field: [error.message]}) from None
         # Every model is sorted; only the requested page is judged in full and returned.
-        check = requirements_check(requirements=requirements)
+        check = requirements_check_cached(requirements=requirements)
         ids = [
             pk
             for outcome in Outcome.values

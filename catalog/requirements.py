@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import models
 from django.db.models import Prefetch, QuerySet
 
@@ -832,3 +834,37 @@ def requirements_results(*, requirements: Requirements, model_ids: list[int]) ->
         )
     }
     return [found[pk] for pk in model_ids if pk in found]
+
+
+# --- the check, cached ------------------------------------------------------------------------
+
+CHECK_CACHE_SECONDS = 300
+
+
+def _check_stamp() -> str:
+    """Moves whenever a model, licence, price or claim is saved; 4 indexed lookups.
+
+    As with the home page's figures, a deletion or a bulk ``update()`` does not move it:
+    a check cached before one lives CHECK_CACHE_SECONDS at most.
+    """
+    parts = []
+    for model in (AIModel, Licence, Price, Claim):
+        latest = model.objects.order_by("-updated_at").values_list("updated_at", flat=True)[:1]
+        parts.append(str(latest[0].timestamp()) if latest else "-")
+    return ":".join(parts)
+
+
+def requirements_check_cached(*, requirements: Requirements) -> RequirementsCheck:
+    """``requirements_check`` over the whole catalogue, cached under a stamp of the latest save.
+
+    Paging through the outcomes, or asking the same question again, then costs the
+    stamp's 4 queries instead of sorting every model again.
+    """
+    fields = dataclasses.asdict(requirements) | {"modalities": sorted(requirements.modalities)}
+    question = hashlib.sha256(repr(sorted(fields.items())).encode()).hexdigest()[:32]
+    key = f"atlas:requirements-check:{_check_stamp()}:{question}"
+    check = cache.get(key)
+    if check is None:
+        check = requirements_check(requirements=requirements)
+        cache.set(key, check, CHECK_CACHE_SECONDS)
+    return check

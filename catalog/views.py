@@ -20,7 +20,7 @@ from catalog.requirements import (
     Outcome,
     Requirements,
     RequirementsError,
-    requirements_check,
+    requirements_check_cached,
     requirements_results,
 )
 
@@ -237,7 +237,7 @@ def finder(request: HttpRequest) -> HttpResponse:
         else:
             # Every model is sorted, but only one page of each outcome is judged in full
             # and shown: a large catalogue fails thousands of models.
-            check = requirements_check(requirements=requirements)
+            check = requirements_check_cached(requirements=requirements)
             shown: dict[str, list[int]] = {}
             navs: dict[str, FinderNav] = {}
             for outcome, param in FINDER_PAGE_PARAMS.items():

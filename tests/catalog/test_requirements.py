@@ -14,6 +14,7 @@ from catalog.requirements import (
     Status,
     models_for_requirements,
     requirements_check,
+    requirements_check_cached,
     requirements_results,
 )
 
@@ -252,3 +253,38 @@ def test_results_for_a_page_come_in_the_order_asked_with_their_findings(catalogu
     results = requirements_results(requirements=requirements, model_ids=shown)
     assert [r.model.pk for r in results] == shown
     assert all(r.outcome == Outcome.FAILS and r.failing for r in results)
+
+
+def test_a_cached_check_is_reused_until_a_model_licence_price_or_claim_is_saved(
+    catalogue, django_assert_max_num_queries
+):
+    from django.core.cache import cache
+
+    from catalog.models import Claim
+
+    cache.clear()
+    requirements = Requirements(eu_residency=True)
+    first = requirements_check_cached(requirements=requirements)
+    with django_assert_max_num_queries(4):  # the stamp only
+        assert requirements_check_cached(requirements=requirements) == first
+    # Another question is another entry.
+    other = requirements_check_cached(
+        requirements=Requirements(eu_residency=True, fine_tuning=True)
+    )
+    assert other != first
+
+    model = AIModel.objects.get(slug="mistral-large")
+    assert model.pk in first.ids[Outcome.FAILS]  # the EU-residency claim is disputed
+    from django.db.models import Q
+
+    eu_claims = Claim.objects.filter(
+        Q(model=model) | Q(provider=model.provider_id), key__key="eu_data_residency"
+    )
+    for claim in eu_claims:
+        claim.status = Claim.Status.CURRENT
+        claim.value_flag = Claim.Flag.YES
+        claim.condition = claim.scope_plan = claim.scope_region = ""
+        claim.save()
+    after = requirements_check_cached(requirements=requirements)
+    assert after == requirements_check(requirements=requirements)
+    assert model.pk not in after.ids[Outcome.FAILS]
