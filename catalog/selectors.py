@@ -64,6 +64,8 @@ from catalog.models import (
     Verification,
 )
 
+PROVIDER_PARAMS = frozenset(facet.param for facet in PROVIDER_FACETS)
+
 # The provider claim that says a managed service keeps data in the EU.
 EU_RESIDENCY_KEY = "eu_data_residency"
 SEARCH_RESULTS_LIMIT = 20
@@ -233,9 +235,9 @@ def provider_facts() -> dict[int, ProviderFacts]:
 
 def _passes(facts: ProviderFacts, filters: SearchFilters, *, skip: str = "") -> bool:
     return all(
-        facts.matches(facet.param, filters.values(facet.param))
-        for facet in PROVIDER_FACETS
-        if filters.values(facet.param) and facet.param != skip
+        facts.matches(param, values)
+        for param, values in filters.selected.items()
+        if values and param != skip and param in PROVIDER_PARAMS
     )
 
 
@@ -374,16 +376,17 @@ def catalogue_search(
     for facet in FACETS:
         chosen = filters.values(facet.param)
         result = FacetResult(facet=facet)
+        # The providers every *other* selection keeps, decided once per facet, not per value.
+        eligible = (
+            [facts[pid] for pid in facts if provider_ok(pid, skip=facet.param)]
+            if facet.counts == "providers"
+            else []
+        )
         for position, (value, label) in enumerate(facet.choices):
             count = 0
             if facet.counts == "providers":
                 single = frozenset({value})
-                count = sum(
-                    1
-                    for pid in facts
-                    if provider_ok(pid, skip=facet.param)
-                    and facts[pid].matches(facet.param, single)
-                )
+                count = sum(1 for f in eligible if f.matches(facet.param, single))
             else:
                 model_aggs[f"{facet.param}_{position}"] = Count(
                     "pk",

@@ -8,6 +8,7 @@ no JavaScript and nothing fetched from elsewhere, so they print and work offline
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from django import template
 from django.utils.html import format_html
@@ -43,7 +44,12 @@ _TERNARY_TEXT = {
 @register.simple_tag
 def freshness_badge(checked: dt.date | None) -> str:
     """A badge saying whether a check date is current, ageing or stale, with the date."""
-    level = freshness.level(checked)
+    return _freshness_badge(freshness.level(checked), checked)
+
+
+# A page lists hundreds of claims over a few hundred distinct dates: build each badge once.
+@functools.lru_cache(maxsize=2048)
+def _freshness_badge(level: str, checked: dt.date | None) -> str:
     icon, text = _FRESHNESS_TEXT[level]
     when = f"checked {checked:%Y-%m-%d}" if checked else "no check recorded"
     return format_html(
