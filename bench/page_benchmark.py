@@ -76,6 +76,11 @@ class QuietHandler(WSGIRequestHandler):
         pass
 
 
+def _load() -> str:
+    # Other work on the machine inflates every figure; the ratios to the bare render less so.
+    return " ".join(f"{n:.2f}" for n in os.getloadavg())
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
@@ -152,7 +157,7 @@ def main() -> None:
     ]
     print(
         f"timed requests per page: {args.requests} (finder: {args.finder_requests}), "
-        f"after {args.warmup} warm-up requests"
+        f"after {args.warmup} warm-up requests; load average before: {_load()}"
     )
     print(
         f"{'page':30} {'median ms':>10} {'p99 ms':>10} {'x bare median':>14} "
@@ -182,6 +187,7 @@ def main() -> None:
                 flush=True,
             )
     server.shutdown()
+    print(f"load average after: {_load()} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

@@ -324,6 +324,22 @@ class SearchResult:
         return providers
 
 
+# The columns the home page's provider and model tables print.
+LISTED_PROVIDER_FIELDS = ("slug", "name", "status", "kind", "headquarters_country")
+LISTED_MODEL_FIELDS = (
+    "slug",
+    "name",
+    "weights",
+    "context_window",
+    "provider__slug",
+    "provider__name",
+    "licence__slug",
+    "licence__name",
+    "licence__kind",
+    "licence__commercial_use",
+)
+
+
 def catalogue_search(
     *, filters: SearchFilters, facts: dict[int, ProviderFacts] | None = None
 ) -> SearchResult:
@@ -358,13 +374,28 @@ def catalogue_search(
             and _passes(facts[pid], filters, skip=skip)
         )
 
-    providers = Provider.objects.annotate(model_count=Count("models")).order_by("name", "pk")
+    # The listings read only what their tables show: providers and licences carry long
+    # texts (analysis, summaries, terms) that a page of fifty rows would fetch for nothing.
+    # A counting subquery, not a join and GROUP BY: it runs for the page's rows only, and
+    # the paginator's count can drop it and count plain providers.
+    model_count = (
+        AIModel.objects.filter(provider=OuterRef("pk"))
+        .order_by()
+        .values("provider")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    providers = (
+        Provider.objects.only(*LISTED_PROVIDER_FIELDS)
+        .annotate(model_count=Coalesce(Subquery(model_count), 0))
+        .order_by("name", "pk")
+    )
     provider_filtered = any(filters.values(f.param) for f in PROVIDER_FACETS)
     if provider_filtered or with_models is not None or filters.q:
         providers = providers.filter(
             _id_in("pk", {pid for pid in facts if provider_ok(pid)}, facts)
         )
-    models = AIModel.objects.select_related("provider", "licence")
+    models = AIModel.objects.select_related("provider", "licence").only(*LISTED_MODEL_FIELDS)
     if filters.q:
         models = models.filter(_text_q_models(filters.q))
     if provider_filtered:
