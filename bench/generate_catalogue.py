@@ -1,17 +1,20 @@
 """Generate a large synthetic catalogue for benchmarks.
 
     SECRET_KEY=bench DATABASE_URL=postgres://... python bench/generate_catalogue.py \
-        --providers 500 --models-per-provider 20 --claims-per-model 20
+        --providers 500 --models-per-provider 20 --claims-per-model 20 [--claims-per-provider 0]
 
 Creates providers, two sources per provider, models (alternating open-weight and API-only,
 with licences and modalities), claims about every model (keys and values cycling through
-the finder's keys), one price per model and a published GDPR assessment per provider with
-every criterion rated. Rows are written with ``bulk_create`` and leave no history rows (so
-the changes feed has nothing to say about them). Every slug starts with ``gen-``; running it
-on a database that already has them adds nothing.
+the finder's keys), optionally claims about every provider itself (what a provider page
+lists; some with a condition or a plan; these have history rows and every fourth has been
+re-checked once), one price per model and a published GDPR assessment per provider with
+every criterion rated. Rows are written with ``bulk_create`` and, apart from provider
+claims, leave no history rows (so the changes feed has nothing to say about them). Every
+slug starts with ``gen-``; running it on a database that already has them adds nothing.
 
 Use from Python: ``generate_catalogue(providers=..., models_per_provider=...,
-claims_per_model=...)`` returns the number of rows created per model class.
+claims_per_model=..., claims_per_provider=...)`` returns the number of rows created per
+model class.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ KEYS = (
     ("output_ownership", "Customer owns outputs", "right"),
 )
 SURFACES = ("any", "api", "enterprise", "consumer_app", "self_hosted")
+# A provider's claims also vary by plan, so one provider can carry 200 distinct claims.
+PLANS = ("", "enterprise")
 
 
 def generate_catalogue(
@@ -50,12 +55,14 @@ def generate_catalogue(
     providers: int = 500,
     models_per_provider: int = 20,
     claims_per_model: int = 20,
+    claims_per_provider: int = 0,
     seed: int = 20261122,
     out=print,
 ) -> dict[str, int]:
     """Create the synthetic catalogue unless it is there already; return rows created."""
     from django.db import transaction
     from django.utils import timezone
+    from simple_history.utils import bulk_create_with_history
 
     from assessments.models import Assessment, Criterion, Rating
     from catalog.models import (
@@ -67,6 +74,7 @@ def generate_catalogue(
         Price,
         Provider,
         Source,
+        Verification,
     )
 
     if Provider.objects.filter(slug="gen-p-0").exists():
@@ -74,15 +82,23 @@ def generate_catalogue(
         return {}
     if claims_per_model > len(KEYS) * 2 * len(SURFACES):
         raise ValueError("claims_per_model is larger than the distinct (key, source, surface)")
+    if claims_per_provider > len(KEYS) * 2 * len(SURFACES) * len(PLANS):
+        raise ValueError(
+            "claims_per_provider is larger than the distinct (key, source, surface, plan)"
+        )
     started = time.perf_counter()
     rng = random.Random(seed)
     today = timezone.localdate()
     created: dict[str, int] = {}
 
-    def bulk(model, rows: list) -> list:
+    def bulk(model, rows: list, *, history: bool = False) -> list:
         made = []
         for start in range(0, len(rows), BATCH):
-            made += model.objects.bulk_create(rows[start : start + BATCH])
+            batch = rows[start : start + BATCH]
+            if history:
+                made += bulk_create_with_history(batch, model, batch_size=BATCH)
+            else:
+                made += model.objects.bulk_create(batch)
         created[model.__name__] = created.get(model.__name__, 0) + len(rows)
         return made
 
@@ -202,6 +218,52 @@ def generate_catalogue(
                 bulk(Claim, claims)
                 claims = []
         bulk(Claim, claims)
+        provider_combos = [
+            (key, source_index, surface, plan)
+            for plan in PLANS
+            for surface in SURFACES
+            for source_index in (0, 1)
+            for key in keys
+        ]
+        claims = []
+        provider_claims = []
+        for p, provider in enumerate(provider_rows):
+            for n, (key, source_index, surface, plan) in enumerate(
+                provider_combos[:claims_per_provider]
+            ):
+                claims.append(
+                    Claim(
+                        provider=provider,
+                        key=key,
+                        value_flag=FLAGS[rng.randrange(len(FLAGS))],
+                        scope_surface=surface,
+                        scope_plan=plan,
+                        condition="Only under a signed agreement." if n % 7 == 3 else "",
+                        source=source_rows[2 * p + source_index],
+                        evidence_quote=f"Clause {rng.randrange(1, 40)} of the document says so.",
+                        checked_at=today - dt.timedelta(days=rng.randrange(0, 400)),
+                    )
+                )
+            if len(claims) >= BATCH * 4:
+                provider_claims += bulk(Claim, claims, history=True)
+                claims = []
+        if claims:
+            provider_claims += bulk(Claim, claims, history=True)
+        # Every fourth provider claim has been re-checked once, so a provider page shows
+        # verification histories as a real one does.
+        if provider_claims:
+            bulk(
+                Verification,
+                [
+                    Verification(
+                        claim=claim,
+                        checked_at=timezone.now(),
+                        method="source_check",
+                        outcome="confirmed",
+                    )
+                    for claim in provider_claims[::4]
+                ],
+            )
         bulk(
             Price,
             [
@@ -254,11 +316,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--providers", type=int, default=500)
     parser.add_argument("--models-per-provider", type=int, default=20)
     parser.add_argument("--claims-per-model", type=int, default=20)
+    parser.add_argument("--claims-per-provider", type=int, default=0)
     parser.add_argument("--seed", type=int, default=20261122)
     args = parser.parse_args(argv)
     for name in ("providers", "models_per_provider", "claims_per_model"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.claims_per_provider < 0:
+        parser.error("--claims-per-provider must be at least 0")
 
     import django
 
@@ -270,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         providers=args.providers,
         models_per_provider=args.models_per_provider,
         claims_per_model=args.claims_per_model,
+        claims_per_provider=args.claims_per_provider,
         seed=args.seed,
     )
     return 0

@@ -57,10 +57,13 @@ from catalog.models import (
     Verification,
 )
 from catalog.requirements import (
+    RESULTS_MAX_PAGE_SIZE,
+    RESULTS_PAGE_SIZE,
     Outcome,
     Requirements,
     RequirementsError,
-    models_for_requirements,
+    requirements_check_cached,
+    requirements_results,
 )
 from catalog.requirements import Status as FindingStatus
 
@@ -531,6 +534,19 @@ class RequirementsCheckSerializer(RejectUnknownFieldsMixin, serializers.Serializ
         max_length=3,
         help_text="Only return models with these outcomes (default: all).",
     )
+    page = serializers.IntegerField(
+        required=False,
+        default=1,
+        min_value=1,
+        help_text="Which page of the results to return, from 1.",
+    )
+    page_size = serializers.IntegerField(
+        required=False,
+        default=RESULTS_PAGE_SIZE,
+        min_value=1,
+        max_value=RESULTS_MAX_PAGE_SIZE,
+        help_text="Models per page.",
+    )
 
 
 class FindingClaimSerializer(serializers.ModelSerializer):
@@ -572,6 +588,10 @@ class RequirementsResultSerializer(serializers.Serializer):
             "fails": serializers.IntegerField(),
         },
     )
+    total = serializers.IntegerField(help_text="Models with the requested outcomes, on all pages.")
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    pages = serializers.IntegerField()
     results = ModelResultSerializer(many=True)
 
 
@@ -585,24 +605,43 @@ class RequirementsCheckView(StrictQueryMixin, APIView):
     @extend_schema(
         request=RequirementsCheckSerializer,
         responses={200: RequirementsResultSerializer},
-        summary="Check every model against requirements",
+        summary="Check every model against requirements, a page of results at a time",
     )
     def post(self, request):
         serializer = RequirementsCheckSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         outcomes = set(data.pop("outcomes"))
+        number, size = data.pop("page"), data.pop("page_size")
         try:
             requirements = Requirements.from_mapping(data)
         except RequirementsError as error:
             raise ValidationError({error.field: [error.message]}) from None
-        results = models_for_requirements(requirements=requirements)
-        counts = {outcome: 0 for outcome in Outcome.values}
-        for result in results:
-            counts[result.outcome] += 1
-        if outcomes:
-            results = [result for result in results if result.outcome in outcomes]
-        body = {"requirements": requirements.requested(), "counts": counts, "results": results}
+        # Every model is sorted; only the requested page is judged in full and returned.
+        check = requirements_check_cached(requirements=requirements)
+        ids = [
+            pk
+            for outcome in Outcome.values
+            if not outcomes or outcome in outcomes
+            for pk in check.ids[outcome]
+        ]
+        pages = max(1, -(-len(ids) // size))
+        if number > pages:
+            raise ValidationError(
+                {"page": [f"There are {pages} page(s) of {len(ids)} result(s) at this page size."]}
+            )
+        start = (number - 1) * size
+        body = {
+            "requirements": requirements.requested(),
+            "counts": check.counts,
+            "total": len(ids),
+            "page": number,
+            "page_size": size,
+            "pages": pages,
+            "results": requirements_results(
+                requirements=requirements, model_ids=ids[start : start + size]
+            ),
+        }
         return Response(RequirementsResultSerializer(body).data)
 
 

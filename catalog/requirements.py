@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import models
 from django.db.models import Prefetch, QuerySet
 
 from catalog.models import AIModel, Claim, ClaimKey, Licence, Modality, Price, Source, Ternary
+
+# The API pages the requirements check's results like its lists.
+RESULTS_PAGE_SIZE: int = settings.API_PAGE_SIZE
+RESULTS_MAX_PAGE_SIZE: int = settings.API_MAX_PAGE_SIZE
 
 
 class RequirementsError(ValueError):
@@ -258,10 +265,20 @@ def _claims_for(
         .only(*CLAIM_FIELDS)
         .order_by("id")
     )
-    provider_ids = {m.provider_id for m in model_list}
-    claims = list(base.filter(model__in=queryset.values("pk"))) + list(
-        base.filter(provider_id__in=provider_ids)
-    )
+    own = list(base.filter(model__in=queryset.values("pk")))
+    # A model's own claims under a key hide its provider's, so provider claims are read
+    # only for the (provider, key) pairs some model lacks: a page of a large catalogue
+    # would otherwise load every claim of every provider it touches.
+    covered = {(c.model_id, c.key_id) for c in own}
+    lacking: dict[int, set[int]] = defaultdict(set)
+    for model in model_list:
+        for key_id in keys:
+            if (model.pk, key_id) not in covered:
+                lacking[key_id].add(model.provider_id)
+    wanted = models.Q(pk__in=[])
+    for key_id, provider_ids in lacking.items():
+        wanted |= models.Q(key_id=key_id, provider_id__in=sorted(provider_ids))
+    claims = own + (list(base.filter(wanted)) if lacking else [])
     sources = Source.objects.in_bulk({c.source_id for c in claims})
     for claim in claims:
         # Attach the few keys and sources in memory rather than joining them per row.
@@ -511,3 +528,343 @@ class _ModelJudge:
                     )
                 return finding
         return Finding(name, Status.MET, f"Handles {', '.join(sorted(self.req.modalities))}.")
+
+
+# --- classifying the whole catalogue ---------------------------------------------------------
+#
+# The judge above builds findings with their claims and sources, which costs objects per
+# model. Counting and paging the outcomes of a large catalogue needs only each model's
+# outcome, so the database reduces the claims to a few facts per (subject, key) and the
+# outcome is decided from those facts and plain rows. The rules are the judge's, stated
+# once more over facts; tests check both agree on every model.
+
+_STATUS_RANK = {Status.MET: 0, Status.CONDITIONAL: 1, Status.UNMET: 2, Status.UNKNOWN: 3}
+_BLOCKED = (Claim.Status.DISPUTED, Claim.Status.NEEDS_REVIEW)
+_FAILING = frozenset({Status.UNMET, Status.UNKNOWN})
+
+
+def _facts_status(*, blocked: bool, low: str, high: str, first_conditioned: bool, key: str) -> str:
+    """The judge's ``_from_claim`` over the facts of one subject's claims under ``key``."""
+    good, bad = ("no", "yes") if key == KEY_TRAINING else ("yes", "no")
+    if blocked or low != high:
+        return Status.UNKNOWN
+    if low == good:
+        return Status.CONDITIONAL if first_conditioned else Status.MET
+    if low == Claim.Flag.PARTIAL:
+        return Status.CONDITIONAL
+    if low == bad:
+        return Status.UNMET
+    return Status.UNKNOWN
+
+
+def _claim_statuses(
+    keys: dict[int, str], model_ids: QuerySet[AIModel] | None
+) -> tuple[dict[tuple[int, str], str], dict[tuple[int, str], str]]:
+    """The status the claims decide per (model, key) and per (provider, key); one query.
+
+    The database groups the claims and reduces each group to a few facts. A group is the
+    subject's claims on usable surfaces when it has any, else all of them (the judge's
+    ``_claims``); "first" means lowest id, as the judge orders them.
+    """
+    usable = models.Case(
+        models.When(scope_surface__in=USABLE_SURFACES, then=models.Value(True)),
+        default=models.Value(False),
+        output_field=models.BooleanField(),
+    )
+    conditioned = ~models.Q(condition="") | ~models.Q(scope_plan="") | ~models.Q(scope_region="")
+    claims = Claim.objects.filter(key_id__in=list(keys)).exclude(status=Claim.Status.RETIRED)
+    if model_ids is not None:
+        claims = claims.filter(models.Q(model__isnull=True) | models.Q(model__in=model_ids))
+    rows = (
+        claims.order_by()
+        .annotate(usable=usable)
+        .values("model_id", "provider_id", "key_id", "usable")
+        .annotate(
+            first_id=models.Min("id"),
+            first_conditioned_id=models.Min("id", filter=conditioned),
+            blocked=models.Count("id", filter=models.Q(status__in=_BLOCKED)),
+            low_flag=models.Min("value_flag"),
+            high_flag=models.Max("value_flag"),
+        )
+        .values_list(
+            "model_id",
+            "provider_id",
+            "key_id",
+            "usable",
+            "first_id",
+            "first_conditioned_id",
+            "blocked",
+            "low_flag",
+            "high_flag",
+        )
+    )
+    by_model: dict[tuple[int, str], str] = {}
+    by_provider: dict[tuple[int, str], str] = {}
+    for (
+        model_id,
+        provider_id,
+        key_id,
+        is_usable,
+        first,
+        conditioned_first,
+        blocked,
+        low,
+        high,
+    ) in rows:
+        key = keys[key_id]
+        target = by_model if model_id is not None else by_provider
+        subject = (model_id if model_id is not None else provider_id, key)
+        # Usable claims win; the others count only when a subject has no usable one.
+        if is_usable or subject not in target:
+            target[subject] = _facts_status(
+                blocked=blocked > 0,
+                low=low,
+                high=high,
+                first_conditioned=first == conditioned_first,
+                key=key,
+            )
+    return by_model, by_provider
+
+
+NO_MODALITIES: frozenset[str] = frozenset()
+
+
+class _Row:
+    """One model as the facts judge reads it (a plain class: thousands are made per check)."""
+
+    __slots__ = ("licence", "modalities", "pk", "price", "provider_id", "weights")
+
+    def __init__(
+        self,
+        pk: int,
+        provider_id: int,
+        weights: str,
+        licence: Licence | None,
+        price: tuple[Decimal | None, Decimal | None] | None,
+        modalities: frozenset[str],
+    ) -> None:
+        self.pk = pk
+        self.provider_id = provider_id
+        self.weights = weights
+        self.licence = licence
+        self.price = price
+        self.modalities = modalities
+
+
+class _FactsJudge:
+    """The judge's rules over facts: returns a status per requirement, no findings."""
+
+    def __init__(self, req: Requirements, by_model: dict, by_provider: dict) -> None:
+        self.req = req
+        self.by_model = by_model
+        self.by_provider = by_provider
+        self.checks = [getattr(self, f"_{name}") for name in req.requested()]
+
+    def outcome(self, row: _Row) -> str:
+        outcome = Outcome.QUALIFIES
+        for check in self.checks:
+            status = check(row)
+            if status in _FAILING:
+                return Outcome.FAILS  # most models fail: stop at the first unmet need
+            if status == Status.CONDITIONAL:
+                outcome = Outcome.CONDITIONAL
+        return outcome
+
+    def _claim(self, row: _Row, key: str) -> tuple[str, bool]:
+        """The status from the claims under ``key`` and whether any claim was found.
+
+        The statuses were decided with the judge's good and bad value per key when the
+        claims were read (``_facts_status``).
+        """
+        status = self.by_model.get((row.pk, key)) or self.by_provider.get((row.provider_id, key))
+        if status is None:
+            return Status.UNKNOWN, False
+        return status, True
+
+    @staticmethod
+    def _licence(row: _Row, field: str) -> str:
+        if row.licence is None:
+            return Status.UNKNOWN
+        return {
+            Ternary.YES: Status.MET,
+            Ternary.CONDITIONAL: Status.CONDITIONAL,
+            Ternary.NO: Status.UNMET,
+        }.get(getattr(row.licence, field), Status.UNKNOWN)
+
+    def _commercial_use(self, row: _Row) -> str:
+        if row.weights == AIModel.Weights.OPEN:
+            return self._licence(row, "commercial_use")
+        return self._claim(row, KEY_COMMERCIAL)[0]
+
+    def _self_hosting(self, row: _Row) -> str:
+        if row.weights == AIModel.Weights.API_ONLY:
+            return Status.UNMET
+        if row.weights == AIModel.Weights.UNKNOWN:
+            return Status.UNKNOWN
+        return self._licence(row, "self_hosting")
+
+    def _eu_residency(self, row: _Row) -> str:
+        return self._claim(row, KEY_EU)[0]
+
+    def _self_hosting_or_eu(self, row: _Row) -> str:
+        return min(self._self_hosting(row), self._eu_residency(row), key=_STATUS_RANK.get)
+
+    def _no_training_on_inputs(self, row: _Row) -> str:
+        if (
+            row.weights == AIModel.Weights.OPEN
+            and (self.req.self_hosting or self.req.self_hosting_or_eu)
+            and self._self_hosting(row) == Status.MET
+        ):
+            return Status.MET
+        return self._claim(row, KEY_TRAINING)[0]
+
+    def _fine_tuning(self, row: _Row) -> str:
+        if row.weights == AIModel.Weights.OPEN and row.licence is not None:
+            return self._licence(row, "fine_tuning")
+        return self._claim(row, KEY_FINE_TUNING)[0]
+
+    def _redistribution(self, row: _Row) -> str:
+        if row.weights == AIModel.Weights.API_ONLY:
+            return Status.UNMET
+        return self._licence(row, "weight_redistribution")
+
+    def _price(self, row: _Row, index: int, budget: Decimal) -> str:
+        amount = row.price[index] if row.price else None
+        if amount is None:
+            if row.weights == AIModel.Weights.OPEN and self.req.self_hosting:
+                return Status.MET
+            return Status.UNKNOWN
+        return Status.MET if amount <= budget else Status.UNMET
+
+    def _max_input_price(self, row: _Row) -> str:
+        return self._price(row, 0, self.req.max_input_price)
+
+    def _max_output_price(self, row: _Row) -> str:
+        return self._price(row, 1, self.req.max_output_price)
+
+    def _modalities(self, row: _Row) -> str:
+        for slug in sorted(self.req.modalities - row.modalities):
+            status, found = self._claim(row, f"{slug}_input")
+            if status != Status.MET:
+                return Status.UNMET if not found and row.modalities else status
+        return Status.MET
+
+
+@dataclasses.dataclass(frozen=True)
+class RequirementsCheck:
+    """Every model's outcome, as ids in display order (by name) per outcome."""
+
+    requirements: Requirements
+    ids: dict[str, list[int]]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {outcome: len(self.ids.get(outcome, [])) for outcome in Outcome.values}
+
+
+def requirements_check(
+    *, requirements: Requirements, models: QuerySet[AIModel] | None = None
+) -> RequirementsCheck:
+    """Sort every model into qualifies / conditional / fails without building its findings.
+
+    A constant number of queries (the claim keys, the models, the licences, one grouped
+    query over the claims under the keys the requirements read, and the prices or
+    modalities only when those are asked for), whatever the size of the catalogue. Call
+    ``requirements_results`` for the findings of the models a page shows.
+    """
+    queryset = models if models is not None else AIModel.objects.all()
+    keys = dict(
+        ClaimKey.objects.filter(key__in=_keys_needed(requirements)).values_list("pk", "key")
+    )
+    by_model, by_provider = (
+        _claim_statuses(keys, None if models is None else queryset.values("pk"))
+        if keys
+        else ({}, {})
+    )
+    requested = set(requirements.requested())
+    model_pks = queryset.values("pk")
+    prices: dict[int, tuple[Decimal | None, Decimal | None]] = {}
+    if requested & {"max_input_price", "max_output_price"}:
+        # Newest first, as the judge reads ``finder_prices``: the first row per model wins.
+        for model_id, amount_in, amount_out in (
+            Price.objects.filter(currency="USD", model__in=model_pks)
+            .order_by("model_id", "-as_of", "id")
+            .values_list("model_id", "input_per_mtok", "output_per_mtok")
+        ):
+            prices.setdefault(model_id, (amount_in, amount_out))
+    modalities: dict[int, frozenset[str]] = {}
+    if "modalities" in requested:
+        through = AIModel.modalities.through
+        handled: dict[int, set[str]] = defaultdict(set)
+        for model_id, slug in through.objects.filter(aimodel__in=model_pks).values_list(
+            "aimodel_id", "modality__slug"
+        ):
+            handled[model_id].add(slug)
+        modalities = {pk: frozenset(slugs) for pk, slugs in handled.items()}
+    licences = Licence.objects.in_bulk()
+    judge = _FactsJudge(requirements, by_model, by_provider)
+    ids: dict[str, list[int]] = {outcome: [] for outcome in Outcome.values}
+    rows = list(queryset.values_list("pk", "name", "provider_id", "weights", "licence_id"))
+    # Sorted here, not by the database, so the order is the judge's whatever the collation.
+    rows.sort(key=lambda r: (r[1].lower(), r[0]))
+    for pk, _name, provider_id, weights, licence_id in rows:
+        row = _Row(
+            pk=pk,
+            provider_id=provider_id,
+            weights=weights,
+            licence=licences.get(licence_id),
+            price=prices.get(pk),
+            modalities=modalities.get(pk, NO_MODALITIES),
+        )
+        ids[judge.outcome(row)].append(pk)
+    return RequirementsCheck(requirements=requirements, ids=ids)
+
+
+def requirements_results(*, requirements: Requirements, model_ids: list[int]) -> list[ModelResult]:
+    """The judge's findings for the given models, in the order of ``model_ids``.
+
+    For the rows a page shows; as many queries as ``models_for_requirements``.
+    """
+    if not model_ids:
+        return []
+    found = {
+        r.model.pk: r
+        for r in models_for_requirements(
+            requirements=requirements, models=AIModel.objects.filter(pk__in=model_ids)
+        )
+    }
+    return [found[pk] for pk in model_ids if pk in found]
+
+
+# --- the check, cached ------------------------------------------------------------------------
+
+CHECK_CACHE_SECONDS = 300
+
+
+def _check_stamp() -> str:
+    """Moves whenever a model, licence, price or claim is saved; 4 indexed lookups.
+
+    As with the home page's figures, a deletion or a bulk ``update()`` does not move it:
+    a check cached before one lives CHECK_CACHE_SECONDS at most.
+    """
+    parts = []
+    for model in (AIModel, Licence, Price, Claim):
+        latest = model.objects.order_by("-updated_at").values_list("updated_at", flat=True)[:1]
+        parts.append(str(latest[0].timestamp()) if latest else "-")
+    return ":".join(parts)
+
+
+def requirements_check_cached(*, requirements: Requirements) -> RequirementsCheck:
+    """``requirements_check`` over the whole catalogue, cached under a stamp of the latest save.
+
+    Paging through the outcomes, or asking the same question again, then costs the
+    stamp's 4 queries instead of sorting every model again.
+    """
+    fields = dataclasses.asdict(requirements) | {"modalities": sorted(requirements.modalities)}
+    question = hashlib.sha256(repr(sorted(fields.items())).encode()).hexdigest()[:32]
+    key = f"atlas:requirements-check:{_check_stamp()}:{question}"
+    check = cache.get(key)
+    if check is None:
+        check = requirements_check(requirements=requirements)
+        cache.set(key, check, CHECK_CACHE_SECONDS)
+    return check

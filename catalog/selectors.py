@@ -64,6 +64,8 @@ from catalog.models import (
     Verification,
 )
 
+PROVIDER_PARAMS = frozenset(facet.param for facet in PROVIDER_FACETS)
+
 # The provider claim that says a managed service keeps data in the EU.
 EU_RESIDENCY_KEY = "eu_data_residency"
 SEARCH_RESULTS_LIMIT = 20
@@ -233,9 +235,9 @@ def provider_facts() -> dict[int, ProviderFacts]:
 
 def _passes(facts: ProviderFacts, filters: SearchFilters, *, skip: str = "") -> bool:
     return all(
-        facts.matches(facet.param, filters.values(facet.param))
-        for facet in PROVIDER_FACETS
-        if filters.values(facet.param) and facet.param != skip
+        facts.matches(param, values)
+        for param, values in filters.selected.items()
+        if values and param != skip and param in PROVIDER_PARAMS
     )
 
 
@@ -322,6 +324,22 @@ class SearchResult:
         return providers
 
 
+# The columns the home page's provider and model tables print.
+LISTED_PROVIDER_FIELDS = ("slug", "name", "status", "kind", "headquarters_country")
+LISTED_MODEL_FIELDS = (
+    "slug",
+    "name",
+    "weights",
+    "context_window",
+    "provider__slug",
+    "provider__name",
+    "licence__slug",
+    "licence__name",
+    "licence__kind",
+    "licence__commercial_use",
+)
+
+
 def catalogue_search(
     *, filters: SearchFilters, facts: dict[int, ProviderFacts] | None = None
 ) -> SearchResult:
@@ -356,13 +374,28 @@ def catalogue_search(
             and _passes(facts[pid], filters, skip=skip)
         )
 
-    providers = Provider.objects.annotate(model_count=Count("models")).order_by("name", "pk")
+    # The listings read only what their tables show: providers and licences carry long
+    # texts (analysis, summaries, terms) that a page of fifty rows would fetch for nothing.
+    # A counting subquery, not a join and GROUP BY: it runs for the page's rows only, and
+    # the paginator's count can drop it and count plain providers.
+    model_count = (
+        AIModel.objects.filter(provider=OuterRef("pk"))
+        .order_by()
+        .values("provider")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    providers = (
+        Provider.objects.only(*LISTED_PROVIDER_FIELDS)
+        .annotate(model_count=Coalesce(Subquery(model_count), 0))
+        .order_by("name", "pk")
+    )
     provider_filtered = any(filters.values(f.param) for f in PROVIDER_FACETS)
     if provider_filtered or with_models is not None or filters.q:
         providers = providers.filter(
             _id_in("pk", {pid for pid in facts if provider_ok(pid)}, facts)
         )
-    models = AIModel.objects.select_related("provider", "licence")
+    models = AIModel.objects.select_related("provider", "licence").only(*LISTED_MODEL_FIELDS)
     if filters.q:
         models = models.filter(_text_q_models(filters.q))
     if provider_filtered:
@@ -374,16 +407,17 @@ def catalogue_search(
     for facet in FACETS:
         chosen = filters.values(facet.param)
         result = FacetResult(facet=facet)
+        # The providers every *other* selection keeps, decided once per facet, not per value.
+        eligible = (
+            [facts[pid] for pid in facts if provider_ok(pid, skip=facet.param)]
+            if facet.counts == "providers"
+            else []
+        )
         for position, (value, label) in enumerate(facet.choices):
             count = 0
             if facet.counts == "providers":
                 single = frozenset({value})
-                count = sum(
-                    1
-                    for pid in facts
-                    if provider_ok(pid, skip=facet.param)
-                    and facts[pid].matches(facet.param, single)
-                )
+                count = sum(1 for f in eligible if f.matches(facet.param, single))
             else:
                 model_aggs[f"{facet.param}_{position}"] = Count(
                     "pk",

@@ -5,6 +5,8 @@ Views parse the request, call selectors and render; they hold no business rules.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -18,11 +20,24 @@ from catalog.requirements import (
     Outcome,
     Requirements,
     RequirementsError,
-    models_for_requirements,
+    requirements_check_cached,
+    requirements_results,
 )
 
 PAGE_SIZE = 50
-FINDER_SHOWN = 100
+# Models listed per outcome on one finder page; the rest are counted and paged.
+FINDER_PAGE_SIZE = 25
+# The URL parameter holding each outcome's page number on the finder.
+FINDER_PAGE_PARAMS = {
+    Outcome.QUALIFIES: "qpage",
+    Outcome.CONDITIONAL: "cpage",
+    Outcome.FAILS: "fpage",
+}
+FINDER_GROUPS = {
+    Outcome.QUALIFIES: "qualify",
+    Outcome.CONDITIONAL: "qualify under conditions",
+    Outcome.FAILS: "do not qualify",
+}
 COMPARE_MIN, COMPARE_MAX = 2, 4
 
 
@@ -190,27 +205,77 @@ def compare(request: HttpRequest) -> HttpResponse:
     )
 
 
+@dataclass(frozen=True)
+class FinderNav:
+    """Where one outcome's page sits among its pages, with links to its neighbours."""
+
+    number: int
+    pages: int
+    first: int  # position of the first row shown, from 1
+    last: int
+    previous_url: str
+    next_url: str
+
+
+def _finder_page_url(request: HttpRequest, param: str, number: int) -> str:
+    pairs = [(k, v) for k in request.GET for v in request.GET.getlist(k) if k != param]
+    if number > 1:
+        pairs.append((param, str(number)))
+    return f"{request.path}?{urlencode(pairs)}"
+
+
 def finder(request: HttpRequest) -> HttpResponse:
     form = FinderForm(request.GET or None)
     results = None
     error = ""
+    notes: list[str] = []
     if form.is_bound and form.is_valid() and form.has_requirement():
         try:
             requirements = Requirements.from_mapping(form.requirements_mapping())
         except RequirementsError as exc:
             error = str(exc)
         else:
-            found = models_for_requirements(requirements=requirements)
-            # A large catalogue fails thousands of models: the page names the first
-            # FINDER_SHOWN of each outcome and counts the rest.
+            # Every model is sorted, but only one page of each outcome is judged in full
+            # and shown: a large catalogue fails thousands of models.
+            check = requirements_check_cached(requirements=requirements)
+            shown: dict[str, list[int]] = {}
+            navs: dict[str, FinderNav] = {}
+            for outcome, param in FINDER_PAGE_PARAMS.items():
+                ids = check.ids[outcome]
+                pages = max(1, -(-len(ids) // FINDER_PAGE_SIZE))
+                number = _page_number(request, param, notes)
+                if number > pages:
+                    notes.append(
+                        f"There is no page {number} of the models that {FINDER_GROUPS[outcome]}; "
+                        f"showing page {pages} instead."
+                    )
+                    number = pages
+                start = (number - 1) * FINDER_PAGE_SIZE
+                shown[outcome] = ids[start : start + FINDER_PAGE_SIZE]
+                navs[outcome] = FinderNav(
+                    number=number,
+                    pages=pages,
+                    first=start + 1,
+                    last=start + len(shown[outcome]),
+                    previous_url=_finder_page_url(request, param, number - 1) if number > 1 else "",
+                    next_url=_finder_page_url(request, param, number + 1) if number < pages else "",
+                )
+            judged = {
+                r.model.pk: r
+                for r in requirements_results(
+                    requirements=requirements,
+                    model_ids=[pk for ids in shown.values() for pk in ids],
+                )
+            }
             results = {}
             for outcome in Outcome:
-                group = [r for r in found if r.outcome == outcome]
-                results[outcome.value] = group[:FINDER_SHOWN]
-                results[f"{outcome.value}_hidden"] = max(0, len(group) - FINDER_SHOWN)
-                results[f"{outcome.value}_total"] = len(group)
+                results[outcome.value] = [judged[pk] for pk in shown[outcome] if pk in judged]
+                results[f"{outcome.value}_total"] = check.counts[outcome]
+                results[f"{outcome.value}_nav"] = navs[outcome]
     return render(
-        request, "catalog/finder.html", {"form": form, "results": results, "error": error}
+        request,
+        "catalog/finder.html",
+        {"form": form, "results": results, "error": error, "notes": notes},
     )
 
 

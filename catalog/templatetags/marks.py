@@ -8,6 +8,7 @@ no JavaScript and nothing fetched from elsewhere, so they print and work offline
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from django import template
 from django.utils.html import format_html
@@ -43,7 +44,12 @@ _TERNARY_TEXT = {
 @register.simple_tag
 def freshness_badge(checked: dt.date | None) -> str:
     """A badge saying whether a check date is current, ageing or stale, with the date."""
-    level = freshness.level(checked)
+    return _freshness_badge(freshness.level(checked), checked)
+
+
+# A page lists hundreds of claims over a few hundred distinct dates: build each badge once.
+@functools.lru_cache(maxsize=2048)
+def _freshness_badge(level: str, checked: dt.date | None) -> str:
     icon, text = _FRESHNESS_TEXT[level]
     when = f"checked {checked:%Y-%m-%d}" if checked else "no check recorded"
     return format_html(
@@ -160,4 +166,50 @@ def ratings_chart(spread, highlight: bool = False) -> dict:
         "legend": [(v, _RATING_TEXT[v][0], _RATING_TEXT[v][1]) for v in order],
         "highlight": highlight,
         "mine_x": bars_end + 10,
+    }
+
+
+_VERDICT_TEXT = {
+    "recommended": ("✓", "Recommended"),
+    "conditional": ("◐", "Conditional"),
+    "not_recommended": ("✗", "Not recommended"),
+    "unrated": ("?", "Not yet rated"),
+}
+
+
+@register.inclusion_tag("catalog/partials/verdicts_chart.html")
+def verdicts_chart(counts: dict[str, int]) -> dict:
+    """One bar per GDPR verdict: how many providers' published assessments reach it.
+
+    ``counts`` maps each verdict (``AssessmentVerdict`` values) to a number of
+    providers; every verdict gets a row, with its icon, name and count written out.
+    """
+    width, label_w, count_w, row_h = 600, 190, 110, 28
+    bars_w = width - label_w - count_w
+    total = sum(counts.values())
+    top = max(counts.values(), default=0)
+    rows = []
+    for index, (verdict, (icon, label)) in enumerate(_VERDICT_TEXT.items()):
+        count = counts.get(verdict, 0)
+        w = round(count / top * bars_w, 1) if top else 0
+        rows.append(
+            {
+                "verdict": verdict,
+                "icon": icon,
+                "label": label,
+                "count": count,
+                "percent": round(count / total * 100) if total else 0,
+                "y": index * row_h,
+                "w": w,
+                "count_x": round(label_w + w + 8, 1),
+            }
+        )
+    return {
+        "rows": rows,
+        "total": total,
+        "width": width,
+        "height": len(rows) * row_h,
+        "label_w": label_w,
+        "bar_h": row_h - 8,
+        "text_y": row_h - 12,
     }

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from catalog.models import AIModel
 from catalog.requirements import Requirements, models_for_requirements
 
 pytestmark = pytest.mark.django_db
@@ -60,6 +61,44 @@ def test_it_can_return_only_some_outcomes(anon, catalogue):
     ],
 )
 def test_bad_requirements_are_refused_naming_the_field(anon, catalogue, body, path):
+    response = anon.post(URL, body, format="json")
+    assert response.status_code == 400, response.content
+    assert path in [f["path"] for f in response.json()["error"]["fields"]]
+
+
+def test_a_large_catalogue_comes_a_page_at_a_time_with_the_counts_of_all(anon, catalogue):
+    from bench.generate_catalogue import generate_catalogue
+
+    generate_catalogue(providers=3, models_per_provider=10, claims_per_model=2, out=str)
+    total = AIModel.objects.count()
+    first = anon.post(URL, {"self_hosting": True, "page_size": 20}, format="json").json()
+    assert (first["total"], first["page"], first["page_size"]) == (total, 1, 20)
+    assert first["pages"] == -(-total // 20)
+    assert len(first["results"]) == 20
+    assert sum(first["counts"].values()) == total
+    last = anon.post(
+        URL, {"self_hosting": True, "page_size": 20, "page": first["pages"]}, format="json"
+    ).json()
+    assert len(last["results"]) == total - 20 * (first["pages"] - 1)
+    assert last["results"][-1]["outcome"] == "fails"
+    everything = models_for_requirements(requirements=Requirements(self_hosting=True))
+    assert [r["model"]["slug"] for r in first["results"]] == [r.model.slug for r in everything[:20]]
+
+
+def test_only_some_outcomes_are_paged_and_counted_in_the_total(anon, catalogue):
+    body = anon.post(URL, {"self_hosting": True, "outcomes": ["qualifies"]}, format="json").json()
+    assert body["total"] == body["counts"]["qualifies"] == len(body["results"])
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"self_hosting": True, "page": 0}, "page"),
+        ({"self_hosting": True, "page": 99}, "page"),
+        ({"self_hosting": True, "page_size": 100000}, "page_size"),
+    ],
+)
+def test_a_page_that_cannot_be_given_is_refused_naming_the_field(anon, catalogue, body, path):
     response = anon.post(URL, body, format="json")
     assert response.status_code == 400, response.content
     assert path in [f["path"] for f in response.json()["error"]["fields"]]

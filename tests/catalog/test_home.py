@@ -30,3 +30,10 @@ def test_the_home_page_query_count_does_not_grow_with_rows(
     with django_assert_max_num_queries(20):
         response = client.get("/", {"q": "Extra"})
     assert "Extra 29" in response.content.decode()
+
+
+def test_the_verdicts_chart_says_so_when_no_provider_is_catalogued(client, db):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "No provider catalogued yet." in response.content.decode()
+    assert 'aria-labelledby="verdicts-title verdicts-desc"' not in response.content.decode()

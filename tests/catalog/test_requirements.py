@@ -13,6 +13,9 @@ from catalog.requirements import (
     RequirementsError,
     Status,
     models_for_requirements,
+    requirements_check,
+    requirements_check_cached,
+    requirements_results,
 )
 
 
@@ -152,3 +155,136 @@ def test_requirements_read_form_and_json_values(catalogue):
     assert parsed.commercial_use and parsed.self_hosting
     assert parsed.max_input_price == Decimal("0.5")
     assert parsed.modalities == frozenset({"text", "code"})
+
+
+REQUIREMENT_SETS = [
+    Requirements(commercial_use=True),
+    Requirements(self_hosting=True, commercial_use=True),
+    Requirements(eu_residency=True),
+    Requirements(self_hosting_or_eu=True, no_training_on_inputs=True),
+    Requirements(no_training_on_inputs=True),
+    Requirements(self_hosting=True, no_training_on_inputs=True),
+    Requirements(fine_tuning=True, redistribution=True),
+    Requirements(max_input_price=Decimal("5"), max_output_price=Decimal("20")),
+    Requirements(self_hosting=True, max_input_price=Decimal("1")),
+    Requirements(modalities=frozenset({"image"})),
+    Requirements(modalities=frozenset({"image", "audio"}), commercial_use=True),
+    Requirements(
+        commercial_use=True,
+        self_hosting_or_eu=True,
+        no_training_on_inputs=True,
+        fine_tuning=True,
+        redistribution=True,
+        max_input_price=Decimal("10"),
+        modalities=frozenset({"audio", "code"}),
+    ),
+]
+
+
+@pytest.fixture
+def varied_catalogue(catalogue):
+    """The seeds plus a generated catalogue stirred so every rule of the judge is exercised:
+    disputed, awaiting-review and retired claims, regions, models with unknown weights or
+    no licence, models with no claims of their own, prices with no output figure."""
+    import random
+
+    from bench.generate_catalogue import generate_catalogue
+    from catalog.models import Claim, Price
+
+    generate_catalogue(
+        providers=4, models_per_provider=8, claims_per_model=6, claims_per_provider=60, out=str
+    )
+    rng = random.Random(7)
+    for claim in Claim.objects.filter(source__slug__startswith="gen-"):
+        roll = rng.random()
+        if roll < 0.08:
+            claim.status = Claim.Status.DISPUTED
+        elif roll < 0.14:
+            claim.status = Claim.Status.NEEDS_REVIEW
+        elif roll < 0.2:
+            claim.status = Claim.Status.RETIRED
+        elif roll < 0.26:
+            claim.scope_region = "EU"
+        else:
+            continue
+        claim.save()
+    generated = list(AIModel.objects.filter(slug__startswith="gen-").order_by("pk"))
+    for model in generated[::5]:
+        model.claims.all().delete()
+    for model in generated[1::7]:
+        model.weights = AIModel.Weights.UNKNOWN
+        model.save()
+    for model in generated[2::9]:
+        model.licence = None
+        model.save()
+    Price.objects.filter(model__in=generated[3::4]).update(output_per_mtok=None)
+    return generated
+
+
+@pytest.mark.parametrize("requirements", REQUIREMENT_SETS, ids=lambda r: "+".join(r.requested()))
+def test_the_catalogue_wide_check_agrees_with_the_judge_on_every_model(
+    varied_catalogue, requirements
+):
+    judged = models_for_requirements(requirements=requirements)
+    check = requirements_check(requirements=requirements)
+    expected = {outcome: [] for outcome in Outcome.values}
+    for result in judged:
+        expected[result.outcome].append(result.model.pk)
+    assert check.ids == expected
+    assert sum(check.counts.values()) == AIModel.objects.count()
+
+
+def test_the_catalogue_wide_check_takes_a_constant_number_of_queries(
+    varied_catalogue, django_assert_max_num_queries
+):
+    requirements = REQUIREMENT_SETS[-1]
+    with django_assert_max_num_queries(6):
+        few = requirements_check(requirements=requirements, models=AIModel.objects.all()[:3])
+    with django_assert_max_num_queries(6):
+        every = requirements_check(requirements=requirements)
+    assert sum(few.counts.values()) == 3
+    assert sum(every.counts.values()) == AIModel.objects.count() > 50
+
+
+def test_results_for_a_page_come_in_the_order_asked_with_their_findings(catalogue):
+    requirements = Requirements(self_hosting=True, commercial_use=True)
+    check = requirements_check(requirements=requirements)
+    shown = check.ids[Outcome.FAILS][:3]
+    results = requirements_results(requirements=requirements, model_ids=shown)
+    assert [r.model.pk for r in results] == shown
+    assert all(r.outcome == Outcome.FAILS and r.failing for r in results)
+
+
+def test_a_cached_check_is_reused_until_a_model_licence_price_or_claim_is_saved(
+    catalogue, django_assert_max_num_queries
+):
+    from django.core.cache import cache
+
+    from catalog.models import Claim
+
+    cache.clear()
+    requirements = Requirements(eu_residency=True)
+    first = requirements_check_cached(requirements=requirements)
+    with django_assert_max_num_queries(4):  # the stamp only
+        assert requirements_check_cached(requirements=requirements) == first
+    # Another question is another entry.
+    other = requirements_check_cached(
+        requirements=Requirements(eu_residency=True, fine_tuning=True)
+    )
+    assert other != first
+
+    model = AIModel.objects.get(slug="mistral-large")
+    assert model.pk in first.ids[Outcome.FAILS]  # the EU-residency claim is disputed
+    from django.db.models import Q
+
+    eu_claims = Claim.objects.filter(
+        Q(model=model) | Q(provider=model.provider_id), key__key="eu_data_residency"
+    )
+    for claim in eu_claims:
+        claim.status = Claim.Status.CURRENT
+        claim.value_flag = Claim.Flag.YES
+        claim.condition = claim.scope_plan = claim.scope_region = ""
+        claim.save()
+    after = requirements_check_cached(requirements=requirements)
+    assert after == requirements_check(requirements=requirements)
+    assert model.pk not in after.ids[Outcome.FAILS]

@@ -285,3 +285,77 @@ def test_the_finder_names_an_unknown_modality(client, seeded):
     response = client.get("/finder/", {"modalities": "smell"})
     assert response.status_code == 200
     assert "Select a valid choice. smell is not one of the available choices." in _text(response)
+
+
+def test_the_finder_counts_every_model_but_lists_one_page_of_each_outcome(client, seeded):
+    from bench.generate_catalogue import generate_catalogue
+    from catalog.views import FINDER_PAGE_SIZE
+
+    generate_catalogue(providers=3, models_per_provider=20, claims_per_model=2, out=str)
+    query = {"commercial_use": "on", "hosting": "self_hosting"}
+    first = client.get("/finder/", query)
+    results = first.context["results"]
+    total = results["fails_total"]
+    assert total > FINDER_PAGE_SIZE
+    assert len(results["fails"]) == FINDER_PAGE_SIZE
+    assert (
+        results["qualifies_total"] + results["conditional_total"] + total == AIModel.objects.count()
+    )
+    shown = f"Showing 1\N{EN DASH}{FINDER_PAGE_SIZE} of {total} models that do not qualify"
+    assert shown in _text(first)
+    assert results["fails_nav"].next_url.endswith("fpage=2")
+
+    second = client.get(results["fails_nav"].next_url)
+    shown_second = second.context["results"]["fails"]
+    assert {r.model.pk for r in shown_second}.isdisjoint({r.model.pk for r in results["fails"]})
+    assert all(r.outcome == "fails" and r.failing for r in shown_second)
+    # Paging one outcome leaves the others on their first page.
+    assert [r.model.slug for r in second.context["results"]["qualifies"]] == [
+        r.model.slug for r in results["qualifies"]
+    ]
+
+
+def test_the_finder_explains_a_page_number_it_cannot_show(client, seeded):
+    query = {"commercial_use": "on", "hosting": "self_hosting"}
+    beyond = client.get("/finder/", {**query, "qpage": "40"})
+    assert "There is no page 40 of the models that qualify; showing page 1 instead." in _text(
+        beyond
+    )
+    assert beyond.context["results"]["qualifies"]
+    bad = client.get("/finder/", {**query, "fpage": "two"})
+    assert "Ignored the page number “two”" in _text(bad)
+    assert bad.context["results"]["fails_nav"].number == 1
+
+
+def _verdicts_svg(response) -> str:
+    html = response.content.decode()
+    match = re.search(
+        r'<svg[^>]*aria-labelledby="verdicts-title verdicts-desc".*?</svg>', html, re.S
+    )
+    assert match, "no verdicts chart on the page"
+    return match.group(0)
+
+
+def test_the_home_page_draws_the_gdpr_verdicts_across_providers_as_an_svg(client, seeded, rows):
+    from assessments.models import Assessment
+    from catalog.models import Provider
+
+    rows.add(3)  # three more providers, each with a published "recommended" assessment
+    svg = _verdicts_svg(client.get("/"))
+    published = Assessment.objects.filter(status="published")
+    expected = {
+        "Recommended": published.filter(verdict="recommended").count(),
+        "Conditional": published.filter(verdict="conditional").count(),
+        "Not recommended": published.filter(verdict="not_recommended").count(),
+        "Not yet rated": Provider.objects.exclude(assessments__in=published).count(),
+    }
+    assert expected["Recommended"] >= 3 and expected["Conditional"] == 1
+    total = Provider.objects.count()
+    assert '<title id="verdicts-title">GDPR verdicts across providers</title>' in svg
+    desc = re.search(r'<desc id="verdicts-desc">(.*?)</desc>', svg, re.S).group(1)
+    assert desc == "; ".join(f"{label}: {n} of {total}" for label, n in expected.items()) + "."
+    # Each bar is named in words beside it and its count written out, not left to colour.
+    for label, count in expected.items():
+        assert label in re.sub(r"<title>.*?</title>", "", svg, flags=re.S)
+        assert f">{count} ({round(count / total * 100)}%)</text>" in svg
+    assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")
