@@ -36,7 +36,7 @@ import httpx
 
 from crawlers.inference import probes
 from crawlers.inference.client import LLMClient
-from crawlers.inference.testserver import ProtocolServer, ServedModel
+from tests.inference.testserver import ProtocolServer, ServedModel
 
 CHAT = {
     "model": "bench-model",

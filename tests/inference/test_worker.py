@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from crawlers.inference.testserver import ProtocolServer, ServedModel
+from tests.inference.testserver import ProtocolServer, ServedModel
 from tests.realworker import ROOT, worker_database
 
 pytestmark = pytest.mark.worker
