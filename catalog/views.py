@@ -20,6 +20,7 @@ from catalog.requirements import (
     RequirementsError,
     models_for_requirements,
 )
+from crawlers.inference import selectors as inference_selectors
 
 PAGE_SIZE = 50
 FINDER_SHOWN = 100
@@ -126,7 +127,8 @@ def model_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
     claim = selectors.claim_page(pk=pk)
-    return render(request, "catalog/claim_detail.html", {"claim": claim})
+    tests = inference_selectors.claim_tests(claim=claim, user=request.user)
+    return render(request, "catalog/claim_detail.html", {"claim": claim, "tests": tests})
 
 
 def licence_list(request: HttpRequest) -> HttpResponse:

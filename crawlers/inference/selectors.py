@@ -3,6 +3,7 @@ and the stored passage of a claim's source that the judge reads."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -177,4 +178,132 @@ def claims_due_for_judgement(*, limit: int) -> list[Claim]:
         .filter(Q(last_judged_at__isnull=True) | Q(last_judged_at__lt=F("newest_version_at")))
         .exclude(Exists(queued))
         .order_by("id")[:limit]
+    )
+
+
+# -- the claim page's block -------------------------------------------------------
+
+PROBES_SHOWN = 5
+EXCERPT_CHARS = 300
+
+
+@dataclass(frozen=True)
+class ProbeRow:
+    """One probe result as the claim page shows it."""
+
+    verification: Verification
+    endpoint: str
+    endpoint_kind: str
+    model: str
+    http_status: int | None
+    latency_ms: float | None
+    tokens: int | None
+    cost: str
+    excerpt: str
+
+
+@dataclass(frozen=True)
+class JudgeRow:
+    """The latest judgement as the claim page shows it: advisory, never the claim's status."""
+
+    verification: Verification
+    judge_model: str
+    verdict: str
+    quote: str
+    reason: str
+    downgraded: bool
+    passage_from: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ClaimTests:
+    testable: bool
+    can_test: bool
+    probes: list[ProbeRow]
+    judge: JudgeRow | None
+
+    @property
+    def shown(self) -> bool:
+        return self.testable or bool(self.probes) or self.judge is not None
+
+
+def _probe_row(verification: Verification) -> ProbeRow:
+    evidence = verification.evidence or {}
+    endpoint = evidence.get("endpoint") or {}
+    exchanges = evidence.get("exchanges") or []
+    cost = evidence.get("cost_estimate") or {}
+    return ProbeRow(
+        verification=verification,
+        endpoint=endpoint.get("name", ""),
+        endpoint_kind=EndpointKind(endpoint["kind"]).label
+        if endpoint.get("kind") in EndpointKind.values
+        else "",
+        model=evidence.get("model", ""),
+        http_status=evidence.get("http_status"),
+        latency_ms=evidence.get("latency_ms"),
+        tokens=(evidence.get("usage") or {}).get("total_tokens"),
+        cost=f"{cost['amount']} {cost['currency']}" if cost.get("amount") else "",
+        excerpt=_answer_excerpt(exchanges[-1] if exchanges else {}),
+    )
+
+
+def _answer_excerpt(exchange: dict[str, Any]) -> str:
+    """What the model answered, when the stored excerpt is a whole chat response; else the
+    excerpt as stored (an error body, a model list, a stream's events)."""
+    raw = str(exchange.get("response_excerpt") or "")
+    try:
+        data = json.loads(raw)
+        message = data["choices"][0]["message"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return raw[:EXCERPT_CHARS]
+    if not isinstance(message, dict):
+        return raw[:EXCERPT_CHARS]
+    answer = message.get("content") or message.get("tool_calls") or ""
+    if not isinstance(answer, str):
+        answer = json.dumps(answer, ensure_ascii=False)
+    return answer[:EXCERPT_CHARS]
+
+
+def _judge_row(verification: Verification) -> JudgeRow:
+    from crawlers.inference.models import JudgeVerdict
+
+    evidence = verification.evidence or {}
+    verdict = evidence.get("verdict", "")
+    if verification.outcome == Verification.Outcome.ERROR:
+        label = "could not be asked"
+    elif verdict in JudgeVerdict.Verdict.values:
+        label = JudgeVerdict.Verdict(verdict).label.lower()
+    else:
+        label = verification.get_outcome_display().lower()
+    return JudgeRow(
+        verification=verification,
+        judge_model=evidence.get("judge_model", ""),
+        verdict=label,
+        quote=evidence.get("quote", ""),
+        reason=evidence.get("reason", ""),
+        downgraded=bool(evidence.get("downgraded")),
+        passage_from=evidence.get("passage_from"),
+    )
+
+
+def claim_tests(*, claim: Claim, user: Any) -> ClaimTests:
+    """The latest probe results and the latest judgement of ``claim``, for its page.
+
+    Reads ``claim.verifications.all()``, so a page that prefetched them (newest
+    first) runs no query for this block; ``can_test`` asks the user's
+    permissions, which Django caches on the user.
+    """
+    probe_rows: list[ProbeRow] = []
+    judge_row: JudgeRow | None = None
+    for verification in claim.verifications.all():
+        if verification.method == Verification.Method.INFERENCE_PROBE:
+            if len(probe_rows) < PROBES_SHOWN:
+                probe_rows.append(_probe_row(verification))
+        elif verification.method == Verification.Method.MODEL_JUDGE and judge_row is None:
+            judge_row = _judge_row(verification)
+    return ClaimTests(
+        testable=claim.key.key in probes.PROBES,
+        can_test=bool(user and user.is_authenticated and user.has_perm("inference.run_probe")),
+        probes=probe_rows,
+        judge=judge_row,
     )
