@@ -299,3 +299,11 @@ def test_the_command_refuses_to_judge_without_a_judge_endpoint(judged, settings)
     settings.INFERENCE_JUDGE_ENDPOINT = "no-such-endpoint"
     with pytest.raises(CommandError, match="no-such-endpoint"):
         probe("--judge-due")
+
+
+def test_the_admin_lists_scheduled_judgements_with_their_reason(admin_client, judged, source):
+    add_version(source, "A page that says nothing about tools.")
+    [job] = judge.judge_schedule_due(limit=10, queue=False)
+    judge.judge_job_execute(job_id=job.pk)
+    html = admin_client.get("/admin/inference/judgejob/").content.decode()
+    assert "No stored text of source" in html and "Skipped" in html
