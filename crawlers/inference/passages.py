@@ -21,6 +21,8 @@ from crawlers.matching import TextIndex, tokens
 PASSAGE_CHARS = 2000
 
 _WORD = re.compile(r"\w+$")
+# The matcher's token pattern, for ASCII text.
+_ASCII_TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,14 @@ class Located:
 
     passage: str
     score: float
+
+
+def _token_count(line: str) -> int:
+    """How many matcher tokens ``line`` has; an ASCII line skips the Unicode normalisation,
+    which cannot change its count (no composed, invisible or typographic characters)."""
+    if line.isascii():
+        return len(_ASCII_TOKEN.findall(line))
+    return len(tokens(line))
 
 
 def _start_of(wanted: list[str], flat: list[str]) -> int | None:
@@ -64,31 +74,36 @@ def passage_around(*, text: str, quote: str, chars: int = PASSAGE_CHARS) -> Loca
     the quote is longer, so a long quote is never cut. A single block longer
     than that is cut to a window centred on the match.
     """
-    match = TextIndex(text).search(quote)
+    index = TextIndex(text)
+    match = index.search(quote)
     if not match.found:
         return None
-    lines = text.splitlines()
-    flat: list[str] = []
-    owner: list[int] = []
-    for number, line in enumerate(lines):
-        # Tokens never span a line break, so the lines' tokens are the text's tokens.
-        line_tokens = tokens(line)
-        flat.extend(line_tokens)
-        owner.extend([number] * len(line_tokens))
     wanted = match.excerpt.split(" ")
-    start = _start_of(wanted, flat)
+    start = _start_of(wanted, index.tokens)
     if start is None:  # pragma: no cover - the excerpt is a run of the text's own tokens
         return None
-    first, last = owner[start], owner[start + len(wanted) - 1]
+    end = start + len(wanted) - 1
+    lines = text.splitlines()
+    # Tokens never span a line break, so counting each line's tokens, up to the
+    # match only, finds the block(s) the match is in.
+    seen, first, first_at, last, last_end = 0, 0, 0, len(lines) - 1, len(index.tokens)
+    found_first = False
+    for number, line in enumerate(lines):
+        count = _token_count(line)
+        if not found_first and start < seen + count:
+            first, first_at, found_first = number, seen, True
+        if end < seen + count:
+            last, last_end = number, seen + count
+            break
+        seen += count
     limit = max(chars, 2 * len(quote))
     block = "\n".join(lines[first : last + 1]).strip()
     if len(block) > limit:
-        before = start - owner.index(first)
-        in_block = sum(1 for line_number in owner if first <= line_number <= last)
+        before = start - first_at
+        in_block = last_end - first_at
         offsets = _token_offsets(block)
         if len(offsets) == in_block:
-            end = before + len(wanted) - 1
-            middle = (offsets[before] + offsets[end]) // 2
+            middle = (offsets[before] + offsets[before + len(wanted) - 1]) // 2
         else:
             # A rare text whose normalisation merges or splits characters: place the
             # window by the match's share of the block's tokens instead.

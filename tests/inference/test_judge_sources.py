@@ -101,6 +101,30 @@ def test_a_quote_matched_despite_spacing_and_case_still_locates_its_block():
     assert located is not None and "OUR chat models" in located.passage
 
 
+def test_a_quote_across_two_blocks_gets_both_and_only_what_fits_around_them():
+    quote = "Tools are declared in the request. Fine-tuning is available"
+    located = passages.passage_around(text=TEXT, quote=quote, chars=125)
+    assert located.passage == (
+        "Our chat models support function calling. Tools are declared in the request.\n"
+        "Fine-tuning is available on the Scale plan."
+    )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Plain words, punctuation; and numbers 1,000.5 -- (ok)?",
+        "Tabs\tand \x0b controls \x1f are space or marks",
+        "Curly \u201cquotes\u201d, an ellipsis\u2026 and a soft hy\u00adphen",
+        "\ufb01ne ligatures and \u00bd fractions",
+    ],
+)
+def test_the_quick_token_count_agrees_with_the_matcher(line):
+    from crawlers.matching import tokens
+
+    assert passages._token_count(line) == len(tokens(line))
+
+
 def test_a_quote_that_is_not_in_the_text_has_no_passage():
     assert passages.passage_around(text=TEXT, quote="Fine-tuning is free for everyone.") is None
 
