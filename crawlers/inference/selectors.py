@@ -208,7 +208,7 @@ class JudgeRow:
 
     verification: Verification
     judge_model: str
-    verdict: str
+    summary: str
     quote: str
     reason: str
     downgraded: bool
@@ -269,19 +269,27 @@ def _judge_row(verification: Verification) -> JudgeRow:
 
     evidence = verification.evidence or {}
     verdict = evidence.get("verdict", "")
+    downgraded = bool(evidence.get("downgraded"))
     if verification.outcome == Verification.Outcome.ERROR:
-        label = "could not be asked"
-    elif verdict in JudgeVerdict.Verdict.values:
-        label = JudgeVerdict.Verdict(verdict).label.lower()
+        summary = "could not be asked"
+    elif downgraded:
+        summary = (
+            "answered, but the sentence it relied on is not in the passage, "
+            "so its answer counts as inconclusive"
+        )
+    elif verdict in (JudgeVerdict.Verdict.SUPPORTS, JudgeVerdict.Verdict.CONTRADICTS):
+        summary = f"judged that the passage {verdict} the claim"
+    elif verdict == JudgeVerdict.Verdict.NOT_ADDRESSED:
+        summary = "judged that the passage does not address the claim"
     else:
-        label = verification.get_outcome_display().lower()
+        summary = "gave an answer that could not be used (inconclusive)"
     return JudgeRow(
         verification=verification,
         judge_model=evidence.get("judge_model", ""),
-        verdict=label,
+        summary=summary,
         quote=evidence.get("quote", ""),
         reason=evidence.get("reason", ""),
-        downgraded=bool(evidence.get("downgraded")),
+        downgraded=downgraded,
         passage_from=evidence.get("passage_from"),
     )
 

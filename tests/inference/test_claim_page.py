@@ -82,7 +82,10 @@ def test_the_latest_judgement_is_shown_as_advisory_and_leaves_the_claim_alone(
     judge.claim_judge(claim=claim, passage=passage + " Updated.", endpoint=endpoint)
     html = block(client.get(f"/claims/{claim.pk}/").content.decode())
     assert "Advisory: a model's reading of the source" in html
-    judged = "judge-1 read the passage of the source and judged that it <strong>supports</strong>"
+    judged = (
+        "judge-1 read the passage of the source and "
+        "<strong>judged that the passage supports the claim</strong>."
+    )
     assert judged in html
     assert "<q>Commercial use is allowed.</q>" in html
     assert "It says so plainly." in html
@@ -91,6 +94,42 @@ def test_the_latest_judgement_is_shown_as_advisory_and_leaves_the_claim_alone(
     assert "No probe has been run" not in html
     claim.refresh_from_db()
     assert claim.status == Claim.Status.CURRENT
+
+
+@pytest.mark.parametrize(
+    ("reply", "fail", "shown"),
+    [
+        (
+            {"verdict": "contradicts", "quote": "Nothing like this is written.", "reason": "."},
+            False,
+            "<strong>answered, but the sentence it relied on is not in the passage, so its "
+            "answer counts as inconclusive</strong>",
+        ),
+        (
+            {"verdict": "not_addressed", "quote": "", "reason": "."},
+            False,
+            "<strong>judged that the passage does not address the claim</strong>",
+        ),
+        (
+            {"verdict": "maybe", "quote": "", "reason": ""},
+            False,
+            "<strong>gave an answer that could not be used (inconclusive)</strong>",
+        ),
+        (None, True, "<strong>could not be asked</strong>"),
+    ],
+)
+def test_every_kind_of_judgement_reads_as_a_sentence(
+    client, serve, make_endpoint, make_claim, reply, fail, shown
+):
+    served = ServedModel(id="judge-1", json_reply=reply)
+    server = serve(models=[served])
+    endpoint = make_endpoint(server, default_model="judge-1")
+    claim = make_claim("commercial_use_allowed", quote="Commercial use is allowed.")
+    if fail:
+        server.fail_next("/v1/chat/completions", status=503, times=10)
+    judge.claim_judge(claim=claim, passage="Commercial use is allowed.", endpoint=endpoint)
+    html = block(client.get(f"/claims/{claim.pk}/").content.decode())
+    assert f"judge-1 read the passage of the source and {shown}." in html
 
 
 def test_a_judgement_names_the_stored_text_its_passage_came_from(

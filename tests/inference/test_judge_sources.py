@@ -331,3 +331,11 @@ def test_the_admin_lists_scheduled_judgements_with_their_reason(admin_client, ju
     judge.judge_job_execute(job_id=job.pk)
     html = admin_client.get("/admin/inference/judgejob/").content.decode()
     assert "No stored text of source" in html and "Skipped" in html
+
+
+def test_the_command_refuses_to_mix_the_due_judgements_with_one_claim_or_endpoint(judged):
+    _, _, _, claim = judged
+    for extra in (["--claim", str(claim.pk)], ["--endpoint", "judge"], ["--judge"]):
+        with pytest.raises(CommandError, match="--judge-due judges every due claim"):
+            probe("--judge-due", *extra)
+    assert JudgeJob.objects.count() == 0

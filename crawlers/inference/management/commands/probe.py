@@ -60,6 +60,11 @@ class Command(BaseCommand):
             if options["costly"]:
                 endpoint.allow_costly_probes = True
         if options["judge_due"]:
+            if options["endpoint"] or options["claim"] is not None or options["judge"]:
+                raise CommandError(
+                    "--judge-due judges every due claim with INFERENCE_JUDGE_ENDPOINT's model; "
+                    "for one claim or another endpoint use --claim ID --judge [--endpoint NAME]."
+                )
             return self._judge_due(options)
         if options["judge"]:
             return self._judge(options, endpoint)
