@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from catalog.models import Claim, Provider
+from catalog.models import Claim, Provider, Verification
 from crawlers.inference import judge, probes, selectors, services
 from crawlers.inference.models import Endpoint
 
@@ -136,7 +136,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         self._report_judgement(claim, verification)
 
-    def _report_judgement(self, claim: Claim, verification) -> None:
+    def _report_judgement(self, claim: Claim, verification: Verification) -> None:
         self.stdout.write(f"claim {claim.pk}: {verification.outcome} — {verification.note}")
         origin = verification.evidence.get("passage_from")
         if origin:
