@@ -158,12 +158,11 @@ def main() -> None:
 
 
 def passage_rows(rounds: int) -> None:
-    """Locating the judge's passage, against the crawlers' quote search on the same text."""
-    os.environ.setdefault("SECRET_KEY", "bench")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atlas.settings")
-    import django
+    """Locating the judge's passage, against the crawlers' quote search on the same text.
 
-    django.setup()
+    Both are pure text work: Django is not set up here, so ``--store`` still sets it
+    up later on its own throw-away database.
+    """
     from crawlers.inference.passages import passage_around
     from crawlers.matching import TextIndex
 
