@@ -405,3 +405,9 @@ CELERY_BEAT_SCHEDULE["inference-probes-daily"] = {
     "task": "inference.probe_due_claims",
     "schedule": 24 * 60 * 60,
 }
+# Claims whose source has a newer text are judged in batches of 25 an hour, one task each.
+CELERY_BEAT_SCHEDULE["inference-judge-hourly"] = {
+    "task": "inference.judge_due_claims",
+    "schedule": 60 * 60,
+    "kwargs": {"limit": 25},
+}

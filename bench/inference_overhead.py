@@ -10,13 +10,16 @@ the same run:
   ``chat_completion`` (two: the chat and the model list it reads declared
   capabilities from);
 - with ``--store``: the full path of ``services.claims_probe`` with its
-  Verification written to a throw-away SQLite database, one at a time.
+  Verification written to a throw-away SQLite database, one at a time;
+- with ``--judge``: locating the judge's passage around a quote in source
+  texts of 10 KB, 100 KB and 1 MB, beside the crawlers' own quote search on
+  the same text (the baseline: what a source re-check already spends).
 
 Prints probes per second, ratios against the baseline, and the time each probe
 adds beyond the server's response time (probe latency minus the baseline
 latency of the requests it sends). Every loop is bounded by a count.
 
-    SECRET_KEY=bench python bench/inference_overhead.py [--n 300] [--rounds 3] [--store]
+    SECRET_KEY=bench python bench/inference_overhead.py [--n 300] [--rounds 3] [--store] [--judge]
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import httpx
 
 from crawlers.inference import probes
 from crawlers.inference.client import LLMClient
-from crawlers.inference.testserver import ProtocolServer, ServedModel
+from tests.inference.testserver import ProtocolServer, ServedModel
 
 CHAT = {
     "model": "bench-model",
@@ -82,7 +85,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300, help="calls per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per row; median kept")
     parser.add_argument("--store", action="store_true", help="also time probes that store")
+    parser.add_argument(
+        "--judge", action="store_true", help="also time locating the judge's passage"
+    )
     args = parser.parse_args()
+    if args.judge:
+        passage_rows(args.rounds)
 
     queue: multiprocessing.Queue = multiprocessing.Queue()
     stop = multiprocessing.Event()
@@ -147,6 +155,41 @@ def main() -> None:
     finally:
         stop.set()
         process.join(10)
+
+
+def passage_rows(rounds: int) -> None:
+    """Locating the judge's passage, against the crawlers' quote search on the same text.
+
+    Both are pure text work: Django is not set up here, so ``--store`` still sets it
+    up later on its own throw-away database.
+    """
+    from crawlers.inference.passages import passage_around
+    from crawlers.matching import TextIndex
+
+    quote = "Customer content is never used to train our models."
+    print(f"judge passage: median of {rounds} rounds, quote at 80% of the text")
+    print(f"{'text':>8} {'blocks':>7} {'search ms':>10} {'passage ms':>11} {'vs search':>10}")
+    for size in (10_000, 100_000, 1_000_000):
+        block = "Paragraph {n}: the provider may process customer data for service delivery."
+        lines = [block.format(n=n) for n in range(size // len(block))]
+        lines[len(lines) * 4 // 5] = quote
+        text = "\n".join(lines)
+
+        def search(text: str = text) -> None:
+            assert TextIndex(text).search(quote).found
+
+        def locate(text: str = text) -> None:
+            assert quote in passage_around(text=text, quote=quote).passage
+
+        times = {}
+        for label, function in (("search", search), ("locate", locate)):
+            function()  # warm: the first call pays for imports and regex compilation
+            samples = sorted(timed(function, 1, 1)[0] for _ in range(rounds))
+            times[label] = samples[len(samples) // 2] * 1000
+        print(
+            f"{len(text) // 1000:>6}KB {len(lines):>7} {times['search']:10.1f} "
+            f"{times['locate']:11.1f} {times['locate'] / times['search']:10.2f}"
+        )
 
 
 def store(base_url: str, n: int) -> None:

@@ -23,6 +23,7 @@ from catalog.requirements import (
     requirements_check_cached,
     requirements_results,
 )
+from crawlers.inference import selectors as inference_selectors
 
 PAGE_SIZE = 50
 # Models listed per outcome on one finder page; the rest are counted and paged.
@@ -141,7 +142,8 @@ def model_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
     claim = selectors.claim_page(pk=pk)
-    return render(request, "catalog/claim_detail.html", {"claim": claim})
+    tests = inference_selectors.claim_tests(claim=claim, user=request.user)
+    return render(request, "catalog/claim_detail.html", {"claim": claim, "tests": tests})
 
 
 def licence_list(request: HttpRequest) -> HttpResponse:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from crawlers.inference.admin_actions import test_claims_now
-from crawlers.inference.models import ClaimToTest, Endpoint, JudgeVerdict, ProbeRun
+from crawlers.inference.models import ClaimToTest, Endpoint, JudgeJob, JudgeVerdict, ProbeRun
 from crawlers.inference.probes import PROBES
 
 
@@ -55,6 +55,25 @@ class JudgeVerdictAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in JudgeVerdict._meta.fields]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(JudgeJob)
+class JudgeJobAdmin(admin.ModelAdmin):
+    """The scheduled judgements, so a skipped one's reason can be read."""
+
+    list_display = ["id", "claim_id", "version", "status", "message", "queued_at", "finished_at"]
+    list_filter = ["status"]
+    list_select_related = ["version__source"]
+    readonly_fields = [f.name for f in JudgeJob._meta.fields]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("version__text", "version__raw_body")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
 

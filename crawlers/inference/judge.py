@@ -7,6 +7,11 @@ relied on. A supports/contradicts answer whose sentence is not found verbatim
 in the passage (whitespace aside) is downgraded to inconclusive. Answers are
 cached by (passage, claim statement, judge model, prompt version). The result
 is a ``Verification`` with method ``model_judge``; the claim is never changed.
+
+The passage is normally the crawlers' stored text of the claim's source
+around its quote (``claim_judge_from_source``): a scheduled sweep
+(``judge_schedule_due``) queues one job per claim whose source has a newer
+text than its last judgement, and ``judge_job_execute`` runs each job once.
 """
 
 from __future__ import annotations
@@ -14,15 +19,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 import jsonschema
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Claim, Verification
+from crawlers.inference import selectors
 from crawlers.inference.client import BudgetExceeded, Exchange, LLMError
-from crawlers.inference.models import Endpoint, JudgeVerdict, ProbeRun
+from crawlers.inference.models import Endpoint, JudgeJob, JudgeVerdict, ProbeRun
 
 PROMPT_VERSION = 1
 MAX_PASSAGE_CHARS = 6000
@@ -121,11 +130,16 @@ def claim_judge(
     endpoint: Endpoint,
     model: str = "",
     actor: Any = None,
+    trigger: str = "",
+    origin: dict[str, Any] | None = None,
 ) -> Verification:
     """Ask the judge about ``claim`` and ``passage``; store and return advisory evidence.
 
-    Raises ``InferenceError`` (from services) when the passage is empty or the
-    run's budget stops the call.
+    ``origin`` says where the passage comes from (stored in the evidence as
+    ``passage_from``); ``trigger`` is the ProbeRun trigger, by default the
+    curator's when there is an actor, else the command's. Raises
+    ``InferenceError`` (from services) when the passage is empty or the run's
+    budget stops the call.
     """
     from crawlers.inference import services
 
@@ -146,7 +160,7 @@ def claim_judge(
     if cached is None:
         run = services.probe_run_start(
             endpoint=endpoint,
-            trigger=ProbeRun.Trigger.CURATOR if actor else ProbeRun.Trigger.COMMAND,
+            trigger=trigger or (ProbeRun.Trigger.CURATOR if actor else ProbeRun.Trigger.COMMAND),
             actor=actor,
         )
         budget = services.RunBudget(run=run, price_per_token=None)
@@ -169,6 +183,7 @@ def claim_judge(
                     "prompt_version": PROMPT_VERSION,
                     "error": error.message,
                     "exchanges": [error.exchange.as_evidence()] if error.exchange else [],
+                    "passage_from": origin,
                 },
                 actor=actor,
             )
@@ -200,6 +215,7 @@ def claim_judge(
         "claim_statement": statement,
         "passage_sha256": key["passage_sha256"],
         "passage_excerpt": passage[:1500],
+        "passage_from": origin,
         "endpoint": {"name": endpoint.name, "kind": endpoint.kind, "base_url": endpoint.base_url},
         "exchanges": [exchange.as_evidence()] if exchange else [],
     }
@@ -250,3 +266,110 @@ def _store(
     verification.full_clean()
     verification.save()
     return verification
+
+
+def claim_judge_from_source(
+    *,
+    claim: Claim,
+    endpoint: Endpoint,
+    model: str = "",
+    actor: Any = None,
+    trigger: str = "",
+) -> Verification:
+    """Judge ``claim`` on the passage of its source's stored text where its quote is (or was
+    last) found; store and return the advisory Verification.
+
+    Raises ``InferenceError`` when the claim has no quote or no stored text of
+    its source holds it, and whatever ``claim_judge`` raises.
+    """
+    from crawlers.inference.services import InferenceError
+
+    if not claim.evidence_quote.strip():
+        raise InferenceError(
+            f"Claim {claim.pk} has no evidence quote, so there is no passage to judge."
+        )
+    passage = selectors.claim_passage(claim=claim)
+    if passage is None:
+        raise InferenceError(
+            f"No stored text of source {claim.source_id} holds the quote of claim {claim.pk} "
+            f"(searched the last {selectors.MAX_VERSIONS_SEARCHED} texts); check the source first."
+        )
+    return claim_judge(
+        claim=claim,
+        passage=passage.text,
+        endpoint=endpoint,
+        model=model,
+        actor=actor,
+        trigger=trigger,
+        origin=passage.as_evidence(),
+    )
+
+
+def judge_schedule_due(*, limit: int, queue: bool = True) -> list[JudgeJob]:
+    """Create one judge job per claim due for judgement, at most ``limit``, and with
+    ``queue`` one task per job once the jobs are committed.
+
+    Nothing is created when no judge endpoint is configured and usable. A claim
+    queued by a concurrent sweep is skipped: the unique (claim, version) pair
+    lets exactly one sweep create its job. Returns the jobs this call created;
+    without ``queue`` the caller runs them (``judge_job_execute``).
+    """
+    from crawlers.inference import tasks
+
+    if selectors.judge_endpoint() is None:
+        return []
+    jobs: list[JudgeJob] = []
+    with transaction.atomic():
+        for claim in selectors.claims_due_for_judgement(limit=limit):
+            try:
+                with transaction.atomic():
+                    jobs.append(
+                        JudgeJob.objects.create(claim=claim, version_id=claim.newest_version_id)
+                    )
+            except IntegrityError:
+                continue
+        for job in jobs if queue else []:
+            transaction.on_commit(lambda pk=job.pk: tasks.judge_job.delay(pk))
+    return jobs
+
+
+def judge_job_execute(*, job_id: int) -> JudgeJob | None:
+    """Run one judge job at most once: claimed by a conditional UPDATE, else a no-op (None).
+
+    A job left ``running`` longer than the task's hard time limit (its worker
+    died) may be claimed again. The job ends ``done`` with its Verification, or
+    ``skipped`` with the reason (no endpoint, no passage, budget).
+    """
+    from crawlers.inference.services import InferenceError
+
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    claimed = JudgeJob.objects.filter(
+        Q(status=JudgeJob.Status.PENDING) | Q(status=JudgeJob.Status.RUNNING, claimed_at__lt=stale),
+        pk=job_id,
+    ).update(status=JudgeJob.Status.RUNNING, claimed_at=now)
+    if not claimed:
+        return None
+    job = JudgeJob.objects.select_related("claim__key", "claim__provider", "claim__model").get(
+        pk=job_id
+    )
+    endpoint = selectors.judge_endpoint()
+    if endpoint is None:
+        job.status = JudgeJob.Status.SKIPPED
+        job.message = (
+            f"No usable judge endpoint: {settings.INFERENCE_JUDGE_ENDPOINT!r} "
+            "is missing, switched off or cannot run here."
+        )
+    else:
+        try:
+            verification = claim_judge_from_source(
+                claim=job.claim, endpoint=endpoint, trigger=ProbeRun.Trigger.SCHEDULE
+            )
+        except InferenceError as exc:
+            job.status, job.message = JudgeJob.Status.SKIPPED, str(exc)[:2000]
+        else:
+            job.status, job.verification = JudgeJob.Status.DONE, verification
+            job.message = verification.note[:2000]
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "message", "verification", "finished_at"])
+    return job

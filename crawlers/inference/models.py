@@ -279,6 +279,53 @@ class JudgeVerdict(models.Model):
         return f"{self.judge_model}: {self.verdict}"
 
 
+class JudgeJobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    SKIPPED = "skipped", "Skipped"
+
+
+class JudgeJob(models.Model):
+    """One scheduled judgement of a claim, queued because its source has a newer text version.
+
+    The unique pair makes a sweep that runs twice, or a task delivered twice, a no-op:
+    a claim is judged at most once for each text of its source that triggered it.
+    """
+
+    Status = JudgeJobStatus
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="judge_jobs")
+    version = models.ForeignKey(
+        "crawlers.Version",
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The source's newest text when the judgement was queued.",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    message = models.TextField(blank=True)
+    verification = models.ForeignKey(
+        Verification, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    queued_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # Also the index of the sweep's "already queued for this version" test,
+            # which looks jobs up by claim and version.
+            models.UniqueConstraint(fields=["claim", "version"], name="judgejob_once_per_version"),
+            models.CheckConstraint(
+                condition=in_choices("status", JudgeJobStatus), name="judgejob_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"judge claim {self.claim_id} on version {self.version_id} ({self.status})"
+
+
 class ClaimToTest(Claim):
     """Claims as the tester's admin lists them, with the "test this claim now" action."""
 

@@ -7,7 +7,7 @@ import pytest
 
 from catalog.models import AIModel, Claim, ClaimKey, Provider, Source
 from crawlers.inference.models import Endpoint
-from crawlers.inference.testserver import ProtocolServer, ServedModel
+from tests.inference.testserver import ProtocolServer, ServedModel
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from catalog.models import Verification
-from crawlers.inference.testserver import ServedModel
+from tests.inference.testserver import ServedModel
 
 
 def probe(*args: str) -> tuple[str, str]:

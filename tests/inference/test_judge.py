@@ -6,7 +6,7 @@ from catalog.models import Verification
 from crawlers.inference import judge
 from crawlers.inference.models import JudgeVerdict
 from crawlers.inference.services import InferenceError
-from crawlers.inference.testserver import ServedModel
+from tests.inference.testserver import ServedModel
 
 PASSAGE = (
     "Our chat models support function calling.  Tools are declared in the request.\n"

@@ -86,3 +86,79 @@ def test_the_judge_answers_through_the_embedded_model_within_its_schema(smol_end
     assert verification.evidence["judge_model"] == local.DEFAULT_MODEL_ID
     if verification.outcome != "inconclusive":
         assert judge.quote_in_passage(verification.evidence["quote"], passage)
+
+
+class TestContextWindowOnTheEmbeddedModel:
+    """The context-window probe against a real tokenizer and a real window, kept cheap by
+    configuring the embedded model with a 256-token window."""
+
+    @pytest.fixture
+    def window(self, smol_endpoint, make_claim, settings):
+        settings.INFERENCE_LOCAL_CONTEXT = 256
+        endpoint, model = smol_endpoint
+        endpoint.allow_costly_probes = True
+        endpoint.save()
+
+        def probe(claimed: int):
+            claim = make_claim("context_window", number=claimed)
+            claim.model = model
+            claim.save()
+            [outcome] = services.claims_probe(claims=[claim], endpoint=endpoint)
+            assert outcome.verification is not None, outcome.message
+            return outcome.verification
+
+        return probe
+
+    def test_the_configured_window_is_confirmed(self, window):
+        verification = window(256)
+        assert verification.outcome == "confirmed", verification.note
+        evidence = verification.evidence
+        assert evidence["findings"]["over"] == "refused"
+        assert 0 < evidence["measured"] <= 256
+        assert evidence["declared"] == 256 and evidence["disagreement"] is False
+        # The refusal is the model's own: llama.cpp names the window it exceeded.
+        assert evidence["exchanges"][-1]["status"] == 400
+        assert "context" in evidence["exchanges"][-1]["response_excerpt"]
+
+    def test_a_claimed_window_larger_than_the_real_one_is_contradicted(self, window):
+        verification = window(1024)
+        assert verification.outcome == "contradicted", verification.note
+        assert verification.evidence["findings"]["under"] == "refused"
+        assert verification.evidence["disagreement"] is True
+
+    def test_a_claimed_window_smaller_than_the_real_one_is_contradicted(self, window):
+        verification = window(128)
+        assert verification.outcome == "contradicted", verification.note
+        assert verification.evidence["findings"]["over"] == "accepted"
+        assert verification.evidence["measured"] > 128
+
+
+def test_the_scheduled_judge_reads_a_stored_passage_with_the_embedded_model(
+    smol_endpoint, make_claim, settings
+):
+    from crawlers.inference import judge
+    from crawlers.inference.models import JudgeJob
+    from tests.inference.test_judge_sources import add_version
+
+    # The passage and claim of the direct judge test above, which this model answers
+    # briefly; grammar-constrained tokens are slow, and a rambling answer costs seconds each.
+    text = "The API supports JSON mode. Replies can be forced to be valid JSON objects."
+    endpoint, model = smol_endpoint
+    settings.INFERENCE_JUDGE_ENDPOINT = endpoint.name
+    claim = make_claim("json_mode", quote="The API supports JSON mode.")
+    claim.model = model
+    claim.save()
+    add_version(claim.source, text)
+    [job] = judge.judge_schedule_due(limit=5, queue=False)
+    job = judge.judge_job_execute(job_id=job.pk)
+    assert job.status == JudgeJob.Status.DONE, job.message
+    verification = job.verification
+    assert verification.method == "model_judge"
+    assert verification.outcome in ("confirmed", "contradicted", "inconclusive")
+    assert verification.evidence["judge_model"] == local.DEFAULT_MODEL_ID
+    assert verification.evidence["passage_from"]["current"] is True
+    assert verification.evidence["passage_excerpt"] == text
+    if verification.outcome != "inconclusive":
+        assert judge.quote_in_passage(verification.evidence["quote"], text)
+    claim.refresh_from_db()
+    assert claim.status == "current"

@@ -8,7 +8,7 @@ import pytest
 
 from crawlers.inference import probes
 from crawlers.inference.client import LLMClient
-from crawlers.inference.testserver import ServedModel
+from tests.inference.testserver import ServedModel
 
 
 def run(server, key, *, model="m", flag="yes", number=None, costly=False):

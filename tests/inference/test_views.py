@@ -94,7 +94,7 @@ def test_the_action_is_offered_on_the_catalogue_claim_admin_too(admin_client, en
 def test_the_evidence_page_shows_findings_and_a_declared_disagreement(
     client, tester, serve, make_endpoint, make_claim
 ):
-    from crawlers.inference.testserver import ServedModel
+    from tests.inference.testserver import ServedModel
 
     server = serve(
         models=[ServedModel(id="acme-large-latest", tools=False, unsupported="ignore")],

@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from crawlers.inference.testserver import ProtocolServer, ServedModel
+from tests.inference.testserver import ProtocolServer, ServedModel
 from tests.realworker import ROOT, worker_database
 
 pytestmark = pytest.mark.worker
@@ -120,6 +120,112 @@ def test_the_sweep_runs_each_due_probe_once_on_a_real_worker(worker_env, tmp_pat
         assert ProbeJob.objects.using(db).count() == len(keys)
         posts = [r for r in server.requests if r.method == "POST"]
         assert len(posts) == 5  # json, stream, embeddings, forced and automatic tool call
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
+        server.stop()
+
+
+def test_the_judge_sweep_judges_each_claim_once_on_a_real_worker(worker_env, tmp_path):
+    import hashlib
+
+    from django.utils import timezone
+
+    from catalog.models import Claim, ClaimKey, Provider, Source, Verification
+    from crawlers.inference.models import Endpoint, JudgeJob
+    from crawlers.models import Version
+
+    quote = "Customer content is never used to train our models."
+    text = f"Data use\n{quote} It is deleted after 30 days.\nContact us."
+    server = ProtocolServer(
+        models=[
+            ServedModel(
+                id="w-judge",
+                json_reply={"verdict": "supports", "quote": quote, "reason": "It says so."},
+            )
+        ]
+    ).start()
+    db = ALIAS
+    # No endpoint serves this provider, so the probe sweep of the other test leaves it alone.
+    [provider] = Provider.objects.using(db).bulk_create(
+        [Provider(slug="judged-ai", name="Judged AI", kind="model_developer")]
+    )
+    [source] = Source.objects.using(db).bulk_create(
+        [
+            Source(
+                slug="j-terms", url="https://j.example/", title="t", publisher="p", doc_type="terms"
+            )
+        ]
+    )
+    Version.objects.using(db).bulk_create(
+        [
+            Version(
+                source=source,
+                number=1,
+                content_hash=hashlib.sha256(text.encode()).hexdigest(),
+                text=text,
+                cause="first",
+                created_at=timezone.now(),
+                raw_body=Version.compress(text.encode()),
+                raw_size=len(text),
+                extractor_revision=1,
+            )
+        ]
+    )
+    # Keys no probe tests, made here: the catalogue file's keys are not in a migrated database.
+    keys = ["judged_training_use", "judged_commercial_use", "judged_retention"]
+    ClaimKey.objects.using(db).bulk_create(
+        ClaimKey(key=key, label=key, group="right", value_type="flag") for key in keys
+    )
+    Claim.objects.using(db).bulk_create(
+        Claim(
+            provider=provider,
+            key=ClaimKey.objects.using(db).get(key=key),
+            value_flag="yes",
+            source=source,
+            evidence_quote=quote,
+            checked_at=dt.date(2026, 1, 1),
+        )
+        for key in keys
+    )
+    Endpoint.objects.using(db).create(
+        name="w-judge", kind="self_hosted", base_url=server.base_url, default_model="w-judge"
+    )
+    env = {**worker_env, "INFERENCE_JUDGE_ENDPOINT": "w-judge"}
+
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "atlas", "worker", "-c", "2", "-P", "prefork",
+            "-l", "warning", "--without-gossip", "--without-mingle",
+            "-n", f"judge-{uuid.uuid4().hex[:6]}@%h",
+        ],
+        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        _celery(env, "call", "inference.judge_due_claims", "--kwargs", '{"limit": 10}')
+        done = JudgeJob.objects.using(db).filter(status=JudgeJob.Status.DONE)
+        _wait_until(
+            lambda: done.count() == len(keys),
+            timeout=180,
+            what=f"the worker to run {len(keys)} judge jobs: {log.read_text()[-2000:]}",
+        )
+        # A second delivery of a finished job, and a second sweep, change nothing.
+        _celery(env, "call", "inference.judge_job", "--args", f"[{done.first().pk}]")
+        _celery(env, "call", "inference.judge_due_claims")
+        time.sleep(3)
+        verifications = Verification.objects.using(db).filter(method="model_judge")
+        assert verifications.count() == len(keys)
+        assert all(v.evidence["passage_from"]["version_number"] == 1 for v in verifications)
+        assert JudgeJob.objects.using(db).count() == len(keys)
+        assert len([r for r in server.requests if r.method == "POST"]) == len(keys)
+        assert set(Claim.objects.using(db).values_list("status", flat=True)) == {"current"}
     finally:
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGTERM)

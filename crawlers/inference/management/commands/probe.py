@@ -7,9 +7,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from catalog.models import Claim, Provider
+from catalog.models import Claim, Provider, Verification
 from crawlers.inference import judge, probes, selectors, services
 from crawlers.inference.models import Endpoint
+
+# --judge given without a file: the passage comes from the source's stored texts.
+STORED = Path("-stored-")
 
 
 class Command(BaseCommand):
@@ -34,8 +37,17 @@ class Command(BaseCommand):
             "--judge",
             metavar="PASSAGE_FILE",
             type=Path,
-            help="With --claim: ask a model whether the passage in this file supports the "
-            "claim (advisory). The model is the --endpoint's, else INFERENCE_JUDGE_ENDPOINT's.",
+            nargs="?",
+            const=STORED,
+            help="With --claim: ask a model whether the passage of the claim's source (the "
+            "stored text around its quote, or the passage in PASSAGE_FILE) supports the claim "
+            "(advisory). The model is the --endpoint's, else INFERENCE_JUDGE_ENDPOINT's.",
+        )
+        parser.add_argument(
+            "--judge-due",
+            action="store_true",
+            help="Judge now, in this process, the claims the schedule would judge: those whose "
+            "source has a text newer than their last judgement (at most --limit).",
         )
 
     def handle(self, *args, **options) -> None:
@@ -47,6 +59,13 @@ class Command(BaseCommand):
                 raise CommandError(f"No endpoint named {options['endpoint']!r} (known: {names}).")
             if options["costly"]:
                 endpoint.allow_costly_probes = True
+        if options["judge_due"]:
+            if options["endpoint"] or options["claim"] is not None or options["judge"]:
+                raise CommandError(
+                    "--judge-due judges every due claim with INFERENCE_JUDGE_ENDPOINT's model; "
+                    "for one claim or another endpoint use --claim ID --judge [--endpoint NAME]."
+                )
+            return self._judge_due(options)
         if options["judge"]:
             return self._judge(options, endpoint)
 
@@ -94,7 +113,7 @@ class Command(BaseCommand):
         if claim is None:
             raise CommandError(f"No claim with id {options['claim']}.")
         path: Path = options["judge"]
-        if not path.is_file():
+        if path != STORED and not path.is_file():
             raise CommandError(f"The passage file {path} does not exist.")
         endpoint = (
             endpoint
@@ -107,11 +126,47 @@ class Command(BaseCommand):
                 "does not exist or is off; pass --endpoint NAME."
             )
         try:
-            verification = judge.claim_judge(
-                claim=claim, passage=path.read_text(encoding="utf-8"), endpoint=endpoint
-            )
+            if path == STORED:
+                verification = judge.claim_judge_from_source(claim=claim, endpoint=endpoint)
+            else:
+                verification = judge.claim_judge(
+                    claim=claim, passage=path.read_text(encoding="utf-8"), endpoint=endpoint
+                )
         except services.InferenceError as exc:
             raise CommandError(str(exc)) from None
+        self._report_judgement(claim, verification)
+
+    def _report_judgement(self, claim: Claim, verification: Verification) -> None:
         self.stdout.write(f"claim {claim.pk}: {verification.outcome} — {verification.note}")
+        origin = verification.evidence.get("passage_from")
+        if origin:
+            self.stdout.write(
+                f"passage from version {origin['version_number']} of source {origin['source']}"
+                + ("" if origin["current"] else " (no longer the current text)")
+            )
         if verification.evidence.get("quote"):
             self.stdout.write(f"relied on: {verification.evidence['quote']}")
+
+    def _judge_due(self, options: dict) -> None:
+        endpoint = selectors.judge_endpoint()
+        if endpoint is None:
+            raise CommandError(
+                f"No judge endpoint: {settings.INFERENCE_JUDGE_ENDPOINT!r} (INFERENCE_JUDGE_"
+                "ENDPOINT) does not exist, is switched off or cannot run here."
+            )
+        # The schedule's own jobs, run here one after the other instead of through
+        # the broker, so a claim judged now is not judged again by the schedule.
+        jobs = judge.judge_schedule_due(limit=options["limit"], queue=False)
+        if not jobs:
+            self.stdout.write("No claim is due for judgement.")
+            return
+        counts: dict[str, int] = {}
+        for queued in jobs:
+            job = judge.judge_job_execute(job_id=queued.pk)
+            if job is None:
+                continue
+            label = job.verification.outcome if job.verification_id else job.status
+            counts[label] = counts.get(label, 0) + 1
+            self.stdout.write(f"claim {job.claim_id}: {label} — {job.message}")
+        summary = ", ".join(f"{count} {label}" for label, count in sorted(counts.items()))
+        self.stdout.write(f"{len(jobs)} claim(s) judged with {endpoint.name}: {summary}")
