@@ -99,8 +99,11 @@ def _refuse(message: str, **kwargs) -> CrawlerError:
     return CrawlerError(message, permanent=True, **kwargs)
 
 
-class _CertificateRefused(CrawlerError):
-    """The origin's TLS certificate did not verify: nothing on that origin can be read."""
+class _TLSRefused(CrawlerError):
+    """TLS to the origin cannot be set up, so nothing on that origin can be read.
+
+    Raised for a certificate that does not verify and for a CA bundle that does not load.
+    """
 
 
 # --- addresses -------------------------------------------------------------------------------
@@ -385,7 +388,9 @@ def _ssl_context(ca_file: str = "") -> ssl.SSLContext:
     try:
         return ssl.create_default_context(cafile=ca_file)
     except (OSError, ValueError) as exc:
-        raise _refuse(f"The CA bundle {ca_file!r} could not be loaded ({exc}).") from None
+        raise _TLSRefused(
+            f"The CA bundle {ca_file!r} could not be loaded ({exc}).", permanent=True
+        ) from None
 
 
 def _certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
@@ -554,7 +559,7 @@ def _exchange(
         unverified = _certificate_error(exc)
         if unverified is not None:
             reason = (unverified.verify_message or unverified.reason or str(unverified)).rstrip(".")
-            raise _CertificateRefused(
+            raise _TLSRefused(
                 f"The TLS certificate of {target.host} did not verify ({reason}); "
                 f"{target.url} is not read.",
                 permanent=True,
@@ -619,9 +624,9 @@ def _robots_for(target: Target, *, deadline: float, ca_file: str = "") -> RobotF
                 check_type=False,
                 ca_file=ca_file,
             )
-        except _CertificateRefused:
+        except _TLSRefused:
             # Not "no rules": the page itself is on the same origin and would fail the same
-            # way, so report it now rather than connect a second time.
+            # way, so report it now rather than try a second time.
             raise
         except CrawlerError as exc:
             if not exc.permanent:
