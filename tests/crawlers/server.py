@@ -78,6 +78,7 @@ class FixtureServer:
 
             def setup(self) -> None:
                 if isinstance(self.request, ssl.SSLSocket):
+                    # A client that stalls mid-handshake must not hold this thread for ever.
                     self.request.settimeout(5)
                     self.request.do_handshake()  # a failure ends here, in handle_error
                 super().setup()
