@@ -16,6 +16,9 @@ task whether to retry). Every request:
   down when it passes, so a server dripping bytes cannot hold a worker;
 - reads at most ``ATLAS_CRAWLER_MAX_BYTES`` after decompression (a gzip bomb stops there),
   accepts only HTML, plain text and PDF;
+- over https, sends the host *name* as SNI and verifies the certificate for that name (the
+  connection itself goes to the checked address); a certificate that does not verify is a
+  permanent failure, since trying again in a minute cannot fix it;
 - honours robots.txt, a per-host concurrency limit and a politeness delay, sends a clear
   user agent and conditional headers, and reports ``Retry-After`` on 429/503.
 """
@@ -94,6 +97,13 @@ class Target:
 
 def _refuse(message: str, **kwargs) -> CrawlerError:
     return CrawlerError(message, permanent=True, **kwargs)
+
+
+class _TLSRefused(CrawlerError):
+    """TLS to the origin cannot be set up, so nothing on that origin can be read.
+
+    Raised for a certificate that does not verify and for a CA bundle that does not load.
+    """
 
 
 # --- addresses -------------------------------------------------------------------------------
@@ -367,9 +377,30 @@ class _Watchdog:
 
 
 @functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    # Loading the CA bundle costs ~90 ms; one context serves every request of the process.
-    return httpx.create_ssl_context()
+def _ssl_context(ca_file: str = "") -> ssl.SSLContext:
+    """A verifying context: the default CA bundle, or only the CAs in the PEM file ``ca_file``.
+
+    Both check the chain and the host name; there is deliberately no way to turn that off.
+    """
+    # Loading the CA bundle costs ~90 ms; one context per bundle serves the whole process.
+    if not ca_file:
+        return httpx.create_ssl_context()
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ValueError) as exc:
+        raise _TLSRefused(
+            f"The CA bundle {ca_file!r} could not be loaded ({exc}).", permanent=True
+        ) from None
+
+
+def _certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification failure under an httpx error, if that is what it was."""
+    cause: BaseException | None = exc
+    for _depth in range(8):  # httpx wraps httpcore, which wraps the ssl error
+        if cause is None or isinstance(cause, ssl.SSLCertVerificationError):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _decoder(encoding: str):
@@ -456,6 +487,7 @@ def _exchange(
     read_body: bool,
     max_bytes: int,
     check_type: bool = True,
+    ca_file: str = "",
 ) -> _Reply:
     """One GET to the vetted address of ``target``; reads the body only when asked and 2xx."""
     parts = urlsplit(target.url)
@@ -498,8 +530,13 @@ def _exchange(
     }
     try:
         with httpx.Client(
-            timeout=timeout, follow_redirects=False, trust_env=False, verify=_ssl_context()
+            timeout=timeout,
+            follow_redirects=False,
+            trust_env=False,
+            verify=_ssl_context(ca_file),
         ) as client:
+            # The URL carries the vetted address, so the name for SNI and for checking the
+            # certificate must be given apart: httpcore uses sni_hostname for both.
             request = client.build_request(
                 "GET",
                 request_url,
@@ -519,6 +556,14 @@ def _exchange(
     except CrawlerError:
         raise
     except httpx.HTTPError as exc:
+        unverified = _certificate_error(exc)
+        if unverified is not None:
+            reason = (unverified.verify_message or unverified.reason or str(unverified)).rstrip(".")
+            raise _TLSRefused(
+                f"The TLS certificate of {target.host} did not verify ({reason}); "
+                f"{target.url} is not read.",
+                permanent=True,
+            ) from None
         if watchdog.fired:
             raise CrawlerError(
                 f"{target.url} did not answer completely within "
@@ -559,7 +604,7 @@ def _check_type_and_length(response: httpx.Response, *, max_bytes: int) -> None:
 # --- robots.txt ------------------------------------------------------------------------------
 
 
-def _robots_for(target: Target, *, deadline: float) -> RobotFileParser | None:
+def _robots_for(target: Target, *, deadline: float, ca_file: str = "") -> RobotFileParser | None:
     """The parsed robots.txt of the target's origin (None: no rules), cached for an hour."""
     now = time.monotonic()
     with _robots_lock:
@@ -577,7 +622,12 @@ def _robots_for(target: Target, *, deadline: float) -> RobotFileParser | None:
                 read_body=True,
                 max_bytes=ROBOTS_MAX_BYTES,
                 check_type=False,
+                ca_file=ca_file,
             )
+        except _TLSRefused:
+            # Not "no rules": the page itself is on the same origin and would fail the same
+            # way, so report it now rather than try a second time.
+            raise
         except CrawlerError as exc:
             if not exc.permanent:
                 raise
@@ -606,10 +656,12 @@ def _politeness() -> float:
 # --- the entry point -------------------------------------------------------------------------
 
 
-def fetch(url: str, *, etag: str = "", last_modified: str = "") -> FetchResult:
+def fetch(url: str, *, etag: str = "", last_modified: str = "", ca_file: str = "") -> FetchResult:
     """Fetch ``url`` under every rule above; raise ``CrawlerError`` on any failure.
 
     A 304 answer to the conditional headers gives ``not_modified=True`` and no body.
+    ``ca_file`` names a PEM file of the only CAs to trust instead of the default bundle (a
+    test's own CA); certificates are verified for the host name either way.
     """
     started = time.monotonic()
     deadline = started + settings.ATLAS_CRAWLER_TOTAL_TIMEOUT
@@ -632,7 +684,12 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "") -> FetchResult:
             raise
         delay = _politeness()
         if settings.ATLAS_CRAWLER_RESPECT_ROBOTS:
-            rules = _robots_for(target, deadline=deadline)
+            try:
+                rules = _robots_for(target, deadline=deadline, ca_file=ca_file)
+            except CrawlerError as exc:
+                exc.redirects = redirects
+                exc.final_url = current
+                raise
             if rules is not None:
                 if not rules.can_fetch(settings.ATLAS_CRAWLER_USER_AGENT, current):
                     raise _refuse(
@@ -651,6 +708,7 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "") -> FetchResult:
                     deadline=deadline,
                     read_body=True,
                     max_bytes=max_bytes,
+                    ca_file=ca_file,
                 )
             except CrawlerError as exc:
                 exc.redirects = redirects

@@ -4,10 +4,16 @@
 answer), a list of answers served one after the other (the last one repeats), or a callable
 taking the request handler and writing the answer itself (slow drips, endless bodies).
 Every request is logged in ``server.requests`` as (path, headers).
+
+``FixtureServer(tls=True)`` speaks https instead: ``server.use_certificate(context)`` sets the
+server-side ``ssl.SSLContext`` new connections get, and ``server.server_names`` logs the SNI
+name of every handshake (None when the client sent none), failed handshakes included.
 """
 
 from __future__ import annotations
 
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -37,11 +43,27 @@ class QuietServer(ThreadingHTTPServer):
         pass
 
 
+class TLSServer(QuietServer):
+    """Wraps each accepted connection in TLS; the handshake runs in the handler's thread."""
+
+    context: ssl.SSLContext | None = None
+
+    def get_request(self) -> tuple[socket.socket, tuple]:
+        sock, address = self.socket.accept()
+        if self.context is None:
+            sock.close()
+            raise OSError("no certificate is set")
+        wrapped = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return wrapped, address
+
+
 class FixtureServer:
-    def __init__(self) -> None:
+    def __init__(self, *, tls: bool = False) -> None:
         self.routes: dict[str, Handler] = {}
         self.counts: dict[str, int] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.server_names: list[str | None] = []
+        self.scheme = "https" if tls else "http"
         self.latency = 0.0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -54,17 +76,34 @@ class FixtureServer:
             def log_message(self, format, *args) -> None:
                 pass
 
+            def setup(self) -> None:
+                if isinstance(self.request, ssl.SSLSocket):
+                    # A client that stalls mid-handshake must not hold this thread for ever.
+                    self.request.settimeout(5)
+                    self.request.do_handshake()  # a failure ends here, in handle_error
+                super().setup()
+
             def do_GET(self) -> None:
                 outer._serve(self)
 
-        self.httpd = QuietServer(("127.0.0.1", 0), RequestHandler)
+        self.httpd = (TLSServer if tls else QuietServer)(("127.0.0.1", 0), RequestHandler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path: str, *, host: str = "127.0.0.1") -> str:
+        return f"{self.scheme}://{host}:{self.port}{path}"
+
+    def use_certificate(self, context: ssl.SSLContext) -> None:
+        """Serve new connections with ``context``, logging the SNI name each handshake sends."""
+
+        def record(_connection, server_name: str | None, _context) -> None:
+            with self._lock:
+                self.server_names.append(server_name)
+
+        context.sni_callback = record
+        self.httpd.context = context
 
     def route(self, path: str, handler: Handler) -> None:
         with self._lock:
