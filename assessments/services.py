@@ -48,7 +48,8 @@ class AssessmentError(Exception):
 
 
 EDITABLE_STATUSES = (Assessment.Status.DRAFT, Assessment.Status.CHANGES_REQUESTED)
-APPROVABLE_STATUSES = (Assessment.Status.DRAFT, Assessment.Status.SUBMITTED)
+# Only a submission: a draft has not passed the completeness check of ``assessment_submit``.
+APPROVABLE_STATUSES = (Assessment.Status.SUBMITTED,)
 ASSESSMENT_FIELDS = (
     "verdict",
     "conclusion",
@@ -188,8 +189,9 @@ def assessment_update(
 
 @transaction.atomic
 def assessment_approve(*, assessment: Assessment, curator) -> Assessment:
-    """Publish a draft or submitted assessment; the provider's previously published
-    assessment, if any, becomes superseded by it."""
+    """Publish a submitted assessment; the provider's previously published assessment, if any,
+    becomes superseded by it. Callers go through ``moderation.assessment_publish``, which also
+    checks the revision and records who approved it and why."""
     if not is_curator(curator):
         raise AssessmentError("only curators approve assessments", code="forbidden")
     locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
