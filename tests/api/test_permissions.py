@@ -305,3 +305,31 @@ def test_public_tools_are_open_to_everyone_but_only_for_their_method(request, wo
 def test_tokens_are_created_only_when_signed_in(request, world):
     check(request, world, "post", "/api/v1/auth/tokens", signed_in(201), {})
     check(request, world, "get", "/api/v1/auth/tokens", signed_in(405))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        *(f"/api/v1/assessments/{{submission}}/{action}" for action in sorted(ACTION_WORDS)),
+        *(
+            f"/api/v1/claim-corrections/{{correction}}/{action}"
+            for action in ("submit", "request-changes", "reject", "approve")
+        ),
+    ],
+)
+def test_moderation_actions_take_only_a_post(request, world, url):
+    before = [(a.pk, a.status, a.revision) for a in Assessment.objects.order_by("pk")] + [
+        (c.pk, c.status, c.revision) for c in ClaimCorrection.objects.order_by("pk")
+    ]
+    for method in ("get", "put", "patch", "delete"):
+        for character in CHARACTERS:
+            response = call(request.getfixturevalue(character), method, fill(url, world))
+            # Refused on who you are (401, 403) or on the method (405), never done.
+            assert response.status_code in {401, 403, 405}, (character, method, url)
+            if character == "anon":
+                assert response.status_code in {401, 405}
+            assert "error" in response.json()
+    after = [(a.pk, a.status, a.revision) for a in Assessment.objects.order_by("pk")] + [
+        (c.pk, c.status, c.revision) for c in ClaimCorrection.objects.order_by("pk")
+    ]
+    assert after == before
