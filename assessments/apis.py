@@ -82,6 +82,8 @@ class ModerationErrorsMixin:
 
 
 class RevisionSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """The revision of the record you read, so a change made meanwhile is not overlooked."""
+
     revision = serializers.IntegerField(
         min_value=1,
         max_value=2**31 - 1,
@@ -101,14 +103,20 @@ def _words(help_text: str, *, required: bool = True) -> serializers.CharField:
 
 
 class CommentDecisionSerializer(RevisionSerializer):
+    """The revision you read and, in words, what the author should change."""
+
     comment = _words("What needs to change, for the author.")
 
 
 class ReasonDecisionSerializer(RevisionSerializer):
+    """The revision you read and the reason for the decision."""
+
     reason = _words("Why, in words; kept in the history and the moderation thread.")
 
 
 class ApproveSerializer(RevisionSerializer):
+    """The revision you read and, optionally, a comment kept as the reason for the change."""
+
     comment = _words("Recorded as the reason for the change (optional).", required=False)
 
 
