@@ -24,7 +24,7 @@ from rest_framework.authentication import BasicAuthentication, SessionAuthentica
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
+from rest_framework.views import APIView, set_rollback
 
 from assessments import filters, moderation, selectors, services
 from assessments.models import (
@@ -77,6 +77,8 @@ class ModerationErrorsMixin:
 
     def handle_exception(self, exc):
         if isinstance(exc, services.AssessmentError):
+            # As DRF does for its own errors: nothing of a refused write is kept.
+            set_rollback()
             return error_response(exc)
         return super().handle_exception(exc)
 
