@@ -2,15 +2,20 @@
 
 Reads of assessments go through ``assessments_visible_to`` (published ones for
 everyone, plus a reviewer's own, plus everything for a curator), so another
-reviewer's draft is a 404 in every method. Writes go through
-``assessments.services``; its ``AssessmentError`` becomes the API error shape.
+reviewer's draft is a 404 in every method. Writes go through the moderation services the
+web pages use (``assessments.moderation``): the same submit step and completeness check, the
+same revision check, the same history records. An ``AssessmentError`` becomes the API error
+shape, each offending field named by its path.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
+from django.db import transaction
+from drf_spectacular.authentication import BasicScheme
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from knox.auth import TokenAuthentication
 from knox.models import AuthToken
@@ -19,9 +24,9 @@ from rest_framework.authentication import BasicAuthentication, SessionAuthentica
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
+from rest_framework.views import APIView, set_rollback
 
-from assessments import filters, selectors, services
+from assessments import filters, moderation, selectors, services
 from assessments.models import (
     Assessment,
     AssessmentSource,
@@ -33,17 +38,94 @@ from assessments.models import (
     RatingValue,
 )
 from assessments.permissions import IsCurator, IsReviewer, ReadOnlyOrReviewer
-from atlas.api import ConditionalGetMixin, Conflict, RejectUnknownFieldsMixin, StrictQueryMixin
+from atlas.api import (
+    ConditionalGetMixin,
+    RejectUnknownFieldsMixin,
+    StrictQueryMixin,
+    error_body,
+)
 from catalog.apis import ID_REGEX, ProviderRefSerializer, ReadOnlyViewSet, SourceRefSerializer
 from catalog.models import Claim, ClaimFlag, Provider, Source
 
+_ERROR_STATUS = {
+    "invalid": (status.HTTP_400_BAD_REQUEST, "invalid"),
+    "forbidden": (status.HTTP_403_FORBIDDEN, "permission_denied"),
+    "conflict": (status.HTTP_409_CONFLICT, "conflict"),
+}
 
-def raise_api_error(error: services.AssessmentError) -> None:
-    if error.code == "forbidden":
-        raise exceptions.PermissionDenied(error.message)
-    if error.code == "conflict":
-        raise Conflict(error.message)
-    raise exceptions.ValidationError({error.path or "non_field_errors": [error.message]})
+
+def error_response(error: services.AssessmentError) -> Response:
+    """The API's error shape for a refused write: 400 naming every offending field, 403, or
+    409 (a stale ``revision`` is named as the field ``revision`` with the code ``stale``)."""
+    http_status, code = _ERROR_STATUS.get(error.code, _ERROR_STATUS["invalid"])
+    fields = [
+        {
+            "path": path or "non_field_errors",
+            "code": "stale" if path == "revision" and error.code == "conflict" else error.code,
+            "message": message,
+        }
+        for path, message in error.problems
+    ]
+    if error.code == "invalid" and not fields:
+        fields = [{"path": "non_field_errors", "code": "invalid", "message": error.message}]
+    message = error.message[:1].upper() + error.message[1:]
+    return Response(error_body(code=code, message=message, fields=fields), status=http_status)
+
+
+class ModerationErrorsMixin:
+    """Views whose services raise ``AssessmentError`` answer it in the API's error shape."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, services.AssessmentError):
+            # As DRF does for its own errors: nothing of a refused write is kept.
+            set_rollback()
+            return error_response(exc)
+        return super().handle_exception(exc)
+
+
+class RevisionSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """The revision of the record you read, so a change made meanwhile is not overlooked."""
+
+    revision = serializers.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="The `revision` you read; a stale one is refused with 409 (`fields` names "
+        "`revision`, code `stale`).",
+    )
+
+
+def _words(help_text: str, *, required: bool = True) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=moderation.MODERATION_REASON_MAX,
+        required=required,
+        allow_blank=not required,
+        default="" if not required else serializers.empty,
+        help_text=help_text,
+    )
+
+
+class CommentDecisionSerializer(RevisionSerializer):
+    """The revision you read and, in words, what the author should change."""
+
+    comment = _words("What needs to change, for the author.")
+
+
+class ReasonDecisionSerializer(RevisionSerializer):
+    """The revision you read and the reason for the decision."""
+
+    reason = _words("Why, in words; kept in the history and the moderation thread.")
+
+
+class ApproveSerializer(RevisionSerializer):
+    """The revision you read and, optionally, a comment kept as the reason for the change."""
+
+    comment = _words("Recorded as the reason for the change (optional).", required=False)
+
+
+def _decision(request, serializer_class):
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 # --- criteria -------------------------------------------------------------------------------
@@ -168,7 +250,33 @@ class AssessmentFieldsSerializer(RejectUnknownFieldsMixin, serializers.Serialize
     weaknesses = serializers.ListField(
         child=serializers.CharField(max_length=500), required=False, max_length=50
     )
-    ratings = RatingWriteSerializer(many=True, required=False, max_length=100)
+    ratings = RatingWriteSerializer(
+        many=True,
+        required=False,
+        max_length=100,
+        help_text="The whole set of ratings: a criterion left out loses its rating. Leave the "
+        "field out to keep the ratings as they are.",
+    )
+
+    def validate_ratings(self, ratings: list[dict]) -> list[dict]:
+        # Named by their place in the body, as every other field error is.
+        errors: list[dict] = [{} for _ in ratings]
+        seen: set[int] = set()
+        for index, rating in enumerate(ratings):
+            if rating["criterion"].pk in seen:
+                errors[index]["criterion"] = ["This criterion is rated twice."]
+            seen.add(rating["criterion"].pk)
+            sources: set[int] = set()
+            evidence_errors: list[dict] = [{} for _ in rating["evidence"]]
+            for position, item in enumerate(rating["evidence"]):
+                if item["source"].pk in sources:
+                    evidence_errors[position]["source"] = ["This source is cited twice."]
+                sources.add(item["source"].pk)
+            if any(evidence_errors):
+                errors[index]["evidence"] = evidence_errors
+        if any(errors):
+            raise serializers.ValidationError(errors)
+        return ratings
 
     def to_service_kwargs(self) -> dict:
         data = dict(self.validated_data)
@@ -201,6 +309,7 @@ class AssessmentUpdateSerializer(AssessmentFieldsSerializer):
 
 @extend_schema(tags=["assessments"])
 class AssessmentViewSet(
+    ModerationErrorsMixin,
     StrictQueryMixin,
     ConditionalGetMixin,
     mixins.ListModelMixin,
@@ -208,7 +317,8 @@ class AssessmentViewSet(
     viewsets.GenericViewSet,
 ):
     """GDPR assessments with their ratings and evidence. Everyone reads published ones;
-    reviewers write their own drafts; curators approve."""
+    reviewers write their own drafts and submit them; curators request changes, reject,
+    approve and revert."""
 
     serializer_class = AssessmentSerializer
     filterset_class = filters.AssessmentFilter
@@ -229,49 +339,142 @@ class AssessmentViewSet(
     @extend_schema(
         request=AssessmentCreateSerializer,
         responses={201: AssessmentSerializer},
-        summary="Create a draft assessment (reviewers and curators)",
+        summary="Start a draft assessment (reviewers and curators)",
+        description="The draft starts as a copy of the provider's published assessment (fields, "
+        "ratings and evidence), as on the web; the fields and ratings you send replace the "
+        "copied ones. Only you and curators can read it until it is published.",
     )
     def create(self, request):
         serializer = AssessmentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            assessment = services.assessment_create(
-                author=request.user, **serializer.to_service_kwargs()
+        kwargs = serializer.to_service_kwargs()
+        provider = kwargs.pop("provider")
+        ratings = kwargs.pop("ratings", None)
+        with transaction.atomic():
+            draft = moderation.assessment_start(author=request.user, provider=provider)
+            draft = moderation.assessment_draft_save(
+                assessment=draft,
+                editor=request.user,
+                revision=draft.revision,
+                ratings=ratings,
+                **kwargs,
             )
-        except services.AssessmentError as error:
-            raise_api_error(error)
-        return self._read(assessment, status_code=status.HTTP_201_CREATED)
+        return self._read(draft, status_code=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=AssessmentUpdateSerializer,
         responses={200: AssessmentSerializer},
         summary="Update your own draft (send the `revision` you read)",
+        description="Only while it is a draft or changes are requested. Fields you leave out "
+        "are kept; `ratings`, when sent, are the whole set.",
     )
     def partial_update(self, request, pk=None):
         assessment = self.get_object()
         serializer = AssessmentUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         kwargs = serializer.to_service_kwargs()
-        try:
-            assessment = services.assessment_update(
-                assessment=assessment, editor=request.user, **kwargs
-            )
-        except services.AssessmentError as error:
-            raise_api_error(error)
+        assessment = moderation.assessment_draft_save(
+            assessment=assessment,
+            editor=request.user,
+            revision=kwargs.pop("revision"),
+            ratings=kwargs.pop("ratings", None),
+            **kwargs,
+        )
         return self._read(assessment)
 
     @extend_schema(
-        request=None,
+        request=RevisionSerializer,
         responses={200: AssessmentSerializer},
-        summary="Approve and publish (curators); the previous published one is superseded",
+        summary="Submit your draft for review (its author)",
+        description="Every active criterion needs a rating, a justification and evidence with "
+        "a source address, the exact quote and the reading date; a verdict, a conclusion and "
+        "the server locations are needed too. An incomplete draft is refused with 400 and "
+        "`fields` naming every missing part (`verdict`, `ratings.<criterion>.justification`, "
+        "`ratings.<criterion>.evidence.<n>.quote`, ...).",
+    )
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        assessment = self.get_object()
+        data = _decision(request, RevisionSerializer)
+        assessment = moderation.assessment_submit(
+            assessment=assessment, author=request.user, revision=data["revision"]
+        )
+        return self._read(assessment)
+
+    @extend_schema(
+        request=CommentDecisionSerializer,
+        responses={200: AssessmentSerializer},
+        summary="Send a submission back to its author with what to change (curators)",
+    )
+    @action(
+        detail=True, methods=["post"], url_path="request-changes", permission_classes=[IsCurator]
+    )
+    def request_changes(self, request, pk=None):
+        assessment = self.get_object()
+        data = _decision(request, CommentDecisionSerializer)
+        assessment = moderation.assessment_request_changes(
+            assessment=assessment,
+            curator=request.user,
+            revision=data["revision"],
+            comment=data["comment"],
+        )
+        return self._read(assessment)
+
+    @extend_schema(
+        request=ReasonDecisionSerializer,
+        responses={200: AssessmentSerializer},
+        summary="Reject a submission for good, with the reason (curators)",
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsCurator])
+    def reject(self, request, pk=None):
+        assessment = self.get_object()
+        data = _decision(request, ReasonDecisionSerializer)
+        assessment = moderation.assessment_reject(
+            assessment=assessment,
+            curator=request.user,
+            revision=data["revision"],
+            reason=data["reason"],
+        )
+        return self._read(assessment)
+
+    @extend_schema(
+        request=ApproveSerializer,
+        responses={200: AssessmentSerializer},
+        summary="Approve a submission and publish it (curators, not its author)",
+        description="The provider's published assessment becomes superseded, and the claims "
+        "whose sources the assessment cites are marked checked on the day they were read. "
+        "Only a submitted assessment can be approved, and never by its own author (403).",
     )
     @action(detail=True, methods=["post"], permission_classes=[IsCurator])
     def approve(self, request, pk=None):
         assessment = self.get_object()
-        try:
-            assessment = services.assessment_approve(assessment=assessment, curator=request.user)
-        except services.AssessmentError as error:
-            raise_api_error(error)
+        data = _decision(request, ApproveSerializer)
+        publication = moderation.assessment_publish(
+            assessment=assessment,
+            curator=request.user,
+            revision=data["revision"],
+            comment=data["comment"],
+        )
+        return self._read(publication.assessment)
+
+    @extend_schema(
+        request=ReasonDecisionSerializer,
+        responses={200: AssessmentSerializer},
+        summary="Revert a published assessment (curators)",
+        description="The assessment is taken down (superseded) and the one it superseded, if "
+        "any, is published again; the response is the reverted assessment, whose `supersedes` "
+        "names the one restored.",
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsCurator])
+    def revert(self, request, pk=None):
+        assessment = self.get_object()
+        data = _decision(request, ReasonDecisionSerializer)
+        moderation.assessment_revert(
+            assessment=assessment,
+            curator=request.user,
+            revision=data["revision"],
+            reason=data["reason"],
+        )
         return self._read(assessment)
 
 
@@ -303,6 +506,7 @@ class ClaimCorrectionSerializer(serializers.ModelSerializer):
             "status",
             "decided_by",
             "decided_at",
+            "revision",
             "created_at",
             "updated_at",
         ]
@@ -339,21 +543,47 @@ class ClaimCorrectionCreateSerializer(RejectUnknownFieldsMixin, serializers.Seri
     )
 
 
+class ClaimCorrectionAmendSerializer(RevisionSerializer):
+    """The proposal's fields, each optional: what is sent replaces the proposal's value."""
+
+    reason = serializers.CharField(max_length=5000, required=False)
+    value_flag = serializers.ChoiceField(
+        choices=[("", "(unchanged)"), *ClaimFlag.choices], required=False
+    )
+    value_number = serializers.DecimalField(
+        max_digits=20, decimal_places=4, required=False, allow_null=True
+    )
+    value_unit = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    value_text = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    condition = serializers.CharField(
+        max_length=5000, required=False, allow_blank=True, allow_null=True
+    )
+    source = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Source.objects.all(), required=False, allow_null=True
+    )
+    evidence_quote = serializers.CharField(
+        max_length=10000, required=False, allow_blank=True, allow_null=True
+    )
+
+
 @extend_schema(tags=["assessments"])
 class ClaimCorrectionViewSet(
+    ModerationErrorsMixin,
     StrictQueryMixin,
     ConditionalGetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Proposed corrections to claims. Reviewers see and propose their own; curators see all
-    and approve, which applies the correction to the claim."""
+    """Proposed corrections to claims, moderated like assessments. Reviewers see and propose
+    their own (a proposal is submitted when made) and amend and resubmit them when a curator
+    requests changes; curators see all, request changes, reject with a reason or approve,
+    which applies the correction to the claim."""
 
     serializer_class = ClaimCorrectionSerializer
     filterset_class = filters.ClaimCorrectionFilter
     permission_classes = [IsReviewer]
-    http_method_names = ["get", "post", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
     ordering_fields = ["id", "updated_at"]
     ordering = ("id",)
     lookup_value_regex = ID_REGEX
@@ -361,37 +591,104 @@ class ClaimCorrectionViewSet(
     def get_queryset(self):
         return selectors.claim_corrections_visible_to(user=self.request.user)
 
+    def _read(self, correction: ClaimCorrection, *, status_code: int = status.HTTP_200_OK):
+        fresh = self.get_queryset().get(pk=correction.pk)
+        return Response(ClaimCorrectionSerializer(fresh).data, status=status_code)
+
     @extend_schema(
         request=ClaimCorrectionCreateSerializer,
         responses={201: ClaimCorrectionSerializer},
-        summary="Propose a correction to a claim",
+        summary="Propose a correction to a claim (submitted to the curators at once)",
     )
     def create(self, request):
         serializer = ClaimCorrectionCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            correction = services.claim_correction_create(
-                author=request.user, **serializer.validated_data
-            )
-        except services.AssessmentError as error:
-            raise_api_error(error)
-        return Response(ClaimCorrectionSerializer(correction).data, status=status.HTTP_201_CREATED)
+        correction = services.claim_correction_create(
+            author=request.user, **serializer.validated_data
+        )
+        return self._read(correction, status_code=status.HTTP_201_CREATED)
 
     @extend_schema(
-        request=None,
+        request=ClaimCorrectionAmendSerializer,
         responses={200: ClaimCorrectionSerializer},
-        summary="Approve a correction and apply it to the claim (curators)",
+        summary="Amend your correction while changes are requested (send the `revision`)",
+    )
+    def partial_update(self, request, pk=None):
+        correction = self.get_object()
+        serializer = ClaimCorrectionAmendSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fields = dict(serializer.validated_data)
+        correction = moderation.claim_correction_amend(
+            correction=correction, author=request.user, revision=fields.pop("revision"), **fields
+        )
+        return self._read(correction)
+
+    @extend_schema(
+        request=RevisionSerializer,
+        responses={200: ClaimCorrectionSerializer},
+        summary="Submit your amended correction again (its author)",
+    )
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        correction = self.get_object()
+        data = _decision(request, RevisionSerializer)
+        correction = moderation.claim_correction_submit(
+            correction=correction, author=request.user, revision=data["revision"]
+        )
+        return self._read(correction)
+
+    @extend_schema(
+        request=CommentDecisionSerializer,
+        responses={200: ClaimCorrectionSerializer},
+        summary="Send a correction back to its author with what to change (curators)",
+    )
+    @action(
+        detail=True, methods=["post"], url_path="request-changes", permission_classes=[IsCurator]
+    )
+    def request_changes(self, request, pk=None):
+        correction = self.get_object()
+        data = _decision(request, CommentDecisionSerializer)
+        correction = moderation.claim_correction_request_changes(
+            correction=correction,
+            curator=request.user,
+            revision=data["revision"],
+            comment=data["comment"],
+        )
+        return self._read(correction)
+
+    @extend_schema(
+        request=ReasonDecisionSerializer,
+        responses={200: ClaimCorrectionSerializer},
+        summary="Reject a correction with the reason (curators); the claim is left as it is",
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsCurator])
+    def reject(self, request, pk=None):
+        correction = self.get_object()
+        data = _decision(request, ReasonDecisionSerializer)
+        correction = moderation.claim_correction_reject(
+            correction=correction,
+            curator=request.user,
+            revision=data["revision"],
+            reason=data["reason"],
+        )
+        return self._read(correction)
+
+    @extend_schema(
+        request=ApproveSerializer,
+        responses={200: ClaimCorrectionSerializer},
+        summary="Approve a correction and apply it to the claim (curators, not its author)",
     )
     @action(detail=True, methods=["post"], permission_classes=[IsCurator])
     def approve(self, request, pk=None):
         correction = self.get_object()
-        try:
-            correction = services.claim_correction_approve(
-                correction=correction, curator=request.user
-            )
-        except services.AssessmentError as error:
-            raise_api_error(error)
-        return Response(ClaimCorrectionSerializer(correction).data)
+        data = _decision(request, ApproveSerializer)
+        correction = moderation.claim_correction_publish(
+            correction=correction,
+            curator=request.user,
+            revision=data["revision"],
+            comment=data["comment"],
+        )
+        return self._read(correction)
 
 
 # --- API tokens -----------------------------------------------------------------------------
@@ -416,11 +713,61 @@ TokenSerializer = inline_serializer(
 )
 
 
+class LockedOut(exceptions.APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "locked_out"
+
+    def __init__(self) -> None:
+        hours = settings.AXES_COOLOFF_TIME
+        self.wait = round(hours * 3600)
+        super().__init__(
+            "Too many failed sign-ins for this user from this address: signing in is locked "
+            f"for {round(hours * 60)} minutes after the last failure (see `Retry-After`)."
+        )
+
+
+class LockoutBasicAuthentication(BasicAuthentication):
+    """HTTP Basic sign-in that counts towards the web login's lock-out (django-axes, per
+    username and client address): Django's ``authenticate`` reports each failure to axes, a
+    locked-out pair is refused with 429, even with the right password, and a success clears
+    the count."""
+
+    def authenticate_credentials(self, userid, password, request=None):
+        try:
+            user, auth = super().authenticate_credentials(userid, password, request)
+        except exceptions.AuthenticationFailed:
+            # Axes refuses a locked-out pair inside ``authenticate`` without saying so to the
+            # caller; ask it, so the client is told to wait rather than that the password is
+            # wrong.
+            if request is not None and AxesProxyHandler.is_locked(
+                request, credentials={"username": userid}
+            ):
+                raise LockedOut() from None
+            raise
+        if request is not None:
+            # A successful sign-in clears the failures, as the web login's does (axes listens
+            # for ``user_logged_in``, which HTTP Basic never sends).
+            AxesProxyHandler.user_logged_in(type(self), request=request, user=user)
+        return user, auth
+
+
+class LockoutBasicScheme(BasicScheme):
+    """Documents ``LockoutBasicAuthentication`` as the HTTP Basic scheme it is."""
+
+    target_class = LockoutBasicAuthentication
+
+
 @extend_schema(tags=["auth"])
 class TokenView(StrictQueryMixin, APIView):
-    """Create an API token by signing in (HTTP Basic or a browser session)."""
+    """Create an API token by signing in (HTTP Basic or a browser session). Failed HTTP Basic
+    sign-ins count towards the same lock-out as the web login; a locked-out user and address
+    get 429 (code `locked_out`) until the cool-off has passed."""
 
-    authentication_classes = [BasicAuthentication, SessionAuthentication, TokenAuthentication]
+    authentication_classes = [
+        LockoutBasicAuthentication,
+        SessionAuthentication,
+        TokenAuthentication,
+    ]
     permission_classes = [IsAuthenticated]
 
     @extend_schema(

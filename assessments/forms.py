@@ -278,6 +278,14 @@ class ModerationForm(forms.Form):
         "as the reason for the change.",
     )
 
+    def __init__(self, *args, approve_label: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if approve_label:
+            self.fields["action"].choices = [
+                (value, approve_label if value == "approve" else label)
+                for value, label in self.ACTIONS
+            ]
+
 
 class RevertForm(forms.Form):
     revision = forms.IntegerField(widget=forms.HiddenInput)
@@ -337,6 +345,12 @@ class CorrectionForm(forms.Form):
             except InvalidOperation:
                 raise forms.ValidationError(f"“{value}” is not a number.") from None
         return value
+
+
+class CorrectionAmendForm(CorrectionForm):
+    """The author's correction, sent back by a curator, to amend and submit again."""
+
+    revision = forms.IntegerField(widget=forms.HiddenInput)
 
 
 class ReviewForm(forms.ModelForm):

@@ -175,6 +175,7 @@ class AssessmentSource(models.Model):
 
 class CorrectionStatus(models.TextChoices):
     PENDING = "pending", "Pending"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
 
@@ -183,7 +184,9 @@ class ClaimCorrection(TimeStamped):
     """A reviewer's proposed change to a claim, with the reason, awaiting a curator.
 
     Proposed fields left empty (NULL) keep the claim's current value; a proposed
-    value replaces the claim's value whole (flag, number or text).
+    value replaces the claim's value whole (flag, number or text). A proposal is submitted
+    (pending) when made; a curator approves it, rejects it or sends it back to its author
+    (changes requested), who amends it and submits it again.
     """
 
     Status = CorrectionStatus
@@ -203,7 +206,7 @@ class ClaimCorrection(TimeStamped):
     )
     evidence_quote = models.TextField(null=True, blank=True)  # noqa: DJ001
     reason = models.TextField(help_text="Why the claim is wrong, in words.")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -212,6 +215,8 @@ class ClaimCorrection(TimeStamped):
         related_name="decided_claim_corrections",
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Bumped on every state change; writers compare it to refuse stale updates.
+    revision = models.PositiveIntegerField(default=1)
     history = HistoricalRecords()
 
     class Meta:
@@ -229,8 +234,10 @@ class ClaimCorrection(TimeStamped):
                 name="correction_at_most_one_value",
             ),
             models.CheckConstraint(
-                condition=(Q(status="pending") & Q(decided_at__isnull=True))
-                | (~Q(status="pending") & Q(decided_at__isnull=False)),
+                condition=(
+                    Q(status__in=["pending", "changes_requested"]) & Q(decided_at__isnull=True)
+                )
+                | (Q(status__in=["approved", "rejected"]) & Q(decided_at__isnull=False)),
                 name="correction_decided_when_not_pending",
             ),
         ]

@@ -41,6 +41,8 @@ from assessments.services import (
     assessment_create,
     assessment_update,
     claim_correction_approve,
+    correction_check,
+    model_check,
 )
 from catalog.models import Claim, Provider, Source, Verification
 
@@ -184,13 +186,19 @@ def assessment_start(*, author, provider: Provider) -> Assessment:
 
 
 def assessment_draft_save(
-    *, assessment: Assessment, editor, revision: int, ratings: list[RatingInput], **fields
+    *,
+    assessment: Assessment,
+    editor,
+    revision: int,
+    ratings: list[RatingInput] | None = None,
+    **fields,
 ) -> Assessment:
     """Save the editor's draft: fields through ``assessment_update`` (author, state and revision
     checks), then ratings changed in place, so the history records only what really changed
-    (a rating whose value and justification are unchanged gets no new version)."""
+    (a rating whose value and justification are unchanged gets no new version). ``ratings``,
+    when given, are the whole set (a criterion left out loses its rating); None keeps them."""
     seen: set[int] = set()
-    for rating_input in ratings:
+    for rating_input in ratings or []:
         if rating_input.criterion.pk in seen:
             raise AssessmentError(
                 f"criterion {rating_input.criterion.slug!r} is rated twice",
@@ -212,6 +220,8 @@ def assessment_draft_save(
         saved = assessment_update(
             assessment=assessment, editor=editor, revision=revision, ratings=None, **fields
         )
+        if ratings is None:
+            return saved
         existing = {
             r.criterion_id: r for r in saved.ratings.prefetch_related("evidence").order_by("id")
         }
@@ -308,7 +318,9 @@ def assessment_submit(*, assessment: Assessment, author, revision: int) -> Asses
     problems = assessment_problems(assessment=assessment)
     if problems:
         raise AssessmentError(
-            "not complete: " + " ".join(message for _, message in problems), path=problems[0][0]
+            "not complete: " + " ".join(message for _, message in problems),
+            path=problems[0][0],
+            problems=problems,
         )
     with transaction.atomic():
         locked = _claim_assessment(
@@ -488,9 +500,38 @@ def assessment_revert(
 # --- claim corrections -----------------------------------------------------------------------
 
 
-def claim_correction_publish(*, correction: ClaimCorrection, curator, comment: str = ""):
+def _claim_correction(
+    *, correction: ClaimCorrection, revision: int, statuses: tuple[str, ...]
+) -> ClaimCorrection:
+    """Take the right to change ``correction``, as ``_claim_assessment`` does for assessments.
+    Returns the row, locked, or raises a conflict naming why not."""
+    claimed = ClaimCorrection.objects.filter(
+        pk=correction.pk, revision=revision, status__in=statuses
+    ).update(revision=F("revision") + 1)
+    if not claimed:
+        current = ClaimCorrection.objects.filter(pk=correction.pk).first()
+        if current is None:
+            raise AssessmentError("this correction no longer exists", code="conflict")
+        if current.revision != revision:
+            raise AssessmentError(
+                "someone changed this correction meanwhile (it is now "
+                f"{current.get_status_display().lower()}, revision {current.revision}; you read "
+                f"revision {revision}); reload it and decide again",
+                code="conflict",
+                path="revision",
+            )
+        raise AssessmentError(
+            f"a correction that is {current.get_status_display().lower()} cannot do this",
+            code="conflict",
+        )
+    return ClaimCorrection.objects.select_for_update(of=("self",)).get(pk=correction.pk)
+
+
+def claim_correction_publish(
+    *, correction: ClaimCorrection, curator, revision: int, comment: str = ""
+) -> ClaimCorrection:
     """Approve a pending correction (not one's own) and record who approved it and why on the
-    claim's history."""
+    claim's history. A stale ``revision`` is a conflict."""
     if not is_curator(curator):
         raise AssessmentError("only curators approve corrections", code="forbidden")
     if correction.author_id == curator.pk:
@@ -499,7 +540,10 @@ def claim_correction_publish(*, correction: ClaimCorrection, curator, comment: s
         )
     comment = (comment or "").strip()[:MODERATION_REASON_MAX]
     with transaction.atomic():
-        approved = claim_correction_approve(correction=correction, curator=curator)
+        locked = _claim_correction(
+            correction=correction, revision=revision, statuses=(ClaimCorrection.Status.PENDING,)
+        )
+        approved = claim_correction_approve(correction=locked, curator=curator)
         claim = Claim.objects.get(pk=approved.claim_id)
         _annotate_latest_history(
             claim,
@@ -511,21 +555,103 @@ def claim_correction_publish(*, correction: ClaimCorrection, curator, comment: s
     return approved
 
 
-def claim_correction_reject(*, correction: ClaimCorrection, curator, reason: str):
+def claim_correction_reject(
+    *, correction: ClaimCorrection, curator, revision: int, reason: str
+) -> ClaimCorrection:
     """Refuse a pending correction with the reason; the claim is left as it is."""
     if not is_curator(curator):
         raise AssessmentError("only curators reject corrections", code="forbidden")
     text = _words(reason, what="Give the reason for rejecting")
     with transaction.atomic():
-        claimed = ClaimCorrection.objects.filter(
-            pk=correction.pk, status=ClaimCorrection.Status.PENDING
-        ).update(status=ClaimCorrection.Status.REJECTED, decided_at=timezone.now())
-        if not claimed:
-            raise AssessmentError("this correction was decided meanwhile", code="conflict")
-        locked = ClaimCorrection.objects.select_for_update().get(pk=correction.pk)
+        locked = _claim_correction(
+            correction=correction, revision=revision, statuses=(ClaimCorrection.Status.PENDING,)
+        )
+        locked.status = ClaimCorrection.Status.REJECTED
+        locked.decided_at = timezone.now()
         locked.decided_by = curator
         _save_recorded(locked, user=curator, reason=text)
         _note(user=curator, action=ModerationNote.Action.REJECT, text=text, correction=locked)
+    return locked
+
+
+def claim_correction_request_changes(
+    *, correction: ClaimCorrection, curator, revision: int, comment: str
+) -> ClaimCorrection:
+    """Send a pending correction back to its author with the curator's words; the author
+    amends it and submits it again."""
+    if not is_curator(curator):
+        raise AssessmentError("only curators moderate corrections", code="forbidden")
+    text = _words(comment, what="Say what needs to change")
+    with transaction.atomic():
+        locked = _claim_correction(
+            correction=correction, revision=revision, statuses=(ClaimCorrection.Status.PENDING,)
+        )
+        locked.status = ClaimCorrection.Status.CHANGES_REQUESTED
+        _save_recorded(locked, user=curator, reason=text)
+        _note(
+            user=curator,
+            action=ModerationNote.Action.REQUEST_CHANGES,
+            text=text,
+            correction=locked,
+        )
+    return locked
+
+
+CORRECTION_FIELDS = (
+    "reason",
+    "value_flag",
+    "value_number",
+    "value_unit",
+    "value_text",
+    "condition",
+    "source",
+    "evidence_quote",
+)
+
+
+def claim_correction_amend(
+    *, correction: ClaimCorrection, author, revision: int, **fields
+) -> ClaimCorrection:
+    """Change the author's correction while changes are requested: the ``fields`` given (any
+    of ``CORRECTION_FIELDS``) replace the proposal's; the result is checked as a new proposal
+    would be. It stays with the author until ``claim_correction_submit``."""
+    if correction.author_id != author.pk:
+        raise AssessmentError("only the author may amend a correction", code="forbidden")
+    unknown = sorted(set(fields) - set(CORRECTION_FIELDS))
+    if unknown:
+        raise AssessmentError(f"unknown fields {unknown}", path=unknown[0])
+    with transaction.atomic():
+        locked = _claim_correction(
+            correction=correction,
+            revision=revision,
+            statuses=(ClaimCorrection.Status.CHANGES_REQUESTED,),
+        )
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        correction_check(
+            claim=Claim.objects.select_related("key").get(pk=locked.claim_id),
+            **{name: getattr(locked, name) for name in CORRECTION_FIELDS},
+        )
+        model_check(locked)
+        _save_recorded(locked, user=author, reason="Amended by the author")
+    return locked
+
+
+def claim_correction_submit(
+    *, correction: ClaimCorrection, author, revision: int
+) -> ClaimCorrection:
+    """Send the author's amended correction back to the curators' queue."""
+    if correction.author_id != author.pk:
+        raise AssessmentError("only the author may submit a correction", code="forbidden")
+    with transaction.atomic():
+        locked = _claim_correction(
+            correction=correction,
+            revision=revision,
+            statuses=(ClaimCorrection.Status.CHANGES_REQUESTED,),
+        )
+        locked.status = ClaimCorrection.Status.PENDING
+        _save_recorded(locked, user=author, reason="Submitted for review")
+        _note(user=author, action=ModerationNote.Action.SUBMIT, correction=locked)
     return locked
 
 

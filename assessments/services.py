@@ -26,17 +26,30 @@ from catalog.models import Claim, Provider, Source, Verification
 class AssessmentError(Exception):
     """A write that cannot be done. ``code`` is one of ``invalid`` (bad input, with ``path``
     naming the field), ``forbidden`` (not this user's to change) or ``conflict`` (the record
-    changed meanwhile or its state does not allow it)."""
+    changed meanwhile or its state does not allow it). ``problems`` lists every offending
+    field as (path, message) pairs when there is more than one to name (an incomplete
+    submission); otherwise it is the one pair of ``path`` and ``message``, or empty."""
 
-    def __init__(self, message: str, *, code: str = "invalid", path: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "invalid",
+        path: str = "",
+        problems: list[tuple[str, str]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.path = path
+        if problems is None:
+            problems = [(path, message)] if path else []
+        self.problems = problems
 
 
 EDITABLE_STATUSES = (Assessment.Status.DRAFT, Assessment.Status.CHANGES_REQUESTED)
-APPROVABLE_STATUSES = (Assessment.Status.DRAFT, Assessment.Status.SUBMITTED)
+# Only a submission: a draft has not passed the completeness check of ``assessment_submit``.
+APPROVABLE_STATUSES = (Assessment.Status.SUBMITTED,)
 ASSESSMENT_FIELDS = (
     "verdict",
     "conclusion",
@@ -65,7 +78,9 @@ class RatingInput:
     evidence: list[EvidenceInput] = field(default_factory=list)
 
 
-def _full_clean(instance, *, path: str = "", exclude: list[str] | None = None) -> None:
+def model_check(instance, *, path: str = "", exclude: list[str] | None = None) -> None:
+    """Run the model's field validation; the first problem becomes an ``AssessmentError``
+    naming the field (under ``path``)."""
     try:
         instance.full_clean(exclude=exclude, validate_constraints=False)
     except ValidationError as exc:
@@ -91,7 +106,7 @@ def _write_ratings(*, assessment: Assessment, ratings: list[RatingInput]) -> Non
             value=rating_input.value,
             justification=rating_input.justification,
         )
-        _full_clean(rating, path=f"ratings.{index}", exclude=["assessment"])
+        model_check(rating, path=f"ratings.{index}", exclude=["assessment"])
         rating.save()
         sources: set[int] = set()
         for position, evidence in enumerate(rating_input.evidence):
@@ -129,7 +144,7 @@ def assessment_create(
         assessed_on=assessed_on,
         **fields,
     )
-    _full_clean(assessment)
+    model_check(assessment)
     assessment.save()
     _write_ratings(assessment=assessment, ratings=ratings or [])
     return assessment
@@ -165,7 +180,7 @@ def assessment_update(
     for name, value in fields.items():
         setattr(locked, name, value)
     locked.revision += 1
-    _full_clean(locked)
+    model_check(locked)
     locked.save()
     if ratings is not None:
         _write_ratings(assessment=locked, ratings=ratings)
@@ -174,8 +189,9 @@ def assessment_update(
 
 @transaction.atomic
 def assessment_approve(*, assessment: Assessment, curator) -> Assessment:
-    """Publish a draft or submitted assessment; the provider's previously published
-    assessment, if any, becomes superseded by it."""
+    """Publish a submitted assessment; the provider's previously published assessment, if any,
+    becomes superseded by it. Callers go through ``moderation.assessment_publish``, which also
+    checks the revision and records who approved it and why."""
     if not is_curator(curator):
         raise AssessmentError("only curators approve assessments", code="forbidden")
     locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
@@ -212,23 +228,21 @@ def assessment_approve(*, assessment: Assessment, curator) -> Assessment:
     return locked
 
 
-@transaction.atomic
-def claim_correction_create(
+def correction_check(
     *,
-    author,
     claim: Claim,
     reason: str,
-    value_flag: str = "",
-    value_number: Decimal | None = None,
-    value_unit: str = "",
-    value_text: str = "",
-    condition: str | None = None,
-    source: Source | None = None,
-    evidence_quote: str | None = None,
-) -> ClaimCorrection:
-    """Record a reviewer's proposed change to ``claim``; it changes nothing until approved."""
-    if not is_reviewer(author):
-        raise AssessmentError("only reviewers and curators propose corrections", code="forbidden")
+    value_flag: str,
+    value_number: Decimal | None,
+    value_unit: str,
+    value_text: str,
+    condition: str | None,
+    source: Source | None,
+    evidence_quote: str | None,
+) -> None:
+    """Raise ``AssessmentError`` naming the field when a proposed correction of ``claim`` is
+    not one a curator could apply: no reason, nothing proposed, two values at once, or a value
+    of the wrong type for the claim's key."""
     if not reason.strip():
         raise AssessmentError("say why the claim is wrong", path="reason")
     values = [bool(value_flag), value_number is not None, bool(value_text)]
@@ -257,7 +271,37 @@ def claim_correction_create(
             source_id=claim.source_id,
             checked_at=claim.checked_at,
         )
-        _full_clean(trial, exclude=["provider", "model", "source"])
+        model_check(trial, exclude=["provider", "model", "source"])
+
+
+@transaction.atomic
+def claim_correction_create(
+    *,
+    author,
+    claim: Claim,
+    reason: str,
+    value_flag: str = "",
+    value_number: Decimal | None = None,
+    value_unit: str = "",
+    value_text: str = "",
+    condition: str | None = None,
+    source: Source | None = None,
+    evidence_quote: str | None = None,
+) -> ClaimCorrection:
+    """Record a reviewer's proposed change to ``claim``; it changes nothing until approved."""
+    if not is_reviewer(author):
+        raise AssessmentError("only reviewers and curators propose corrections", code="forbidden")
+    correction_check(
+        claim=claim,
+        reason=reason,
+        value_flag=value_flag,
+        value_number=value_number,
+        value_unit=value_unit,
+        value_text=value_text,
+        condition=condition,
+        source=source,
+        evidence_quote=evidence_quote,
+    )
     correction = ClaimCorrection(
         claim=claim,
         author=author,
@@ -270,7 +314,7 @@ def claim_correction_create(
         source=source,
         evidence_quote=evidence_quote,
     )
-    _full_clean(correction)
+    model_check(correction)
     correction.save()
     return correction
 
@@ -306,7 +350,7 @@ def claim_correction_approve(*, correction: ClaimCorrection, curator) -> ClaimCo
         claim.evidence_quote = locked.evidence_quote
     now = timezone.now()
     claim.checked_at = timezone.localdate()
-    _full_clean(claim)
+    model_check(claim)
     try:
         with transaction.atomic():
             claim.save()

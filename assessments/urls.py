@@ -13,6 +13,7 @@ urlpatterns = [
     path("assessments/<int:pk>/", views.assessment_edit, name="edit"),
     path("assessments/<int:pk>/comment/", views.assessment_comment, name="comment"),
     path("claims/<int:pk>/correct/", views.claim_correct, name="correct"),
+    path("corrections/<int:pk>/", views.correction_edit, name="correction_edit"),
     path("queue/", views.queue, name="queue"),
     path("queue/assessments/<int:pk>/", views.moderate, name="moderate"),
     path("queue/assessments/<int:pk>/revert/", views.revert, name="revert"),

@@ -23,6 +23,7 @@ from assessments import moderation, public_reviews, queues
 from assessments.forms import (
     AssessmentForm,
     CommentForm,
+    CorrectionAmendForm,
     CorrectionForm,
     ModerationForm,
     ReportForm,
@@ -226,53 +227,142 @@ def assessment_comment(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("assessments:moderate", pk=pk)
 
 
+def _correction_fields(form: CorrectionForm, claim: Claim) -> dict:
+    """The service's fields for what ``form`` (valid) proposes for ``claim``; a source address
+    on a model's claim is refused on the form (such sources are added in the admin)."""
+    data = form.cleaned_data
+    value = data["value"]
+    kind = claim.key.value_type
+    if data["source_url"] and not claim.provider_id:
+        form.add_error("source_url", "Propose new sources for model claims in the admin.")
+        raise AssessmentError("source on a model claim", path="source_url")
+    return {
+        "reason": data["reason"],
+        "value_flag": value if kind == "flag" else "",
+        "value_number": Decimal(value) if kind == "number" and value else None,
+        "value_text": value if kind == "text" else "",
+        "value_unit": data["value_unit"].strip(),
+        "condition": data["condition"].strip() or None,
+        "evidence_quote": data["evidence_quote"].strip() or None,
+        "source": (
+            moderation.evidence_source_for_url(url=data["source_url"], provider=claim.provider)
+            if data["source_url"]
+            else None
+        ),
+    }
+
+
+_CORRECTION_FORM_FIELDS = {
+    "reason": "reason",
+    "value_flag": "value",
+    "value_number": "value",
+    "value_text": "value",
+    "value_unit": "value_unit",
+    "condition": "condition",
+    "evidence_quote": "evidence_quote",
+    "source": "source_url",
+}
+
+
+def _correction_error(form: CorrectionForm, exc: AssessmentError) -> None:
+    if exc.path == "source_url":
+        return  # already on the form
+    form.add_error(_CORRECTION_FORM_FIELDS.get(exc.path), exc.message)
+
+
 @login_required
 def claim_correct(request: HttpRequest, pk: int) -> HttpResponse:
     _reviewer_only(request)
     claim = get_object_or_404(Claim.objects.select_related("key", "source", "provider"), pk=pk)
     form = CorrectionForm(request.POST or None, claim=claim)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        value = data["value"]
-        kind = claim.key.value_type
-        kwargs = {
-            "value_flag": value if kind == "flag" else "",
-            "value_number": Decimal(value) if kind == "number" and value else None,
-            "value_text": value if kind == "text" else "",
-            "value_unit": data["value_unit"].strip(),
-            "condition": data["condition"].strip() or None,
-            "evidence_quote": data["evidence_quote"].strip() or None,
-            "source": (
-                moderation.evidence_source_for_url(url=data["source_url"], provider=claim.provider)
-                if data["source_url"] and claim.provider_id
-                else None
-            ),
-        }
-        if data["source_url"] and not claim.provider_id:
-            form.add_error("source_url", "Propose new sources for model claims in the admin.")
+        try:
+            correction = claim_correction_create(
+                author=request.user, claim=claim, **_correction_fields(form, claim)
+            )
+        except AssessmentError as exc:
+            _correction_error(form, exc)
         else:
-            try:
-                correction = claim_correction_create(
-                    author=request.user, claim=claim, reason=data["reason"], **kwargs
-                )
-            except AssessmentError as exc:
-                field = {
-                    "reason": "reason",
-                    "value_flag": "value",
-                    "value_number": "value",
-                    "value_text": "value",
-                }.get(exc.path)
-                form.add_error(field, exc.message)
-            else:
-                messages.success(
-                    request, f"Correction {correction.pk} proposed; a curator will decide."
-                )
-                return redirect("assessments:dashboard")
+            messages.success(
+                request, f"Correction {correction.pk} proposed; a curator will decide."
+            )
+            return redirect("assessments:correction_edit", pk=correction.pk)
     return render(
         request,
         "assessments/correct.html",
         {"claim": claim, "form": form},
         status=400 if form.errors else 200,
+    )
+
+
+def _correction_initial(correction: ClaimCorrection) -> dict:
+    value = correction.value_flag or correction.value_text
+    if correction.value_number is not None:
+        value = f"{correction.value_number.normalize():f}"
+    return {
+        "value": value,
+        "value_unit": correction.value_unit,
+        "condition": correction.condition or "",
+        "source_url": correction.source.url if correction.source_id else "",
+        "evidence_quote": correction.evidence_quote or "",
+        "reason": correction.reason,
+        "revision": correction.revision,
+    }
+
+
+@login_required
+def correction_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The author's page of a correction: its state and thread and, when a curator asked for
+    changes, the proposal to amend and submit again."""
+    _reviewer_only(request)
+    correction = queues.get_or_404(
+        queues.own_corrections(user=request.user).select_related(
+            "claim__source", "claim__provider", "source"
+        ),
+        pk=pk,
+    )
+    claim = correction.claim
+    editable = correction.status == ClaimCorrection.Status.CHANGES_REQUESTED
+    form = None
+    status = 200
+    if editable:
+        form = CorrectionAmendForm(
+            request.POST or None, claim=claim, initial=_correction_initial(correction)
+        )
+        if request.method == "POST":
+            if form.is_valid():
+                try:
+                    with transaction.atomic():
+                        amended = moderation.claim_correction_amend(
+                            correction=correction,
+                            author=request.user,
+                            revision=form.cleaned_data["revision"],
+                            **_correction_fields(form, claim),
+                        )
+                        moderation.claim_correction_submit(
+                            correction=amended, author=request.user, revision=amended.revision
+                        )
+                except AssessmentError as exc:
+                    _correction_error(form, exc)
+                    if exc.code == "conflict":
+                        form.add_error(None, exc.message)
+                else:
+                    messages.success(request, "Submitted again. A curator will decide.")
+                    return redirect("assessments:correction_edit", pk=pk)
+            status = 409 if form.non_field_errors() else 400
+    elif request.method == "POST":
+        messages.error(request, "This correction is with the curators; it cannot be changed.")
+        return redirect("assessments:correction_edit", pk=pk)
+    return render(
+        request,
+        "assessments/correction_edit.html",
+        {
+            "correction": correction,
+            "claim": claim,
+            "form": form,
+            "notes": queues.notes_for(correction=correction),
+        },
+        status=status,
     )
 
 
@@ -408,23 +498,31 @@ def correction_moderate(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
-    form = ModerationForm(request.POST or None, initial={"revision": 0, "action": "comment"})
-    form.fields["action"].choices = [c for c in ModerationForm.ACTIONS if c[0] != "request_changes"]
+    form = ModerationForm(
+        request.POST or None,
+        initial={"revision": correction.revision, "action": "comment"},
+        approve_label="Approve and apply to the claim",
+    )
     status = 200
     if request.method == "POST" and form.is_valid():
         action, text = form.cleaned_data["action"], form.cleaned_data["text"]
+        revision = form.cleaned_data["revision"]
         try:
             if action == "comment":
                 moderation.claim_correction_comment(
                     correction=correction, user=request.user, text=text
                 )
+            elif action == "request_changes":
+                moderation.claim_correction_request_changes(
+                    correction=correction, curator=request.user, revision=revision, comment=text
+                )
             elif action == "reject":
                 moderation.claim_correction_reject(
-                    correction=correction, curator=request.user, reason=text
+                    correction=correction, curator=request.user, revision=revision, reason=text
                 )
             else:
                 moderation.claim_correction_publish(
-                    correction=correction, curator=request.user, comment=text
+                    correction=correction, curator=request.user, revision=revision, comment=text
                 )
         except AssessmentError as exc:
             form.add_error("text" if exc.path == "text" else None, exc.message)

@@ -28,7 +28,8 @@ class ChangesFeed(Feed):
 
     def item_description(self, item: Change) -> str:
         lines = [item.summary]
-        lines += [f"{name.capitalize()}: {old} → {new}" for name, old, new in item.diffs]
+        # Only the first letter: criterion names carry capitals of their own ("EU SaaS").
+        lines += [f"{name[:1].upper()}{name[1:]}: {old} → {new}" for name, old, new in item.diffs]
         return "\n".join(lines)
 
     def item_link(self, item: Change) -> str:

@@ -25,7 +25,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -1215,8 +1215,12 @@ ASSESSMENT_DIFF_FIELDS = [
 def recent_changes(*, provider: Provider | None = None, limit: int = CHANGES_LIMIT) -> list[Change]:
     """The latest changes to claims, ratings and assessments, newest first.
 
-    Six queries whatever ``limit`` is: one page of each history table, then all
-    versions of the objects on it to say what changed.
+    A newly published assessment's ratings are listed at its publication, criterion by
+    criterion, as changes against the assessment it superseded ("partial → supported");
+    criteria it left as they were are not changes and are not listed.
+
+    Five queries whatever ``limit`` is: one page of each history table, then the versions
+    needed to say what changed (claims and ratings).
     """
     HistoricalClaim = Claim.history.model
     HistoricalRating = Rating.history.model
@@ -1242,7 +1246,12 @@ def recent_changes(*, provider: Provider | None = None, limit: int = CHANGES_LIM
         status__in=[Assessment.Status.PUBLISHED, Assessment.Status.SUPERSEDED]
     )
     claims = list(claims_qs.order_by("-history_date", "-history_id")[:limit])
-    ratings = list(ratings_qs.order_by("-history_date", "-history_id")[:limit])
+    # A rating written while its assessment was a draft became public when the assessment
+    # was published: it is listed then.
+    shown_at = Greatest("history_date", Coalesce("assessment__published_at", "history_date"))
+    ratings = list(
+        ratings_qs.annotate(shown_at=shown_at).order_by("-shown_at", "-history_id")[:limit]
+    )
     assessments = list(assessments_qs.order_by("-history_date", "-history_id")[:limit])
 
     changes: list[Change] = []
@@ -1269,21 +1278,7 @@ def recent_changes(*, provider: Provider | None = None, limit: int = CHANGES_LIM
                 diffs=_diffs(r, previous.get(r.history_id), CLAIM_DIFF_FIELDS),
             )
         )
-    previous = _previous_records(HistoricalRating, ratings)
-    for r in ratings:
-        changes.append(
-            Change(
-                when=r.history_date,
-                kind="rating",
-                action=_ACTIONS[r.history_type],
-                provider=r.assessment.provider,
-                title=f"{r.assessment.provider}: GDPR criterion “{r.criterion.name}”",
-                summary=RatingValue(r.value).label
-                + (f" — {r.justification}" if r.justification else ""),
-                record=r,
-                diffs=_diffs(r, previous.get(r.history_id), RATING_DIFF_FIELDS),
-            )
-        )
+    changes += _rating_changes(HistoricalRating, ratings)
     # Assessment history needs no previous-version query: status and verdict are on the row.
     for r in assessments:
         changes.append(
@@ -1300,6 +1295,86 @@ def recent_changes(*, provider: Provider | None = None, limit: int = CHANGES_LIM
         )
     changes.sort(key=lambda c: (c.when, c.record.history_id), reverse=True)
     return changes[:limit]
+
+
+def _rating_changes(history_model: Any, ratings: list[Any]) -> list[Change]:
+    """``Change``s for a page of rating history (annotated ``shown_at``), with one query.
+
+    A version made before its assessment was published (while it was a draft) is folded into
+    the publication: only the last such version of each criterion counts, compared with the
+    superseded assessment's rating of that criterion as it stood at the publication.
+    """
+    drafted: dict[tuple[int, int], Any] = {}
+    live: list[Any] = []
+    for r in ratings:
+        published_at = r.assessment.published_at
+        if published_at is not None and r.history_date <= published_at:
+            # The page is newest first, so the first version seen per criterion is the last.
+            drafted.setdefault((r.assessment_id, r.criterion_id), r)
+        else:
+            live.append(r)
+    superseded_ids = {r.assessment.supersedes_id for r in drafted.values()} - {None}
+    versions: dict[int, list[Any]] = defaultdict(list)
+    before: dict[tuple[int, int], list[Any]] = defaultdict(list)
+    if live or superseded_ids:
+        query = Q(id__in={r.id for r in live}) | Q(assessment_id__in=superseded_ids)
+        for version in history_model.objects.filter(query).order_by("history_date", "history_id"):
+            versions[version.id].append(version)
+            if version.assessment_id in superseded_ids:
+                before[(version.assessment_id, version.criterion_id)].append(version)
+
+    def label(value: str) -> str:
+        return RatingValue(value).label.lower() if value in RatingValue.values else _show(value)
+
+    changes: list[Change] = []
+    for r in live:
+        chain = versions[r.id]
+        position = next((i for i, v in enumerate(chain) if v.history_id == r.history_id), None)
+        previous = chain[position - 1] if position else None
+        changes.append(
+            _rating_change(
+                r,
+                when=r.history_date,
+                action=_ACTIONS[r.history_type],
+                diffs=_diffs(r, previous, RATING_DIFF_FIELDS),
+            )
+        )
+    for r in drafted.values():
+        if r.history_type == "-":
+            continue
+        published_at = r.assessment.published_at
+        old = next(
+            (
+                v
+                for v in reversed(before[(r.assessment.supersedes_id, r.criterion_id)])
+                if v.history_date <= published_at
+            ),
+            None,
+        )
+        if old is None or old.history_type == "-":
+            changes.append(_rating_change(r, when=published_at, action="added", diffs=[]))
+            continue
+        diffs = []
+        if old.value != r.value:
+            diffs.append((r.criterion.name, label(old.value), label(r.value)))
+        if old.justification != r.justification:
+            diffs.append(("justification", _show(old.justification), _show(r.justification)))
+        if diffs:
+            changes.append(_rating_change(r, when=published_at, action="changed", diffs=diffs))
+    return changes
+
+
+def _rating_change(r: Any, *, when: dt.datetime, action: str, diffs: list) -> Change:
+    return Change(
+        when=when,
+        kind="rating",
+        action=action,
+        provider=r.assessment.provider,
+        title=f"{r.assessment.provider}: GDPR criterion “{r.criterion.name}”",
+        summary=RatingValue(r.value).label + (f" — {r.justification}" if r.justification else ""),
+        record=r,
+        diffs=diffs,
+    )
 
 
 def provider_by_slug(*, slug: str) -> Provider:

@@ -1,12 +1,24 @@
-"""Fixtures shared across the suite: the seeded catalogue and the fixed characters."""
+"""Fixtures shared across the suite: the seeded catalogue and the fixed characters.
+
+The characters, one set for every test: a reviewer, another reviewer, a curator, an outsider
+(signed up, no role) and a token client (a reviewer who calls the API with a hashed token).
+Each has an API client beside the user: ``anon`` (no credentials), ``reviewer_api``,
+``other_reviewer_api`` and ``curator_api`` (signed in) and ``token_client`` (token header).
+"""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from knox.models import AuthToken
+from rest_framework.test import APIClient
 
 from catalog.services import catalogue_load
+
+PASSWORD = "a long test passphrase"
 
 
 @pytest.fixture(autouse=True)
@@ -17,6 +29,8 @@ def _plain_http(settings):
     settings.STORAGES = settings.STORAGES | {
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     }
+    # The production hasher is slow on purpose; tests sign in often.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -25,33 +39,75 @@ def catalogue(db):
     return catalogue_load()
 
 
-def _user(username: str, *groups: str, **extra):
+def make_user(username: str, *roles: str, **extra):
+    """A user with ``roles`` (group names) whose password is ``PASSWORD``."""
     user = get_user_model().objects.create_user(
         username=username,
         email=f"{username}@example.org",
-        password="a long test passphrase",
+        password=PASSWORD,
         **extra,
     )
-    for name in groups:
+    for name in roles:
+        # get_or_create: transactional tests flush the groups the data migration made.
         user.groups.add(Group.objects.get_or_create(name=name)[0])
     return user
 
 
 @pytest.fixture
 def reviewer(db):
-    return _user("rita-reviewer", "reviewer")
+    return make_user("rita-reviewer", "reviewer")
 
 
 @pytest.fixture
 def other_reviewer(db):
-    return _user("oscar-reviewer", "reviewer")
+    return make_user("oscar-reviewer", "reviewer")
 
 
 @pytest.fixture
 def curator(db):
-    return _user("carla-curator", "curator")
+    return make_user("carla-curator", "curator")
 
 
 @pytest.fixture
 def outsider(db):
-    return _user("otto-outsider")
+    return make_user("otto-outsider")
+
+
+@pytest.fixture
+def token_user(db):
+    """The reviewer behind ``token_client``."""
+    return make_user("tobias-token", "reviewer")
+
+
+def api_client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user=user)
+    return client
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def reviewer_api(reviewer) -> APIClient:
+    return api_client_for(reviewer)
+
+
+@pytest.fixture
+def other_reviewer_api(other_reviewer) -> APIClient:
+    return api_client_for(other_reviewer)
+
+
+@pytest.fixture
+def curator_api(curator) -> APIClient:
+    return api_client_for(curator)
+
+
+@pytest.fixture
+def token_client(token_user) -> APIClient:
+    _, token = AuthToken.objects.create(token_user, expiry=dt.timedelta(days=1))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client

@@ -1,7 +1,6 @@
-"""Fixed characters and a small catalogue shared by the API tests.
+"""A small catalogue shared by the API tests.
 
-The characters: an anonymous client, a reviewer, another reviewer, a curator,
-and a token client (a reviewer authenticated with a hashed API token).
+The characters (users and their API clients) are the suite's own, from ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -10,11 +9,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.utils import timezone
-from knox.models import AuthToken
-from rest_framework.test import APIClient
 
 from assessments.models import Assessment, Criterion, Rating, RatingEvidence
 from catalog.models import (
@@ -28,6 +25,15 @@ from catalog.models import (
     Source,
     Verification,
 )
+from tests.conftest import make_user
+
+__all__ = [
+    "build_catalogue",
+    "complete_body",
+    "complete_draft",
+    "make_user",
+    "publish_assessment",
+]
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -45,72 +51,9 @@ def _plain_http_for_the_session():
 @pytest.fixture(autouse=True)
 def _plain_http_and_fresh_throttle_buckets(settings):
     settings.SECURE_SSL_REDIRECT = False
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
     yield
     cache.clear()
-
-
-def make_user(username: str, *roles: str) -> User:
-    user = User.objects.create_user(username=username, password="correct horse battery")
-    for role in roles:
-        # get_or_create: transactional tests flush the groups the data migration made.
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
-    return user
-
-
-@pytest.fixture
-def anon() -> APIClient:
-    return APIClient()
-
-
-def _client_for(user: User) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user=user)
-    return client
-
-
-@pytest.fixture
-def reviewer_user(db) -> User:
-    return make_user("rita", "reviewer")
-
-
-@pytest.fixture
-def other_reviewer_user(db) -> User:
-    return make_user("oscar", "reviewer")
-
-
-@pytest.fixture
-def curator_user(db) -> User:
-    return make_user("carla", "curator")
-
-
-@pytest.fixture
-def reviewer(reviewer_user) -> APIClient:
-    return _client_for(reviewer_user)
-
-
-@pytest.fixture
-def other_reviewer(other_reviewer_user) -> APIClient:
-    return _client_for(other_reviewer_user)
-
-
-@pytest.fixture
-def curator(curator_user) -> APIClient:
-    return _client_for(curator_user)
-
-
-@pytest.fixture
-def token_user(db) -> User:
-    return make_user("tobias", "reviewer")
-
-
-@pytest.fixture
-def token_client(token_user) -> APIClient:
-    _, token = AuthToken.objects.create(token_user, expiry=dt.timedelta(days=1))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
 
 
 class Catalogue:
@@ -267,14 +210,70 @@ def catalogue(db) -> Catalogue:
 
 
 @pytest.fixture
-def assessments(catalogue, reviewer_user, other_reviewer_user, curator_user) -> Catalogue:
+def assessments(catalogue, reviewer, other_reviewer, curator) -> Catalogue:
     """A published assessment of provider-0, and a draft of provider-1 by each reviewer."""
     cat = catalogue
-    cat.published = publish_assessment(provider=cat.providers[0], author=curator_user, cat=cat)
+    cat.published = publish_assessment(provider=cat.providers[0], author=curator, cat=cat)
     cat.rita_draft = Assessment.objects.create(
-        provider=cat.providers[1], assessed_on=timezone.localdate(), author=reviewer_user
+        provider=cat.providers[1], assessed_on=timezone.localdate(), author=reviewer
     )
     cat.oscar_draft = Assessment.objects.create(
-        provider=cat.providers[1], assessed_on=timezone.localdate(), author=other_reviewer_user
+        provider=cat.providers[1], assessed_on=timezone.localdate(), author=other_reviewer
     )
     return cat
+
+
+def complete_body(*, cat: Catalogue, provider: int = 1) -> dict:
+    """A request body for a draft complete enough to submit: a verdict, a conclusion, the
+    server locations and every criterion rated, justified and evidenced with a quote."""
+    source = cat.sources[provider].slug
+    read_on = timezone.localdate().isoformat()
+    return {
+        "provider": cat.providers[provider].slug,
+        "assessed_on": read_on,
+        "verdict": "conditional",
+        "conclusion": "Usable with a DPA.",
+        "server_locations": "France",
+        "ratings": [
+            {
+                "criterion": criterion.slug,
+                "value": value,
+                "justification": f"{criterion.name}: read in the terms.",
+                "evidence": [{"source": source, "quote": quote, "read_on": read_on}],
+            }
+            for criterion, value, quote in (
+                (cat.criterion, "supported", "We sign DPAs."),
+                (cat.criterion2, "partial", "Transfers rely on standard clauses."),
+            )
+        ],
+    }
+
+
+def complete_draft(
+    *, cat: Catalogue, author: User, provider: int = 1, status: str = Assessment.Status.DRAFT
+) -> Assessment:
+    """The same complete draft as ``complete_body``, written directly, in ``status``."""
+    body = complete_body(cat=cat, provider=provider)
+    assessment = Assessment.objects.create(
+        provider=cat.providers[provider],
+        author=author,
+        status=status,
+        assessed_on=timezone.localdate(),
+        verdict=body["verdict"],
+        conclusion=body["conclusion"],
+        server_locations=body["server_locations"],
+    )
+    for criterion, rating in zip((cat.criterion, cat.criterion2), body["ratings"], strict=True):
+        saved = Rating.objects.create(
+            assessment=assessment,
+            criterion=criterion,
+            value=rating["value"],
+            justification=rating["justification"],
+        )
+        RatingEvidence.objects.create(
+            rating=saved,
+            source=cat.sources[provider],
+            quote=rating["evidence"][0]["quote"],
+            read_on=timezone.localdate(),
+        )
+    return assessment

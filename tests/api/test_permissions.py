@@ -10,10 +10,12 @@ from __future__ import annotations
 import pytest
 
 from assessments.models import Assessment, ClaimCorrection
+from tests.api.conftest import complete_draft
 
 pytestmark = pytest.mark.django_db
 
-CHARACTERS = ("anon", "reviewer", "other_reviewer", "curator", "token_client")
+# Fixture names of the suite's characters (tests/conftest.py), in the order they call.
+CHARACTERS = ("anon", "reviewer_api", "other_reviewer_api", "curator_api", "token_client")
 
 CATALOGUE = [
     ("/api/v1/providers", "/api/v1/providers/provider-0"),
@@ -35,14 +37,40 @@ def signed_in(status: int, *, anon: int = 401) -> dict[str, int]:
     return {**everyone(status), "anon": anon}
 
 
+def by(
+    *, anon: int = 401, reviewer: int, other_reviewer: int, curator: int, token_client: int
+) -> dict[str, int]:
+    return {
+        "anon": anon,
+        "reviewer_api": reviewer,
+        "other_reviewer_api": other_reviewer,
+        "curator_api": curator,
+        "token_client": token_client,
+    }
+
+
+# Rita's own record: she and curators see it; others get 404 in every method.
+AUTHOR_ONLY = by(reviewer=200, other_reviewer=404, curator=403, token_client=404)
+CURATORS_ONLY = by(reviewer=403, other_reviewer=403, curator=200, token_client=403)
+
+
 @pytest.fixture
-def world(assessments, reviewer_user):
+def world(assessments, reviewer):
     from catalog.models import Price
 
     cat = assessments
     cat.correction = ClaimCorrection.objects.create(
-        claim=cat.claims[0], author=reviewer_user, reason="The terms changed.", value_flag="no"
+        claim=cat.claims[0], author=reviewer, reason="The terms changed.", value_flag="no"
     )
+    cat.sent_back = ClaimCorrection.objects.create(
+        claim=cat.claims[1],
+        author=reviewer,
+        reason="The quote moved.",
+        evidence_quote="New words.",
+        status=ClaimCorrection.Status.CHANGES_REQUESTED,
+    )
+    cat.complete = complete_draft(cat=cat, author=reviewer)
+    cat.submission = complete_draft(cat=cat, author=reviewer, status="submitted")
     cat.price = Price.objects.first()
     return cat
 
@@ -55,6 +83,9 @@ def fill(url: str, world) -> str:
         rita_draft=world.rita_draft.pk,
         oscar_draft=world.oscar_draft.pk,
         correction=world.correction.pk,
+        sent_back=world.sent_back.pk,
+        complete=world.complete.pk,
+        submission=world.submission.pk,
     )
 
 
@@ -88,11 +119,12 @@ def test_the_catalogue_is_read_by_everyone_and_written_by_no_one(
 def test_assessment_lists_show_published_ones_plus_your_own_and_everything_to_a_curator(
     request, world
 ):
+    rita = {world.rita_draft.pk, world.complete.pk, world.submission.pk}
     expected = {
         "anon": {world.published.pk},
-        "reviewer": {world.published.pk, world.rita_draft.pk},
-        "other_reviewer": {world.published.pk, world.oscar_draft.pk},
-        "curator": {world.published.pk, world.rita_draft.pk, world.oscar_draft.pk},
+        "reviewer_api": {world.published.pk, *rita},
+        "other_reviewer_api": {world.published.pk, world.oscar_draft.pk},
+        "curator_api": {world.published.pk, world.oscar_draft.pk, *rita},
         "token_client": {world.published.pk},
     }
     for character, ids in expected.items():
@@ -107,7 +139,7 @@ def test_reading_a_draft_is_for_its_author_and_curators_only(request, world):
         world,
         "get",
         "/api/v1/assessments/{rita_draft}",
-        {"anon": 404, "reviewer": 200, "other_reviewer": 404, "curator": 200, "token_client": 404},
+        by(anon=404, reviewer=200, other_reviewer=404, curator=200, token_client=404),
     )
 
 
@@ -115,7 +147,12 @@ def test_anyone_with_a_role_creates_drafts_and_nobody_anonymously(request, world
     body = {"provider": "provider-0", "assessed_on": "2026-01-01", "verdict": "conditional"}
     check(request, world, "post", "/api/v1/assessments", signed_in(201), body)
     drafts = Assessment.objects.filter(status="draft", provider__slug="provider-0")
-    assert sorted(d.author.username for d in drafts) == ["carla", "oscar", "rita", "tobias"]
+    assert sorted(d.author.username for d in drafts) == [
+        "carla-curator",
+        "oscar-reviewer",
+        "rita-reviewer",
+        "tobias-token",
+    ]
 
 
 def test_only_the_author_updates_a_draft(request, world):
@@ -126,7 +163,7 @@ def test_only_the_author_updates_a_draft(request, world):
         "/api/v1/assessments/{rita_draft}",
         # Rita's first PATCH bumps the revision, so the curator's later one is refused on
         # permission before the revision is even compared.
-        {"anon": 401, "reviewer": 200, "other_reviewer": 404, "curator": 403, "token_client": 404},
+        AUTHOR_ONLY,
         {"revision": 1, "conclusion": "Fine."},
     )
     check(
@@ -134,21 +171,70 @@ def test_only_the_author_updates_a_draft(request, world):
         world,
         "patch",
         "/api/v1/assessments/{published}",
-        {"anon": 401, "reviewer": 403, "other_reviewer": 403, "curator": 409, "token_client": 403},
+        by(reviewer=403, other_reviewer=403, curator=409, token_client=403),
         {"revision": 1, "conclusion": "Rewritten."},
     )
     world.published.refresh_from_db()
     assert world.published.conclusion == ""
 
 
-def test_only_curators_approve(request, world):
+def test_only_the_author_submits_a_draft(request, world):
     check(
         request,
         world,
         "post",
-        "/api/v1/assessments/{oscar_draft}/approve",
-        {"anon": 401, "reviewer": 403, "other_reviewer": 403, "curator": 200, "token_client": 403},
+        "/api/v1/assessments/{complete}/submit",
+        AUTHOR_ONLY,
+        {"revision": 1},
     )
+    world.complete.refresh_from_db()
+    assert world.complete.status == "submitted"
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "status"),
+    [
+        ("request-changes", {"comment": "Quote the terms."}, "changes_requested"),
+        ("reject", {"reason": "Not about this provider."}, "rejected"),
+        ("approve", {}, "published"),
+    ],
+)
+def test_only_curators_decide_on_a_submission(request, world, action, body, status):
+    url = "/api/v1/assessments/{submission}/" + action
+    check(request, world, "post", url, CURATORS_ONLY, {"revision": 1, **body})
+    world.submission.refresh_from_db()
+    assert world.submission.status == status
+
+
+def test_only_curators_revert_a_publication(request, world):
+    body = {"revision": world.published.revision, "reason": "Published by mistake."}
+    check(request, world, "post", "/api/v1/assessments/{published}/revert", CURATORS_ONLY, body)
+    world.published.refresh_from_db()
+    assert world.published.status == "superseded"
+
+
+ACTION_WORDS = {
+    "submit": {},
+    "request-changes": {"comment": "Quote the terms."},
+    "reject": {"reason": "Not about this provider."},
+    "approve": {},
+    "revert": {"reason": "Published by mistake."},
+}
+
+
+@pytest.mark.parametrize("action", sorted(ACTION_WORDS))
+def test_no_action_reaches_another_reviewers_draft(request, world, action):
+    """Oscar's draft: Rita and the token client cannot see it (404 for the author's action,
+    403 for a curator's, refused before the draft is looked up); Oscar's own submission is
+    refused as incomplete; a curator cannot submit it and cannot decide on a draft."""
+    if action == "submit":
+        expected = by(reviewer=404, other_reviewer=400, curator=403, token_client=404)
+    else:
+        expected = by(reviewer=403, other_reviewer=403, curator=409, token_client=403)
+    body = {"revision": 1, **ACTION_WORDS[action]}
+    check(request, world, "post", "/api/v1/assessments/{oscar_draft}/" + action, expected, body)
+    world.oscar_draft.refresh_from_db()
+    assert (world.oscar_draft.status, world.oscar_draft.revision) == ("draft", 1)
 
 
 @pytest.mark.parametrize("method", ["put", "delete"])
@@ -158,9 +244,9 @@ def test_assessments_cannot_be_replaced_or_deleted(request, world, method):
 
 def test_claim_corrections_are_private_to_their_author_and_curators(request, world):
     expected_ids = {
-        "reviewer": {world.correction.pk},
-        "other_reviewer": set(),
-        "curator": {world.correction.pk},
+        "reviewer_api": {world.correction.pk, world.sent_back.pk},
+        "other_reviewer_api": set(),
+        "curator_api": {world.correction.pk, world.sent_back.pk},
         "token_client": set(),
     }
     for character, ids in expected_ids.items():
@@ -172,22 +258,38 @@ def test_claim_corrections_are_private_to_their_author_and_curators(request, wor
         world,
         "get",
         "/api/v1/claim-corrections/{correction}",
-        {"anon": 401, "reviewer": 200, "other_reviewer": 404, "curator": 200, "token_client": 404},
+        by(reviewer=200, other_reviewer=404, curator=200, token_client=404),
     )
 
 
-def test_reviewers_propose_corrections_and_curators_approve_them(request, world):
+def test_reviewers_propose_corrections(request, world):
     body = {"claim": world.claims[1].pk, "reason": "Quote is outdated.", "evidence_quote": "New"}
     check(request, world, "post", "/api/v1/claim-corrections", signed_in(201), body)
-    check(
-        request,
-        world,
-        "post",
-        "/api/v1/claim-corrections/{correction}/approve",
-        {"anon": 401, "reviewer": 403, "other_reviewer": 403, "curator": 200, "token_client": 403},
-    )
-    for method in ("put", "patch", "delete"):
+    for method in ("put", "delete"):
         check(request, world, method, "/api/v1/claim-corrections/{correction}", signed_in(405))
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "status"),
+    [
+        ("request-changes", {"comment": "Which plan?"}, "changes_requested"),
+        ("reject", {"reason": "The terms say otherwise."}, "rejected"),
+        ("approve", {}, "approved"),
+    ],
+)
+def test_only_curators_decide_on_a_correction(request, world, action, body, status):
+    url = "/api/v1/claim-corrections/{correction}/" + action
+    check(request, world, "post", url, CURATORS_ONLY, {"revision": 1, **body})
+    world.correction.refresh_from_db()
+    assert world.correction.status == status
+
+
+def test_only_the_author_amends_and_resubmits_a_correction_sent_back(request, world):
+    url = "/api/v1/claim-corrections/{sent_back}"
+    check(request, world, "patch", url, AUTHOR_ONLY, {"revision": 1, "reason": "Moved again."})
+    check(request, world, "post", url + "/submit", AUTHOR_ONLY, {"revision": 2})
+    world.sent_back.refresh_from_db()
+    assert (world.sent_back.status, world.sent_back.reason) == ("pending", "Moved again.")
 
 
 def test_public_tools_are_open_to_everyone_but_only_for_their_method(request, world):
@@ -203,3 +305,31 @@ def test_public_tools_are_open_to_everyone_but_only_for_their_method(request, wo
 def test_tokens_are_created_only_when_signed_in(request, world):
     check(request, world, "post", "/api/v1/auth/tokens", signed_in(201), {})
     check(request, world, "get", "/api/v1/auth/tokens", signed_in(405))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        *(f"/api/v1/assessments/{{submission}}/{action}" for action in sorted(ACTION_WORDS)),
+        *(
+            f"/api/v1/claim-corrections/{{correction}}/{action}"
+            for action in ("submit", "request-changes", "reject", "approve")
+        ),
+    ],
+)
+def test_moderation_actions_take_only_a_post(request, world, url):
+    before = [(a.pk, a.status, a.revision) for a in Assessment.objects.order_by("pk")] + [
+        (c.pk, c.status, c.revision) for c in ClaimCorrection.objects.order_by("pk")
+    ]
+    for method in ("get", "put", "patch", "delete"):
+        for character in CHARACTERS:
+            response = call(request.getfixturevalue(character), method, fill(url, world))
+            # Refused on who you are (401, 403) or on the method (405), never done.
+            assert response.status_code in {401, 403, 405}, (character, method, url)
+            if character == "anon":
+                assert response.status_code in {401, 405}
+            assert "error" in response.json()
+    after = [(a.pk, a.status, a.revision) for a in Assessment.objects.order_by("pk")] + [
+        (c.pk, c.status, c.revision) for c in ClaimCorrection.objects.order_by("pk")
+    ]
+    assert after == before

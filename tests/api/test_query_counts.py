@@ -25,10 +25,10 @@ EXPECTED = {
 
 
 @pytest.fixture
-def big(curator_user):
+def big(curator):
     cat = build_catalogue(providers=4, models_per_provider=3)
     for provider in cat.providers:
-        publish_assessment(provider=provider, author=curator_user, cat=cat)
+        publish_assessment(provider=provider, author=curator, cat=cat)
     from assessments.models import ClaimCorrection, Criterion
     from catalog.models import ClaimKey, Licence
 
@@ -49,23 +49,21 @@ def big(curator_user):
         )
 
     for claim in cat.claims[:6]:
-        ClaimCorrection.objects.create(
-            claim=claim, author=curator_user, reason="typo", condition="x"
-        )
+        ClaimCorrection.objects.create(claim=claim, author=curator, reason="typo", condition="x")
     return cat
 
 
 @pytest.mark.parametrize("url", sorted(EXPECTED))
 def test_a_list_runs_the_same_number_of_queries_at_two_page_sizes(
-    url, big, curator_user, django_assert_num_queries
+    url, big, curator, django_assert_num_queries
 ):
     from rest_framework.test import APIClient
 
     client = APIClient()
-    client.force_authenticate(user=curator_user)
+    client.force_authenticate(user=curator)
     expected = EXPECTED[url]
     for page_size in (2, 4):
-        curator_user._atlas_roles = None
+        curator._atlas_roles = None
         with django_assert_num_queries(expected):
             response = client.get(url, {"page_size": page_size})
         assert response.status_code == 200, response.content

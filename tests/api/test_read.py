@@ -192,8 +192,8 @@ def test_requirements_check_is_not_a_list_but_answers_in_the_error_shape(anon, d
     assert response.json()["error"]["fields"][0]["path"] == "max_input_price"
 
 
-def test_a_non_json_body_is_a_415_in_the_error_shape(reviewer, db):
-    response = reviewer.post("/api/v1/assessments", "a=b", content_type="text/plain")
+def test_a_non_json_body_is_a_415_in_the_error_shape(reviewer_api, db):
+    response = reviewer_api.post("/api/v1/assessments", "a=b", content_type="text/plain")
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "unsupported_media_type"
 
@@ -211,9 +211,9 @@ def test_values_no_database_can_store_or_compare_are_a_400(anon, catalogue, quer
     assert [f["path"] for f in response.json()["error"]["fields"]] == [path]
 
 
-def test_a_body_with_a_nul_character_is_a_400_naming_the_field(reviewer, catalogue):
+def test_a_body_with_a_nul_character_is_a_400_naming_the_field(reviewer_api, catalogue):
     body = {"provider": "provider-0", "assessed_on": "2026-01-01", "strengths": ["ok", "a\x00"]}
-    response = reviewer.post("/api/v1/assessments", body, format="json")
+    response = reviewer_api.post("/api/v1/assessments", body, format="json")
     assert response.status_code == 400, response.content
     assert [f["path"] for f in response.json()["error"]["fields"]] == ["strengths.1"]
 

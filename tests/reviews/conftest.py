@@ -11,7 +11,7 @@ from assessments import moderation
 from assessments.models import Assessment, Rating, RatingEvidence
 from catalog.models import Provider
 from catalog.services import catalogue_load
-from tests.conftest import _user
+from tests.conftest import make_user
 
 CHANGED_CRITERION = "eu-saas"
 EVIDENCE_URL = "https://docs.mistral.ai/deployment/eu-residency"
@@ -35,7 +35,7 @@ def _live_server_over_plain_http():
 
 @pytest.fixture
 def second_curator(db):
-    return _user("cora-curator", "curator")
+    return make_user("cora-curator", "curator")
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from django.core import mail
 
 from assessments.models import Assessment, Rating, Review, ReviewReport
 from catalog.services import catalogue_load
-from tests.conftest import _user
+from tests.conftest import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -83,7 +83,7 @@ def sign_in(page, base: str, username: str) -> None:
 def test_a_reviewer_proposes_a_change_and_a_curator_publishes_it(new_page, live_server):
     base = live_server.url
     catalogue_load()
-    _user("carla-curator", "curator")
+    make_user("carla-curator", "curator")
     old = Assessment.objects.get(provider__slug="mistral", status="published")
     assert old.ratings.get(criterion__slug="eu-saas").value == "partial"
     slot = old.ratings.get(criterion__slug="eu-saas").evidence.count()
@@ -186,7 +186,7 @@ def test_a_reviewer_proposes_a_change_and_a_curator_publishes_it(new_page, live_
 def test_a_visitor_review_is_shown_after_confirmation_and_a_report_queues_it(new_page, live_server):
     base = live_server.url
     catalogue_load()
-    _user("carla-curator", "curator")
+    make_user("carla-curator", "curator")
 
     visitor = new_page()
     visitor.goto(f"{base}/providers/mistral/")

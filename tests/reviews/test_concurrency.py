@@ -11,7 +11,7 @@ from assessments import moderation
 from assessments.models import Assessment, ModerationNote
 from assessments.services import AssessmentError
 from catalog.services import catalogue_load
-from tests.conftest import _user
+from tests.conftest import make_user
 from tests.reviews.conftest import amend_one_criterion
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -45,7 +45,7 @@ def racing_submission():
     if connection.vendor != "postgresql":
         pytest.skip("row locking under real concurrency is tested on PostgreSQL")
     catalogue_load()
-    reviewer = _user("rita-reviewer", "reviewer")
+    reviewer = make_user("rita-reviewer", "reviewer")
     draft = moderation.assessment_start(
         author=reviewer, provider=Assessment.objects.get(status="published").provider
     )
@@ -56,7 +56,7 @@ def racing_submission():
 
 @pytest.mark.parametrize("rounds", range(3))
 def test_two_curators_approving_at_once_resolve_to_exactly_one(racing_submission, rounds):
-    first, second = _user("carla-curator", "curator"), _user("cora-curator", "curator")
+    first, second = make_user("carla-curator", "curator"), make_user("cora-curator", "curator")
     read = racing_submission.revision
     outcomes = _race(
         [
@@ -87,7 +87,7 @@ def test_two_curators_approving_at_once_resolve_to_exactly_one(racing_submission
 
 
 def test_an_approval_racing_a_rejection_leaves_one_decision(racing_submission):
-    first, second = _user("carla-curator", "curator"), _user("cora-curator", "curator")
+    first, second = make_user("carla-curator", "curator"), make_user("cora-curator", "curator")
     read = racing_submission.revision
     outcomes = _race(
         [

@@ -1,4 +1,5 @@
-"""Claim corrections through the moderation path: approve (not one's own), reject, revert."""
+"""Claim corrections through the moderation path: approve (not one's own), reject, request
+changes and resubmit, revert."""
 
 from __future__ import annotations
 
@@ -40,13 +41,15 @@ def test_a_reviewer_proposes_a_correction_from_the_web(client, reviewer, claim):
         reverse("assessments:correct", args=[claim.pk]),
         {"value": "unknown", "reason": "The page was removed."},
     )
+    correction = ClaimCorrection.objects.get()
     assert response.status_code == 302
-    assert ClaimCorrection.objects.get().value_flag == "unknown"
+    assert response["Location"] == reverse("assessments:correction_edit", args=[correction.pk])
+    assert correction.value_flag == "unknown"
 
 
 def test_approving_a_correction_changes_the_claim_and_records_why(claim, correction, curator):
     moderation.claim_correction_publish(
-        correction=correction, curator=curator, comment="Checked the terms."
+        correction=correction, curator=curator, revision=1, comment="Checked the terms."
     )
     claim.refresh_from_db()
     assert claim.value_flag == "partial"
@@ -61,7 +64,7 @@ def test_approving_a_correction_changes_the_claim_and_records_why(claim, correct
 def test_a_curator_cannot_approve_their_own_correction(claim, curator):
     own = claim_correction_create(author=curator, claim=claim, reason="Wrong.", value_flag="no")
     with pytest.raises(AssessmentError) as caught:
-        moderation.claim_correction_publish(correction=own, curator=curator)
+        moderation.claim_correction_publish(correction=own, curator=curator, revision=1)
     assert caught.value.code == "forbidden"
     own.refresh_from_db()
     assert own.status == ClaimCorrection.Status.PENDING
@@ -72,7 +75,7 @@ def test_rejecting_a_correction_leaves_the_claim_and_keeps_the_reason(
 ):
     before = claim.value_flag
     moderation.claim_correction_reject(
-        correction=correction, curator=curator, reason="The source says otherwise."
+        correction=correction, curator=curator, revision=1, reason="The source says otherwise."
     )
     claim.refresh_from_db()
     assert claim.value_flag == before
@@ -80,7 +83,9 @@ def test_rejecting_a_correction_leaves_the_claim_and_keeps_the_reason(
     assert correction.status == ClaimCorrection.Status.REJECTED
     assert correction.decided_by == curator
     with pytest.raises(AssessmentError) as caught:
-        moderation.claim_correction_publish(correction=correction, curator=second_curator)
+        moderation.claim_correction_publish(
+            correction=correction, curator=second_curator, revision=correction.revision
+        )
     assert caught.value.code == "conflict"
     assert ModerationNote.objects.get(correction=correction).text == "The source says otherwise."
 
@@ -89,7 +94,7 @@ def test_reverting_an_approved_correction_restores_the_claim(
     claim, correction, curator, second_curator
 ):
     before = (claim.value_flag, claim.condition, claim.checked_at)
-    moderation.claim_correction_publish(correction=correction, curator=curator)
+    moderation.claim_correction_publish(correction=correction, curator=curator, revision=1)
     versions = claim.history.count()
     moderation.claim_correction_revert(
         correction=correction, curator=second_curator, reason="Approved by mistake."
@@ -108,8 +113,79 @@ def test_the_curator_page_shows_the_proposal_and_decides(client, correction, cur
     assert "Only on the Scale plan." in page.content.decode()
     response = client.post(
         reverse("assessments:correction", args=[correction.pk]),
-        {"action": "approve", "revision": 0, "text": "Fine."},
+        {"action": "approve", "revision": correction.revision, "text": "Fine."},
     )
     assert response.status_code == 302
     correction.refresh_from_db()
     assert correction.status == ClaimCorrection.Status.APPROVED
+
+
+def test_a_stale_decision_on_a_correction_is_refused_and_changes_nothing(
+    client, correction, curator
+):
+    client.force_login(curator)
+    response = client.post(
+        reverse("assessments:correction", args=[correction.pk]),
+        {"action": "approve", "revision": correction.revision + 1, "text": "Fine."},
+    )
+    assert response.status_code == 409
+    assert "someone changed this correction meanwhile" in response.content.decode()
+    correction.refresh_from_db()
+    assert correction.status == ClaimCorrection.Status.PENDING
+
+
+def test_a_correction_sent_back_is_amended_and_resubmitted_from_the_web(
+    client, claim, correction, curator, reviewer, other_reviewer
+):
+    client.force_login(curator)
+    page = client.post(
+        reverse("assessments:correction", args=[correction.pk]),
+        {"action": "request_changes", "revision": 1, "text": ""},
+    )
+    assert page.status_code == 400, "changes are requested in words"
+    client.post(
+        reverse("assessments:correction", args=[correction.pk]),
+        {"action": "request_changes", "revision": 1, "text": "Quote the Scale plan's terms."},
+    )
+    correction.refresh_from_db()
+    assert (correction.status, correction.decided_at) == ("changes_requested", None)
+    assert correction not in client.get(reverse("assessments:queue")).context["corrections"]
+
+    client.force_login(other_reviewer)
+    url = reverse("assessments:correction_edit", args=[correction.pk])
+    assert client.get(url).status_code == 404, "another reviewer's correction is not found"
+
+    client.force_login(reviewer)
+    page = client.get(url)
+    assert "Quote the Scale plan&#x27;s terms." in page.content.decode()
+    assert page.context["form"].initial["condition"] == "Only on the Scale plan."
+    form = {
+        "revision": correction.revision,
+        "value": "partial",
+        "condition": "Only on the Scale plan.",
+        "evidence_quote": "",
+        "reason": "",
+    }
+    refused = client.post(url, form)
+    assert refused.status_code == 400
+    correction.refresh_from_db()
+    assert correction.status == "changes_requested"
+    form |= {"evidence_quote": "Scale customers may opt out.", "reason": "Quoted the terms."}
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    correction.refresh_from_db()
+    assert (correction.status, correction.evidence_quote, correction.reason) == (
+        "pending",
+        "Scale customers may opt out.",
+        "Quoted the terms.",
+    )
+    actions = list(correction.notes.values_list("action", "author__username"))
+    assert actions == [("request_changes", curator.username), ("submit", reviewer.username)]
+    records = list(correction.history.order_by("history_date", "history_id"))
+    assert [(r.status, r.history_user) for r in records] == [
+        ("pending", None),
+        ("changes_requested", curator),
+        ("changes_requested", reviewer),
+        ("pending", reviewer),
+    ]
+    assert claim.history.count() == 1, "nothing reaches the claim before approval"

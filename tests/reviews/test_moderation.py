@@ -313,7 +313,8 @@ def test_comments_are_for_the_author_and_curators(submission, reviewer, other_re
 
 
 def test_the_shared_approval_service_also_refuses_self_approval(mistral, curator):
-    """The API approves through ``assessment_approve``; it must not be a way around the rule."""
+    """``assessment_approve`` is the step under ``assessment_publish``; it must not be a way
+    around the rule."""
     from assessments.services import assessment_approve
 
     draft = moderation.assessment_start(author=curator, provider=mistral)
@@ -322,3 +323,15 @@ def test_the_shared_approval_service_also_refuses_self_approval(mistral, curator
     assert caught.value.code == "forbidden"
     draft.refresh_from_db()
     assert draft.status == Status.DRAFT
+
+
+def test_the_shared_approval_service_does_not_publish_a_draft(mistral, reviewer, curator):
+    """A draft has not passed the submit step's completeness check."""
+    from assessments.services import assessment_approve
+
+    draft = moderation.assessment_start(author=reviewer, provider=mistral)
+    with pytest.raises(AssessmentError) as caught:
+        assessment_approve(assessment=draft, curator=curator)
+    assert caught.value.code == "conflict"
+    draft.refresh_from_db()
+    assert (draft.status, published_of(mistral).status) == (Status.DRAFT, Status.PUBLISHED)
