@@ -16,12 +16,16 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import (
     BooleanField,
     Count,
+    Exists,
     ExpressionWrapper,
     Max,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
 )
+from django.db.models.functions import Coalesce, Greatest
 from django.http import JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -663,21 +667,71 @@ class ChangesQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=CHANGES_MAX_LIMIT, default=1000)
 
 
+def _history_rows(history: type, *, since: dt.datetime, limit: int, **lookups) -> list[dict]:
+    """The first ``limit + 1`` records with history at or after ``since``, by their latest
+    change: ``{"id", "changed_at", "created"}`` (``created`` counts creations since)."""
+    return list(
+        history.objects.filter(history_date__gte=since, **lookups)
+        .values("id")
+        .annotate(
+            changed_at=Max("history_date"),
+            created=Count("history_id", filter=Q(history_type="+")),
+        )
+        .order_by("changed_at", "id")[: limit + 1]
+    )
+
+
+def _claim_rows(*, since: dt.datetime, limit: int) -> list[dict]:
+    """Like ``_history_rows`` for claims, where a verification written since counts as a
+    change too: a crawler or probe adds a Verification row and leaves the claim's own row (and
+    its history) untouched, yet the claim's representation changed. Exact: the first
+    ``limit + 1`` by the latest of both, existing claims and deleted ones merged."""
+    history = Claim.history.model
+    changed = history.objects.filter(history_date__gte=since)
+    verified = Verification.objects.filter(created_at__gte=since)
+    last_changed = (
+        changed.filter(id=OuterRef("pk"))
+        .order_by()
+        .values("id")
+        .annotate(latest=Max("history_date"))
+        .values("latest")
+    )
+    last_verified = (
+        verified.filter(claim=OuterRef("pk"))
+        .order_by()
+        .values("claim")
+        .annotate(latest=Max("created_at"))
+        .values("latest")
+    )
+    existing = list(
+        Claim.objects.filter(Q(pk__in=changed.values("id")) | Q(pk__in=verified.values("claim")))
+        .annotate(changed=Subquery(last_changed), verified=Subquery(last_verified))
+        .annotate(
+            changed_at=Greatest(Coalesce("changed", "verified"), Coalesce("verified", "changed")),
+            created=Exists(changed.filter(id=OuterRef("pk"), history_type="+")),
+        )
+        .order_by("changed_at", "id")
+        .values("id", "changed_at", "created")[: limit + 1]
+    )
+    # A deleted claim had no verifications (they protect it), so its history says it all.
+    deleted = _history_rows(history, since=since, limit=limit, history_type="-")
+    seen = {row["id"] for row in existing}
+    deleted = [row for row in deleted if row["id"] not in seen]
+    rows = sorted(existing + deleted, key=lambda row: (row["changed_at"], row["id"]))
+    return rows[: limit + 1]
+
+
 def changes_since(*, since: dt.datetime, limit: int) -> tuple[list[dict], bool]:
-    """What changed at or after ``since``, oldest first, from the history tables: one entry per
-    record with its latest change. Returns (changes, truncated). Two queries per resource."""
+    """What changed at or after ``since``, oldest first, from the history tables (and, for
+    claims, their verifications): one entry per record with its latest change. Returns
+    (changes, truncated). Two or three queries per resource."""
     changes: list[dict] = []
     for tracked in TRACKED:
         history = tracked.model.history.model
-        rows = list(
-            history.objects.filter(history_date__gte=since)
-            .values("id")
-            .annotate(
-                changed_at=Max("history_date"),
-                created=Count("history_id", filter=Q(history_type="+")),
-            )
-            .order_by("changed_at", "id")[: limit + 1]
-        )
+        if tracked.model is Claim:
+            rows = _claim_rows(since=since, limit=limit)
+        else:
+            rows = _history_rows(history, since=since, limit=limit)
         if not rows:
             continue
         current = tracked.model.objects.filter(pk__in=[row["id"] for row in rows])
