@@ -1,4 +1,5 @@
-"""Plumbing shared by every API view: error shape, paging, ordering, throttling, caching.
+"""Plumbing shared by every API view: error shape, paging, ordering, throttling, conditional
+GET and the page cache.
 
 This module imports no DRF view, because DRF settings import it.
 
@@ -20,8 +21,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 from django_filters.rest_framework import DjangoFilterBackend
@@ -280,6 +283,8 @@ class ConditionalGetMixin:
 
     The ETag covers everything in the representation, including nested records and removals;
     Last-Modified is the weaker validator, as HTTP intends, and ETag wins when both are sent.
+    A page from the page cache (``PageCacheMixin``) carries the validators computed when it
+    was rendered; a freshly rendered page is stored there when its view gave it a cache key.
     """
 
     def finalize_response(self, request, response, *args, **kwargs):
@@ -287,17 +292,82 @@ class ConditionalGetMixin:
         if request.method not in ("GET", "HEAD") or response.status_code != 200:
             return response
         patch_vary_headers(response, ("Authorization", "Cookie"))
-        response.render()
-        etag = '"' + hashlib.sha256(response.content).hexdigest()[:40] + '"'
+        if isinstance(response, CachedPage):
+            etag, last_modified = response.etag, response.last_modified
+        else:
+            response.render()
+            etag = '"' + hashlib.sha256(response.content).hexdigest()[:40] + '"'
+            latest = _latest_timestamp(response.data)
+            last_modified = int(latest.timestamp()) if latest is not None else None
+            key = getattr(response, "page_cache_key", None)
+            if key is not None:
+                page = (response.content, response["Content-Type"], etag, last_modified)
+                caches[PAGE_CACHE].set(key, page)
         response["ETag"] = etag
-        latest = _latest_timestamp(response.data)
-        last_modified = None
-        if latest is not None:
-            last_modified = int(latest.timestamp())
+        if last_modified is not None:
             response["Last-Modified"] = http_date(last_modified)
         return get_conditional_response(
             request, etag=etag, last_modified=last_modified, response=response
         )
+
+
+# --- page cache -----------------------------------------------------------------------------
+
+PAGE_CACHE = "api_pages"
+
+
+class CachedPage(HttpResponse):
+    """A rendered page served from the page cache, with the validators it was rendered with."""
+
+    def __init__(self, content: bytes, *, content_type: str, etag: str, last_modified: int | None):
+        super().__init__(content, content_type=content_type)
+        self.etag, self.last_modified = etag, last_modified
+
+
+class PageCacheMixin:
+    """Serves list and detail pages from the ``api_pages`` cache, under a key made of the
+    stamp ``page_cache_stamp()`` returns (it must change with every committed write to what
+    the pages read), the absolute URI (paging links name the host), the negotiated media type,
+    the date (freshness is relative to today) and the settings that shape a page. Nothing is
+    cached while the stamp is None. Authentication, permissions, throttling and query checks
+    run before the cache is read, so a cached page is answered exactly as a fresh one."""
+
+    def page_cache_stamp(self) -> str | None:
+        return None
+
+    def page_cache_key(self, request) -> str | None:
+        stamp = self.page_cache_stamp()
+        if stamp is None:
+            return None
+        parts = (
+            stamp,
+            timezone.localdate().isoformat(),
+            str(settings.ATLAS_FRESHNESS_DAYS),
+            str(settings.API_PAGE_SIZE),
+            str(settings.API_MAX_PAGE_SIZE),
+            request.accepted_media_type or "",
+            request.build_absolute_uri(),
+        )
+        return "api-page:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def list(self, request, *args, **kwargs):
+        return self._cached_page(super().list, request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._cached_page(super().retrieve, request, *args, **kwargs)
+
+    def _cached_page(self, handler, request, *args, **kwargs):
+        key = self.page_cache_key(request)
+        if key is not None:
+            page = caches[PAGE_CACHE].get(key)
+            if page is not None:
+                content, content_type, etag, last_modified = page
+                return CachedPage(
+                    content, content_type=content_type, etag=etag, last_modified=last_modified
+                )
+        response = handler(request, *args, **kwargs)
+        response.page_cache_key = key
+        return response
 
 
 class StrictQueryMixin:

@@ -44,12 +44,14 @@ from rest_framework.views import APIView
 from assessments.models import Assessment, Criterion
 from atlas.api import (
     ConditionalGetMixin,
+    PageCacheMixin,
     QueryValidationError,
     RejectUnknownFieldsMixin,
     StrictQueryMixin,
     error_body,
 )
 from catalog import filters
+from catalog.change_stamp import catalogue_change_stamp
 from catalog.models import (
     AIModel,
     Claim,
@@ -372,6 +374,7 @@ def models_queryset(*, detail: bool = False):
 class ReadOnlyViewSet(
     StrictQueryMixin,
     ConditionalGetMixin,
+    PageCacheMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
@@ -379,6 +382,9 @@ class ReadOnlyViewSet(
     # Slugs, keys and ids only: anything else is the API's JSON 404 before a query runs.
     lookup_value_regex = SLUG_REGEX
     detail_serializer_class: type[serializers.Serializer] | None = None
+
+    def page_cache_stamp(self) -> str | None:
+        return catalogue_change_stamp()
 
     def get_serializer_class(self):
         if self.action == "retrieve" and self.detail_serializer_class is not None:
