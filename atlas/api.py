@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
@@ -284,7 +285,7 @@ class ConditionalGetMixin:
     The ETag covers everything in the representation, including nested records and removals;
     Last-Modified is the weaker validator, as HTTP intends, and ETag wins when both are sent.
     A page from the page cache (``PageCacheMixin``) carries the validators computed when it
-    was rendered; a freshly rendered page is stored there when its view gave it a cache key.
+    was rendered; a freshly rendered page is stored there when its view marked it so.
     """
 
     def finalize_response(self, request, response, *args, **kwargs):
@@ -299,9 +300,10 @@ class ConditionalGetMixin:
             etag = '"' + hashlib.sha256(response.content).hexdigest()[:40] + '"'
             latest = _latest_timestamp(response.data)
             last_modified = int(latest.timestamp()) if latest is not None else None
-            key = getattr(response, "page_cache_key", None)
-            if key is not None:
-                page = (response.content, response["Content-Type"], etag, last_modified)
+            store = getattr(response, "page_cache", None)
+            if store is not None:
+                key, tokens = store
+                page = (tokens, response.content, response["Content-Type"], etag, last_modified)
                 caches[PAGE_CACHE].set(key, page)
         response["ETag"] = etag
         if last_modified is not None:
@@ -325,22 +327,26 @@ class CachedPage(HttpResponse):
 
 
 class PageCacheMixin:
-    """Serves list and detail pages from the ``api_pages`` cache, under a key made of the
-    stamp ``page_cache_stamp()`` returns (it must change with every committed write to what
-    the pages read), the absolute URI (paging links name the host), the negotiated media type,
-    the date (freshness is relative to today) and the settings that shape a page. Nothing is
-    cached while the stamp is None. Authentication, permissions, throttling and query checks
-    run before the cache is read, so a cached page is answered exactly as a fresh one."""
+    """Serves list and detail pages from the ``api_pages`` cache.
 
-    def page_cache_stamp(self) -> str | None:
+    A page is stored with the change stamps of the tables its queries read: the tokens
+    ``page_cache_stamps()`` gave before it was built (table -> token; each must change with
+    every committed write to its table), for the tables ``page_cache_tables()`` names from
+    the SQL it ran. It is served while those tokens are unchanged, so a write to a table the
+    page never read leaves it cached. The key is the absolute URI (paging links name the
+    host), the negotiated media type, the date (freshness is relative to today) and the
+    settings that shape a page. Nothing is cached while the stamps are None, nor a page whose
+    tables cannot be told. Authentication, permissions, throttling and query checks run
+    before the cache is read, so a cached page is answered exactly as a fresh one."""
+
+    def page_cache_stamps(self) -> dict[str, str] | None:
         return None
 
-    def page_cache_key(self, request) -> str | None:
-        stamp = self.page_cache_stamp()
-        if stamp is None:
-            return None
+    def page_cache_tables(self, statements: list[str]) -> set[str] | None:
+        return None
+
+    def page_cache_key(self, request) -> str:
         parts = (
-            stamp,
             timezone.localdate().isoformat(),
             str(settings.ATLAS_FRESHNESS_DAYS),
             str(settings.API_PAGE_SIZE),
@@ -357,16 +363,30 @@ class PageCacheMixin:
         return self._cached_page(super().retrieve, request, *args, **kwargs)
 
     def _cached_page(self, handler, request, *args, **kwargs):
+        # Read before the page is built: a write committed meanwhile leaves the page stored
+        # under the older token, so the next request sees a change and builds it again.
+        stamps = self.page_cache_stamps()
+        if stamps is None:
+            return handler(request, *args, **kwargs)
         key = self.page_cache_key(request)
-        if key is not None:
-            page = caches[PAGE_CACHE].get(key)
-            if page is not None:
-                content, content_type, etag, last_modified = page
+        page = caches[PAGE_CACHE].get(key)
+        if page is not None:
+            tokens, content, content_type, etag, last_modified = page
+            if all(stamps.get(table) == token for table, token in tokens.items()):
                 return CachedPage(
                     content, content_type=content_type, etag=etag, last_modified=last_modified
                 )
-        response = handler(request, *args, **kwargs)
-        response.page_cache_key = key
+        statements: list[str] = []
+
+        def record(execute, sql, params, many, context):
+            statements.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(record):
+            response = handler(request, *args, **kwargs)
+        tables = self.page_cache_tables(statements)
+        if tables is not None and tables <= stamps.keys():
+            response.page_cache = (key, {table: stamps[table] for table in tables})
         return response
 
 

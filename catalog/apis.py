@@ -51,7 +51,7 @@ from atlas.api import (
     error_body,
 )
 from catalog import filters
-from catalog.change_stamp import catalogue_change_stamp
+from catalog.change_stamp import change_stamps, tables_read
 from catalog.models import (
     AIModel,
     Claim,
@@ -523,8 +523,11 @@ class ReadOnlyViewSet(
     lookup_value_regex = SLUG_REGEX
     detail_serializer_class: type[serializers.Serializer] | None = None
 
-    def page_cache_stamp(self) -> str | None:
-        return catalogue_change_stamp()
+    def page_cache_stamps(self) -> dict[str, str] | None:
+        return change_stamps()
+
+    def page_cache_tables(self, statements: list[str]) -> set[str] | None:
+        return tables_read(statements)
 
     def get_serializer_class(self):
         if self.action == "retrieve" and self.detail_serializer_class is not None:

@@ -1,11 +1,11 @@
-"""A change stamp for the API's page cache, kept by PostgreSQL triggers.
+"""Change stamps for the API's page cache, kept by PostgreSQL triggers.
 
-``catalog_change_stamp`` holds one row whose token changes when a transaction that wrote to
-any table an API page reads commits: every insert, update and delete (also from
-``QuerySet.update()``, ``bulk_create`` and raw SQL, which bypass signals) and every TRUNCATE.
-``catalog.change_stamp`` reads it. The row triggers are deferred to commit time, so the
-stamp row is locked only for the instant before commit; taken at the first write, that lock
-would serialise every writer and let two writers deadlock over it. On other databases (the
+``catalog_change_stamp`` holds one row per table an API page may read, whose token changes
+when a transaction that wrote to that table commits: every insert, update and delete (also
+from ``QuerySet.update()``, ``bulk_create`` and raw SQL, which bypass signals) and every
+TRUNCATE. ``catalog.change_stamp`` reads them. The row triggers are deferred to commit time,
+so a stamp row is locked only for the instant before commit; taken at the first write, that
+lock would serialise writers and let two of them deadlock over it. On other databases (the
 SQLite default) nothing is installed and the API caches no page.
 """
 
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from django.db import migrations
 
-# Every table a catalogue endpoint reads, for its bodies or for its filters.
+# Every table a catalogue endpoint reads, for its bodies or for its filters; a page that reads
+# any other table of these apps is not cached (catalog.change_stamp.STAMPED_TABLES).
 TABLES = (
     "catalog_provider",
     "catalog_licence",
@@ -32,19 +33,17 @@ TABLES = (
 
 CREATE = """
 CREATE TABLE catalog_change_stamp (
-    id smallint PRIMARY KEY CHECK (id = 1),
+    name varchar(63) PRIMARY KEY,
     token varchar(64) NOT NULL,
     txid bigint NULL
 );
-INSERT INTO catalog_change_stamp (id, token)
-    VALUES (1, md5(random()::text || clock_timestamp()::text));
 CREATE FUNCTION catalog_change_stamp_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- Once per transaction: the first row's trigger sets the token, the others find their
-    -- own transaction id there and write nothing. The upsert restores a row a flush removed.
-    INSERT INTO catalog_change_stamp AS stamp (id, token, txid)
-        VALUES (1, md5(random()::text || clock_timestamp()::text), txid_current())
-        ON CONFLICT (id) DO UPDATE SET token = EXCLUDED.token, txid = EXCLUDED.txid
+    -- Once per table and transaction: the first row's trigger sets the token, the others
+    -- find their own transaction id there and write nothing.
+    INSERT INTO catalog_change_stamp AS stamp (name, token, txid)
+        VALUES (TG_TABLE_NAME, md5(random()::text || clock_timestamp()::text), txid_current())
+        ON CONFLICT (name) DO UPDATE SET token = EXCLUDED.token, txid = EXCLUDED.txid
         WHERE stamp.txid IS DISTINCT FROM EXCLUDED.txid;
     RETURN NULL;
 END
@@ -52,6 +51,8 @@ $$;
 """
 
 TRIGGERS = """
+INSERT INTO catalog_change_stamp (name, token)
+    VALUES ('{table}', md5(random()::text || clock_timestamp()::text));
 CREATE CONSTRAINT TRIGGER catalog_change_stamp AFTER INSERT OR UPDATE OR DELETE ON {table}
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION catalog_change_stamp_bump();
 CREATE TRIGGER catalog_change_stamp_truncate AFTER TRUNCATE ON {table}

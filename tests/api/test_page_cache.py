@@ -1,10 +1,12 @@
-"""Catalogue pages are served from the page cache until a write to anything they read commits.
+"""Catalogue pages are served from the page cache until a write to a table they read commits.
 
-These tests commit (transactional database): the stamp the cache is keyed by moves when a
-writing transaction commits, and no page is cached inside a transaction.
+These tests commit (transactional database): a table's change stamp moves when a transaction
+that wrote to it commits, and no page is cached inside a transaction.
 """
 
 from __future__ import annotations
+
+import importlib
 
 import pytest
 from django.core.cache import caches
@@ -12,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from assessments.models import Assessment, Rating
-from catalog.change_stamp import catalogue_change_stamp
+from catalog.change_stamp import STAMPED_TABLES, change_stamps, tables_read
 from catalog.models import AIModel, Claim, Modality, Price, Verification
 from tests.api.conftest import build_catalogue, publish_assessment
 
@@ -41,9 +43,9 @@ def test_a_repeated_request_is_answered_byte_for_byte_from_one_query(
     anon, committed, django_assert_num_queries
 ):
     url = "/api/v1/models?page_size=2"
-    with django_assert_num_queries(3):  # the stamp; models with relations; modalities
+    with django_assert_num_queries(3):  # the stamps; models with relations; modalities
         first = anon.get(url)
-    with django_assert_num_queries(1):  # the stamp
+    with django_assert_num_queries(1):  # the stamps
         again = anon.get(url)
     assert again.status_code == 200
     assert again.content == first.content
@@ -126,18 +128,52 @@ def test_a_committed_write_to_anything_a_page_reads_is_served_at_once(anon, comm
     assert anon.get(url, HTTP_IF_NONE_MATCH=before["ETag"]).status_code == 200
 
 
-def test_a_rolled_back_write_leaves_the_stamp_and_a_write_moves_it_only_at_commit(committed):
-    stamp = catalogue_change_stamp()
-    assert stamp is not None
+def test_a_rolled_back_write_leaves_the_stamps_and_a_write_moves_its_table_s_at_commit(
+    committed,
+):
+    stamps = change_stamps()
+    assert stamps is not None and set(stamps) == STAMPED_TABLES
     with pytest.raises(RuntimeError), transaction.atomic():
         AIModel.objects.filter(pk=committed.models[0].pk).update(name="Never")
         raise RuntimeError
-    assert catalogue_change_stamp() == stamp
+    assert change_stamps() == stamps
 
     with transaction.atomic():
         AIModel.objects.filter(pk=committed.models[0].pk).update(name="Renamed")
-        assert catalogue_change_stamp() is None  # no page is cached inside a transaction
-    assert catalogue_change_stamp() not in (None, stamp)
+        AIModel.objects.filter(pk=committed.models[1].pk).update(name="Renamed too")
+        assert change_stamps() is None  # no page is cached inside a transaction
+    after = change_stamps()
+    changed = {table for table in stamps if after[table] != stamps[table]}
+    assert changed == {"catalog_aimodel"}
+
+
+def test_a_write_to_a_table_a_page_never_read_leaves_the_page_cached(
+    anon, committed, django_assert_num_queries
+):
+    models, claims = "/api/v1/models", "/api/v1/claims"
+    models_before, claims_before = anon.get(models), anon.get(claims)
+
+    _verify(committed)  # what a crawler or probe writes: a verification
+
+    with django_assert_num_queries(1):  # the stamps; the models list read no verification
+        assert anon.get(models).content == models_before.content
+    assert anon.get(claims).content != claims_before.content
+    # A filter that reads claims makes the page depend on them.
+    filtered = "/api/v1/models?claim_key=commercial_use_allowed"
+    first = anon.get(filtered)
+    _update_without_signals(committed)
+    with django_assert_num_queries(4):  # the stamps; the claim key; models; modalities
+        assert anon.get(filtered).content == first.content  # the same models, built again
+
+
+def test_the_stamped_tables_are_those_the_migration_stamps():
+    migration = importlib.import_module("catalog.migrations.0003_api_change_stamp_triggers")
+    assert set(migration.TABLES) == STAMPED_TABLES
+
+
+def test_a_page_that_reads_a_table_without_a_stamp_is_not_cached():
+    assert tables_read(['SELECT "catalog_claim"."id" FROM "catalog_claim"']) == {"catalog_claim"}
+    assert tables_read(['SELECT * FROM "catalog_claim" JOIN "catalog_faq" ON true']) is None
 
 
 def test_a_page_is_cached_per_host_because_its_links_name_the_host(anon, committed):
