@@ -337,7 +337,8 @@ class PageCacheMixin:
     host), the negotiated media type, the date (freshness is relative to today) and the
     settings that shape a page. Nothing is cached while the stamps are None, nor a page whose
     tables cannot be told. Authentication, permissions, throttling and query checks run
-    before the cache is read, so a cached page is answered exactly as a fresh one."""
+    before the cache is read, so a cached page is answered exactly as a fresh one. Only for
+    views whose pages are the same for every client that may see them."""
 
     def page_cache_stamps(self) -> dict[str, str] | None:
         return None
