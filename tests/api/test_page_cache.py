@@ -7,8 +7,10 @@ that wrote to it commits, and no page is cached inside a transaction.
 from __future__ import annotations
 
 import importlib
+import os
 
 import pytest
+import redis
 from django.core.cache import caches
 from django.db import connection, transaction
 from django.utils import timezone
@@ -205,3 +207,27 @@ def test_access_rules_run_before_the_cache(anon, committed):
     assert anon.get(url, {"unknown": "1"}).status_code == 400
     bad_token = anon.get(url, HTTP_AUTHORIZATION="Token atlas_not-a-token")
     assert bad_token.status_code == 401
+
+
+def test_pages_can_live_in_redis_shared_by_every_process(
+    anon, committed, settings, django_assert_num_queries
+):
+    redis_url = os.environ.get("ATLAS_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+    settings.CACHES = {
+        **settings.CACHES,
+        "api_pages": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "api_pages_test",
+        },
+    }
+    pages = caches["api_pages"]
+    pages.clear()
+    url = "/api/v1/providers/provider-0"
+    first = anon.get(url)
+    assert redis.Redis.from_url(redis_url).keys("*api_pages_test*")  # stored in Redis
+    with django_assert_num_queries(1):
+        assert anon.get(url).content == first.content
+    _rename_a_provider(committed)
+    assert b"Renamed" in anon.get(url).content
+    pages.clear()
