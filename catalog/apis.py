@@ -852,8 +852,10 @@ def _claim_rows(*, since: dt.datetime, limit: int) -> list[dict]:
         .annotate(latest=Max("created_at"))
         .values("latest")
     )
+    # One set of ids (a UNION), not two IN tests joined by OR, which would scan every claim.
+    ids = changed.order_by().values("id").union(verified.order_by().values("claim_id"))
     existing = list(
-        Claim.objects.filter(Q(pk__in=changed.values("id")) | Q(pk__in=verified.values("claim")))
+        Claim.objects.filter(pk__in=ids)
         .annotate(changed=Subquery(last_changed), verified=Subquery(last_verified))
         .annotate(
             changed_at=Greatest(Coalesce("changed", "verified"), Coalesce("verified", "changed")),
