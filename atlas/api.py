@@ -1,4 +1,5 @@
-"""Plumbing shared by every API view: error shape, paging, ordering, throttling, caching.
+"""Plumbing shared by every API view: error shape, paging, ordering, throttling, conditional
+GET and the page cache.
 
 This module imports no DRF view, because DRF settings import it.
 
@@ -20,8 +21,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.db import connection
+from django.http import Http404, HttpResponse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 from django_filters.rest_framework import DjangoFilterBackend
@@ -280,6 +284,8 @@ class ConditionalGetMixin:
 
     The ETag covers everything in the representation, including nested records and removals;
     Last-Modified is the weaker validator, as HTTP intends, and ETag wins when both are sent.
+    A page from the page cache (``PageCacheMixin``) carries the validators computed when it
+    was rendered; a freshly rendered page is stored there when its view marked it so.
     """
 
     def finalize_response(self, request, response, *args, **kwargs):
@@ -287,17 +293,102 @@ class ConditionalGetMixin:
         if request.method not in ("GET", "HEAD") or response.status_code != 200:
             return response
         patch_vary_headers(response, ("Authorization", "Cookie"))
-        response.render()
-        etag = '"' + hashlib.sha256(response.content).hexdigest()[:40] + '"'
+        if isinstance(response, CachedPage):
+            etag, last_modified = response.etag, response.last_modified
+        else:
+            response.render()
+            etag = '"' + hashlib.sha256(response.content).hexdigest()[:40] + '"'
+            latest = _latest_timestamp(response.data)
+            last_modified = int(latest.timestamp()) if latest is not None else None
+            store = getattr(response, "page_cache", None)
+            if store is not None:
+                key, tokens = store
+                page = (tokens, response.content, response["Content-Type"], etag, last_modified)
+                caches[PAGE_CACHE].set(key, page)
         response["ETag"] = etag
-        latest = _latest_timestamp(response.data)
-        last_modified = None
-        if latest is not None:
-            last_modified = int(latest.timestamp())
+        if last_modified is not None:
             response["Last-Modified"] = http_date(last_modified)
         return get_conditional_response(
             request, etag=etag, last_modified=last_modified, response=response
         )
+
+
+# --- page cache -----------------------------------------------------------------------------
+
+PAGE_CACHE = "api_pages"
+
+
+class CachedPage(HttpResponse):
+    """A rendered page served from the page cache, with the validators it was rendered with."""
+
+    def __init__(self, content: bytes, *, content_type: str, etag: str, last_modified: int | None):
+        super().__init__(content, content_type=content_type)
+        self.etag, self.last_modified = etag, last_modified
+
+
+class PageCacheMixin:
+    """Serves list and detail pages from the ``api_pages`` cache.
+
+    A page is stored with the change stamps of the tables its queries read: the tokens
+    ``page_cache_stamps()`` gave before it was built (table -> token; each must change with
+    every committed write to its table), for the tables ``page_cache_tables()`` names from
+    the SQL it ran. It is served while those tokens are unchanged, so a write to a table the
+    page never read leaves it cached. The key is the absolute URI (paging links name the
+    host), the negotiated media type, the date (freshness is relative to today) and the
+    settings that shape a page. Nothing is cached while the stamps are None, nor a page whose
+    tables cannot be told. Authentication, permissions, throttling and query checks run
+    before the cache is read, so a cached page is answered exactly as a fresh one. Only for
+    views whose pages are the same for every client that may see them."""
+
+    def page_cache_stamps(self) -> dict[str, str] | None:
+        return None
+
+    def page_cache_tables(self, statements: list[str]) -> set[str] | None:
+        return None
+
+    def page_cache_key(self, request) -> str:
+        parts = (
+            timezone.localdate().isoformat(),
+            str(settings.ATLAS_FRESHNESS_DAYS),
+            str(settings.API_PAGE_SIZE),
+            str(settings.API_MAX_PAGE_SIZE),
+            request.accepted_media_type or "",
+            request.build_absolute_uri(),
+        )
+        return "api-page:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def list(self, request, *args, **kwargs):
+        return self._cached_page(super().list, request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._cached_page(super().retrieve, request, *args, **kwargs)
+
+    def _cached_page(self, handler, request, *args, **kwargs):
+        # Read before the page is built: a write committed meanwhile leaves the page stored
+        # under the older token, so the next request sees a change and builds it again.
+        stamps = self.page_cache_stamps()
+        if stamps is None:
+            return handler(request, *args, **kwargs)
+        key = self.page_cache_key(request)
+        page = caches[PAGE_CACHE].get(key)
+        if page is not None:
+            tokens, content, content_type, etag, last_modified = page
+            if all(stamps.get(table) == token for table, token in tokens.items()):
+                return CachedPage(
+                    content, content_type=content_type, etag=etag, last_modified=last_modified
+                )
+        statements: list[str] = []
+
+        def record(execute, sql, params, many, context):
+            statements.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(record):
+            response = handler(request, *args, **kwargs)
+        tables = self.page_cache_tables(statements)
+        if tables is not None and tables <= stamps.keys():
+            response.page_cache = (key, {table: stamps[table] for table in tables})
+        return response
 
 
 class StrictQueryMixin:

@@ -9,6 +9,13 @@ free loopback port and measures, at concurrency 1 and 32: requests per second an
 latency for the models list, a filtered list, a model detail and the requirements check,
 beside a bare Django JSON view (the framework's floor) measured in the same run. Prints one
 table; the ratio column is throughput against the bare view at the same concurrency.
+
+The server runs once per ``--page-cache`` mode: ``on`` (the default configuration: pages
+cached in each worker's memory, or in Redis with ``--cache-url``) and ``off``
+(``API_PAGE_CACHE_SECONDS=0``: every page rendered, the cost of a first request after a
+write). "details, 200 models" requests a different model's page each time, so with the
+cache on it shows a cold cache being filled. The requirements check is never cached; it
+runs in the ``on`` pass only. The load average is printed before and after each pass.
 """
 
 from __future__ import annotations
@@ -63,8 +70,19 @@ def wait_until_up(port: int, server: subprocess.Popen, timeout: float = 60) -> N
 
 
 class Target:
-    def __init__(self, name: str, method: str, path: str, body: dict | None = None) -> None:
-        self.name, self.method, self.path = name, method, path
+    """One endpoint to measure; with a list of paths, each request takes the next one."""
+
+    def __init__(
+        self,
+        name: str,
+        method: str,
+        path: str | list[str],
+        body: dict | None = None,
+        *,
+        warm: bool = True,
+    ) -> None:
+        self.name, self.method, self.warm = name, method, warm
+        self.paths = [path] if isinstance(path, str) else path
         self.body = json.dumps(body).encode() if body is not None else None
 
 
@@ -81,11 +99,13 @@ def measure(port: int, target: Target, *, requests: int, concurrency: int) -> di
         mine: list[float] = []
         while True:
             with lock:
-                if next(counter, None) is None:
-                    break
+                number = next(counter, None)
+            if number is None:
+                break
+            path = target.paths[number % len(target.paths)]
             started = time.perf_counter()
             try:
-                conn.request(target.method, target.path, body=target.body, headers=headers)
+                conn.request(target.method, path, body=target.body, headers=headers)
                 response = conn.getresponse()
                 response.read()
             except OSError as exc:  # a timeout or a dropped connection fails the run
@@ -128,10 +148,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--concurrency", default="1,32")
+    parser.add_argument(
+        "--page-cache", default="on,off", help="passes to run: on, off or on,off (default)"
+    )
+    parser.add_argument(
+        "--cache-url", default="", help="ATLAS_CACHE_URL for the server, e.g. redis://…/11"
+    )
+    parser.add_argument(
+        "--size",
+        default="500,20,20",
+        help="providers,models per provider,claims per model (default 500,20,20); use a "
+        "database of its own for each size",
+    )
     args = parser.parse_args(argv)
     if not os.environ.get("SECRET_KEY"):
         raise SystemExit("Set SECRET_KEY (any value) to run the benchmark.")
     concurrencies = [int(c) for c in args.concurrency.split(",")]
+    modes = args.page_cache.split(",")
+    if not set(modes) <= {"on", "off"}:
+        parser.error("--page-cache takes on, off or on,off")
+    providers, per_provider, claims = (int(n) for n in args.size.split(","))
 
     ensure_database(args.database_url)
     env = {
@@ -148,10 +184,55 @@ def main(argv: list[str] | None = None) -> int:
         "PYTHONPATH": str(ROOT),
         "ATLAS_IGNORE_DOTENV": "1",
         "PYTHONWARNINGS": "ignore:No directory at",
+        "ATLAS_CACHE_URL": args.cache_url,
     }
     subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "generate_catalogue.py")], env=env, check=True
+        [
+            sys.executable,
+            str(ROOT / "bench" / "generate_catalogue.py"),
+            f"--providers={providers}",
+            f"--models-per-provider={per_provider}",
+            f"--claims-per-model={claims}",
+        ],
+        env=env,
+        check=True,
     )
+    print(
+        f"gunicorn {args.workers} workers x {args.threads} threads, PostgreSQL, "
+        f"{os.cpu_count()} CPUs; catalogue {providers} providers x {per_provider} models x "
+        f"{claims} claims; cache {args.cache_url or 'in each worker'}"
+    )
+    print(
+        f"{'endpoint':24} {'cache':>5} {'conc':>4} {'n':>5} {'req/s':>8} {'p50 ms':>8} "
+        f"{'p99 ms':>8} {'vs bare':>8}"
+    )
+    middle = f"gen-m-{providers // 2}-{per_provider // 2}"
+    # Distinct model pages, a fresh set for each concurrency, so none was cached before.
+    details = [
+        f"/api/v1/models/gen-m-{n % providers}-{n % per_provider}"
+        for n in range(args.requests * len(concurrencies))
+    ]
+    for mode in modes:
+        page_cache_env = {"API_PAGE_CACHE_SECONDS": "300" if mode == "on" else "0"}
+        run_pass(
+            args,
+            {**env, **page_cache_env},
+            mode=mode,
+            concurrencies=concurrencies,
+            detail=f"/api/v1/models/{middle}",
+            details=details,
+        )
+    return 0
+
+
+def load() -> str:
+    return " ".join(f"{n:.1f}" for n in os.getloadavg())
+
+
+def run_pass(
+    args, env: dict, *, mode: str, concurrencies: list[int], detail: str, details: list[str]
+) -> None:
+    """Start gunicorn with ``env``, measure every target at each concurrency, stop it."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -179,44 +260,46 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         wait_until_up(port, server)
-        targets = [
-            Target("bare Django view", "GET", "/bench/bare-models"),
-            Target("list", "GET", "/api/v1/models"),
-            Target(
-                "filtered list",
-                "GET",
-                "/api/v1/models?open_weights=true&licence_kind=permissive&modality=image",
-            ),
-            Target("detail", "GET", "/api/v1/models/gen-m-250-10"),
-            Target(
-                "requirements check",
-                "POST",
-                "/api/v1/requirements/check",
-                {"commercial_use": True, "eu_residency": True, "outcomes": ["qualifies"]},
-            ),
-        ]
-        print(
-            f"gunicorn {args.workers} workers x {args.threads} threads, PostgreSQL, "
-            f"{os.cpu_count()} CPUs"
-        )
-        print(
-            f"{'endpoint':22} {'conc':>4} {'n':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-            f"{'vs bare':>8}"
-        )
-        for concurrency in concurrencies:
+        print(f"-- page cache {mode}; load average {load()}", flush=True)
+        for number, concurrency in enumerate(concurrencies):
             bare_rps = None
+            fresh = details[number * args.requests : (number + 1) * args.requests]
+            targets = [
+                Target("bare Django view", "GET", "/bench/bare-models"),
+                Target("list", "GET", "/api/v1/models"),
+                Target(
+                    "filtered list",
+                    "GET",
+                    "/api/v1/models?open_weights=true&licence_kind=permissive&modality=image",
+                ),
+                Target("detail", "GET", detail),
+                Target(f"details, {len(set(fresh))} models", "GET", fresh, warm=False),
+            ]
+            if mode == "on":
+                targets.append(
+                    Target(
+                        "requirements check",
+                        "POST",
+                        "/api/v1/requirements/check",
+                        {"commercial_use": True, "eu_residency": True, "outcomes": ["qualifies"]},
+                    )
+                )
             for target in targets:
                 count = args.check_requests if "check" in target.name else args.requests
-                measure(port, target, requests=min(count, 2 * concurrency), concurrency=concurrency)
+                if target.warm:
+                    warm = min(count, 2 * concurrency)
+                    measure(port, target, requests=warm, concurrency=concurrency)
                 result = measure(port, target, requests=count, concurrency=concurrency)
                 if bare_rps is None:
                     bare_rps = result["rps"]
                 ratio = result["rps"] / bare_rps
                 print(
-                    f"{target.name:22} {concurrency:>4} {result['n']:>5} {result['rps']:>8.2f} "
-                    f"{result['p50']:>8.1f} {result['p99']:>8.1f} {ratio:>7.0%}",
+                    f"{target.name:24} {mode:>5} {concurrency:>4} {result['n']:>5} "
+                    f"{result['rps']:>8.2f} {result['p50']:>8.1f} {result['p99']:>8.1f} "
+                    f"{ratio:>7.0%}",
                     flush=True,
                 )
+        print(f"-- load average {load()}", flush=True)
     finally:
         server.terminate()
         try:
@@ -224,7 +307,6 @@ def main(argv: list[str] | None = None) -> int:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-    return 0
 
 
 if __name__ == "__main__":

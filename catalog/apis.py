@@ -16,12 +16,16 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import (
     BooleanField,
     Count,
+    Exists,
     ExpressionWrapper,
     Max,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
 )
+from django.db.models.functions import Coalesce, Greatest
 from django.http import JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -40,17 +44,20 @@ from rest_framework.views import APIView
 from assessments.models import Assessment, Criterion
 from atlas.api import (
     ConditionalGetMixin,
+    PageCacheMixin,
     QueryValidationError,
     RejectUnknownFieldsMixin,
     StrictQueryMixin,
     error_body,
 )
 from catalog import filters
+from catalog.change_stamp import change_stamps, tables_read
 from catalog.models import (
     AIModel,
     Claim,
     ClaimKey,
     Licence,
+    Modality,
     Price,
     Provider,
     Source,
@@ -82,6 +89,25 @@ SLUG_REGEX = "[-a-zA-Z0-9_]+"
 ID_REGEX = "[0-9]+"
 
 # --- serializers ----------------------------------------------------------------------------
+
+
+def _iso_datetime(value: dt.datetime | None, zone: dt.tzinfo) -> str | None:
+    """A date-time as DRF writes it with ``DATETIME_FORMAT = "iso-8601"``."""
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _iso_date(value: dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _prefetched(instance, relation: str) -> list:
+    """A to-many relation's rows: the list a ``Prefetch(..., to_attr="prefetched_<relation>")``
+    left (which skips building a queryset per row), else the relation's manager."""
+    rows = getattr(instance, f"prefetched_{relation}", None)
+    return rows if rows is not None else list(getattr(instance, relation).all())
 
 
 class SourceSerializer(serializers.ModelSerializer):
@@ -169,6 +195,66 @@ class ClaimSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+    def to_representation(self, instance: Claim) -> dict:
+        """The declared fields, written directly (claim lists and model and provider pages
+        carry many claims). Byte for byte what the declared fields give (tests compare the
+        two on varied records); keep both in step."""
+        zone = timezone.get_current_timezone()
+        source = instance.source
+        number = instance.value_number
+        return {
+            "id": instance.pk,
+            "provider": instance.provider.slug if instance.provider_id else None,
+            "model": instance.model.slug if instance.model_id else None,
+            "key": instance.key.key,
+            "key_label": instance.key.label,
+            "key_group": instance.key.group,
+            "value": {
+                "flag": instance.value_flag,
+                "number": None if number is None else self._number(number),
+                "unit": instance.value_unit,
+                "text": instance.value_text,
+                "display": instance.display_value,
+            },
+            "condition": instance.condition,
+            "scope": {
+                "plan": instance.scope_plan,
+                "surface": instance.scope_surface,
+                "region": instance.scope_region,
+            },
+            "source": {
+                "slug": source.slug,
+                "url": source.url or None,
+                "title": source.title,
+                "publisher": source.publisher,
+                "doc_type": source.doc_type,
+                "updated_at": _iso_datetime(source.updated_at, zone),
+            },
+            "evidence_quote": instance.evidence_quote,
+            "checked_at": _iso_date(instance.checked_at),
+            "freshness": instance.freshness,
+            "status": instance.status,
+            "note": instance.note,
+            "verifications": [
+                {
+                    "checked_at": _iso_datetime(verification.checked_at, zone),
+                    "method": verification.method,
+                    "outcome": verification.outcome,
+                    "note": verification.note,
+                    "match_score": None
+                    if verification.match_score is None
+                    else float(verification.match_score),
+                }
+                for verification in _prefetched(instance, "verifications")
+            ],
+            "created_at": _iso_datetime(instance.created_at, zone),
+            "updated_at": _iso_datetime(instance.updated_at, zone),
+        }
+
+    @property
+    def _number(self):
+        return self.fields["value"].fields["number"].to_representation
 
 
 class ClaimKeySerializer(serializers.ModelSerializer):
@@ -271,6 +357,51 @@ class AIModelSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
+    def to_representation(self, instance: AIModel) -> dict:
+        """The declared fields, written directly: the models list's hot path, where DRF's
+        per-field machinery cost more than the queries. Byte for byte what the declared
+        fields give (tests compare the two on varied records); keep both in step."""
+        zone = timezone.get_current_timezone()
+        provider, licence = instance.provider, instance.licence
+        decimal = self.fields["total_params_b"].to_representation
+        return {
+            "slug": instance.slug,
+            "name": instance.name,
+            "provider": {
+                "slug": provider.slug,
+                "name": provider.name,
+                "kind": provider.kind,
+                "updated_at": _iso_datetime(provider.updated_at, zone),
+            },
+            "family": instance.family,
+            "weights": instance.weights,
+            "licence": None
+            if licence is None
+            else {
+                "slug": licence.slug,
+                "name": licence.name,
+                "kind": licence.kind,
+                "url": licence.url or None,
+                "updated_at": _iso_datetime(licence.updated_at, zone),
+            },
+            "architecture": instance.architecture,
+            "total_params_b": None
+            if instance.total_params_b is None
+            else decimal(instance.total_params_b),
+            "active_params_b": None
+            if instance.active_params_b is None
+            else decimal(instance.active_params_b),
+            "context_window": instance.context_window,
+            "modalities": [modality.slug for modality in _prefetched(instance, "modalities")],
+            "api_ids": [None if item is None else str(item) for item in instance.api_ids],
+            "release_date": _iso_date(instance.release_date),
+            "deprecation_date": _iso_date(instance.deprecation_date),
+            "retirement_date": _iso_date(instance.retirement_date),
+            "successor": instance.successor.slug if instance.successor_id else None,
+            "created_at": _iso_datetime(instance.created_at, zone),
+            "updated_at": _iso_datetime(instance.updated_at, zone),
+        }
+
 
 class AIModelDetailSerializer(AIModelSerializer):
     claims = ClaimSerializer(many=True, read_only=True)
@@ -278,6 +409,13 @@ class AIModelDetailSerializer(AIModelSerializer):
 
     class Meta(AIModelSerializer.Meta):
         fields = [*AIModelSerializer.Meta.fields, "description", "claims", "prices"]
+
+    def to_representation(self, instance: AIModel) -> dict:
+        data = super().to_representation(instance)
+        data["description"] = instance.description
+        data["claims"] = self.fields["claims"].to_representation(instance.claims.all())
+        data["prices"] = self.fields["prices"].to_representation(instance.prices.all())
+        return data
 
 
 class PublishedAssessmentRefSerializer(serializers.ModelSerializer):
@@ -332,11 +470,18 @@ class ProviderDetailSerializer(ProviderSerializer):
 # --- querysets ------------------------------------------------------------------------------
 
 
+def _verifications() -> Prefetch:
+    # Into a list (see ``_prefetched``): cheaper than a prefetched manager per claim.
+    return Prefetch(
+        "verifications", queryset=Verification.objects.all(), to_attr="prefetched_verifications"
+    )
+
+
 def _claims() -> Prefetch:
     return Prefetch(
         "claims",
         queryset=Claim.objects.select_related("key", "source", "provider", "model")
-        .prefetch_related("verifications")
+        .prefetch_related(_verifications())
         .order_by("key__group", "key__key", "id"),
     )
 
@@ -355,7 +500,8 @@ def providers_queryset(*, detail: bool = False):
 
 def models_queryset(*, detail: bool = False):
     queryset = AIModel.objects.select_related("provider", "licence", "successor").prefetch_related(
-        "modalities"
+        # Into a list (see ``_prefetched``): cheaper than a prefetched manager per model.
+        Prefetch("modalities", queryset=Modality.objects.all(), to_attr="prefetched_modalities")
     )
     if detail:
         queryset = queryset.prefetch_related(
@@ -371,6 +517,7 @@ def models_queryset(*, detail: bool = False):
 class ReadOnlyViewSet(
     StrictQueryMixin,
     ConditionalGetMixin,
+    PageCacheMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
@@ -378,6 +525,12 @@ class ReadOnlyViewSet(
     # Slugs, keys and ids only: anything else is the API's JSON 404 before a query runs.
     lookup_value_regex = SLUG_REGEX
     detail_serializer_class: type[serializers.Serializer] | None = None
+
+    def page_cache_stamps(self) -> dict[str, str] | None:
+        return change_stamps()
+
+    def page_cache_tables(self, statements: list[str]) -> set[str] | None:
+        return tables_read(statements)
 
     def get_serializer_class(self):
         if self.action == "retrieve" and self.detail_serializer_class is not None:
@@ -441,7 +594,7 @@ class ClaimViewSet(ReadOnlyViewSet):
     ordering_fields = ["id", "checked_at", "updated_at"]
     ordering = ("id",)
     queryset = Claim.objects.select_related("key", "source", "provider", "model").prefetch_related(
-        "verifications"
+        _verifications()
     )
 
 
@@ -702,21 +855,73 @@ class ChangesQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=CHANGES_MAX_LIMIT, default=1000)
 
 
+def _history_rows(history: type, *, since: dt.datetime, limit: int, **lookups) -> list[dict]:
+    """The first ``limit + 1`` records with history at or after ``since``, by their latest
+    change: ``{"id", "changed_at", "created"}`` (``created`` counts creations since)."""
+    return list(
+        history.objects.filter(history_date__gte=since, **lookups)
+        .values("id")
+        .annotate(
+            changed_at=Max("history_date"),
+            created=Count("history_id", filter=Q(history_type="+")),
+        )
+        .order_by("changed_at", "id")[: limit + 1]
+    )
+
+
+def _claim_rows(*, since: dt.datetime, limit: int) -> list[dict]:
+    """Like ``_history_rows`` for claims, where a verification written since counts as a
+    change too: a crawler or probe adds a Verification row and leaves the claim's own row (and
+    its history) untouched, yet the claim's representation changed. Exact: the first
+    ``limit + 1`` by the latest of both, existing claims and deleted ones merged."""
+    history = Claim.history.model
+    changed = history.objects.filter(history_date__gte=since)
+    verified = Verification.objects.filter(created_at__gte=since)
+    last_changed = (
+        changed.filter(id=OuterRef("pk"))
+        .order_by()
+        .values("id")
+        .annotate(latest=Max("history_date"))
+        .values("latest")
+    )
+    last_verified = (
+        verified.filter(claim=OuterRef("pk"))
+        .order_by()
+        .values("claim")
+        .annotate(latest=Max("created_at"))
+        .values("latest")
+    )
+    # One set of ids (a UNION), not two IN tests joined by OR, which would scan every claim.
+    ids = changed.order_by().values("id").union(verified.order_by().values("claim_id"))
+    existing = list(
+        Claim.objects.filter(pk__in=ids)
+        .annotate(changed=Subquery(last_changed), verified=Subquery(last_verified))
+        .annotate(
+            changed_at=Greatest(Coalesce("changed", "verified"), Coalesce("verified", "changed")),
+            created=Exists(changed.filter(id=OuterRef("pk"), history_type="+")),
+        )
+        .order_by("changed_at", "id")
+        .values("id", "changed_at", "created")[: limit + 1]
+    )
+    # A deleted claim had no verifications (they protect it), so its history says it all.
+    deleted = _history_rows(history, since=since, limit=limit, history_type="-")
+    seen = {row["id"] for row in existing}
+    deleted = [row for row in deleted if row["id"] not in seen]
+    rows = sorted(existing + deleted, key=lambda row: (row["changed_at"], row["id"]))
+    return rows[: limit + 1]
+
+
 def changes_since(*, since: dt.datetime, limit: int) -> tuple[list[dict], bool]:
-    """What changed at or after ``since``, oldest first, from the history tables: one entry per
-    record with its latest change. Returns (changes, truncated). Two queries per resource."""
+    """What changed at or after ``since``, oldest first, from the history tables (and, for
+    claims, their verifications): one entry per record with its latest change. Returns
+    (changes, truncated). Two or three queries per resource."""
     changes: list[dict] = []
     for tracked in TRACKED:
         history = tracked.model.history.model
-        rows = list(
-            history.objects.filter(history_date__gte=since)
-            .values("id")
-            .annotate(
-                changed_at=Max("history_date"),
-                created=Count("history_id", filter=Q(history_type="+")),
-            )
-            .order_by("changed_at", "id")[: limit + 1]
-        )
+        if tracked.model is Claim:
+            rows = _claim_rows(since=since, limit=limit)
+        else:
+            rows = _history_rows(history, since=since, limit=limit)
         if not rows:
             continue
         current = tracked.model.objects.filter(pk__in=[row["id"] for row in rows])

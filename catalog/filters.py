@@ -37,6 +37,7 @@ from catalog.models import (
     Source,
     SourceDocType,
     Ternary,
+    Verification,
 )
 
 
@@ -293,11 +294,21 @@ class ClaimFilter(df.FilterSet):
     source = df.CharFilter(field_name="source__slug", label="Source slug.")
     checked_before = df.DateFilter(field_name="checked_at", lookup_expr="lt")
     checked_since = df.DateFilter(field_name="checked_at", lookup_expr="gte")
-    updated_since = updated_since_filter()
+    updated_since = UTCDateTimeFilter(
+        method="filter_updated_since",
+        label="Only claims updated, or verified (a crawler, probe or reviewer re-checked them), "
+        "at or after this ISO 8601 date-time.",
+    )
 
     class Meta:
         model = Claim
         fields = ["status"]
+
+    def filter_updated_since(self, queryset: QuerySet, name: str, value: dt.datetime) -> QuerySet:
+        # A verification does not touch its claim's row, yet it changes the claim's
+        # representation (its history and, usually, its check date): a mirror must re-read it.
+        verified = Verification.objects.filter(created_at__gte=value).values("claim_id")
+        return queryset.filter(Q(updated_at__gte=value) | Q(pk__in=verified))
 
     def filter_provider(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(Q(provider__slug=value) | Q(model__provider__slug=value))

@@ -580,6 +580,9 @@ class Verification(models.Model):
         indexes = [
             # A claim's verification history, newest first.
             models.Index(fields=["claim", "-checked_at"], name="verification_claim_idx"),
+            # The API's incremental sync: claims with a verification written since a moment
+            # (`/api/v1/claims?updated_since=` and `/api/v1/changes`).
+            models.Index(fields=["created_at", "claim"], name="verification_created_idx"),
         ]
 
     def __str__(self) -> str:

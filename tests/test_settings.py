@@ -55,6 +55,8 @@ def test_it_refuses_to_start_without_a_secret_key():
         ("DATABASE_URL", "nosuchdb://somewhere/x"),
         ("CELERY_BROKER_URL", "http://127.0.0.1:6379"),
         ("DATABASE_CONN_MAX_AGE", "-5"),
+        ("ATLAS_CACHE_URL", "memcached://127.0.0.1:11211"),
+        ("API_PAGE_CACHE_SECONDS", "five minutes"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable, value):

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from catalog.models import AIModel, Claim, Provider
+from catalog.models import AIModel, Claim, Provider, Verification
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +133,63 @@ def test_the_changes_feed_needs_a_valid_since(anon, db, query):
     response = anon.get("/api/v1/changes", query)
     assert response.status_code == 400
     assert response.json()["error"]["fields"][0]["path"].startswith("query.")
+
+
+def _verify(claim: Claim) -> Verification:
+    """What a source crawler or the inference tester writes: a Verification row, and nothing on
+    the claim's own row."""
+    return Verification.objects.create(
+        claim=claim,
+        checked_at=timezone.now(),
+        method=Verification.Method.INFERENCE_PROBE,
+        outcome=Verification.Outcome.CONFIRMED,
+        note="Answered as documented.",
+    )
+
+
+def test_a_verification_after_a_sync_appears_in_the_next_incremental_sync(anon, catalogue):
+    mirror(anon)
+    since = timezone.now().isoformat()
+    time.sleep(0.01)
+    claim = catalogue.claims[2]
+    before = Claim.objects.get(pk=claim.pk).updated_at
+    verification = _verify(claim)
+    assert Claim.objects.get(pk=claim.pk).updated_at == before  # the claim row is untouched
+
+    delta = mirror(anon, since=since)
+    assert sorted(delta) == [f"claims/{claim.pk}"]
+    assert delta[f"claims/{claim.pk}"]["verifications"][0]["note"] == "Answered as documented."
+
+    changes = anon.get("/api/v1/changes", {"since": since}).json()
+    assert [(c["resource"], c["id"], c["change"]) for c in changes["changes"]] == [
+        ("claim", str(claim.pk), "updated")
+    ]
+    assert changes["changes"][0]["changed_at"] == verification.created_at.isoformat().replace(
+        "+00:00", "Z"
+    )
+
+    # The sync after that one has nothing left to fetch.
+    later = changes["until"]
+    assert mirror(anon, since=later) == {}
+    assert anon.get("/api/v1/changes", {"since": later}).json()["changes"] == []
+
+
+def test_the_changes_feed_pages_claims_by_their_latest_edit_or_verification(anon, catalogue):
+    since = timezone.now()
+    first, second, third = catalogue.claims[0], catalogue.claims[1], catalogue.claims[2]
+    first.note = "Edited first."
+    first.save()
+    time.sleep(0.01)
+    second.note = "Edited second."
+    second.save()
+    time.sleep(0.01)
+    _verify(third)
+    time.sleep(0.01)
+    _verify(first)  # now the latest of the three
+
+    page = anon.get("/api/v1/changes", {"since": since.isoformat(), "limit": 2}).json()
+    assert page["truncated"] is True
+    assert [c["id"] for c in page["changes"]] == [str(second.pk), str(third.pk)]
+    rest = anon.get("/api/v1/changes", {"since": page["next_since"]}).json()
+    assert [c["id"] for c in rest["changes"]] == [str(third.pk), str(first.pk)]
+    assert rest["truncated"] is False

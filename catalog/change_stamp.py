@@ -1,0 +1,53 @@
+"""The catalogue's change stamps: per table, a token that changes whenever a write to that
+table is committed, so a page rendered from tables whose tokens have not changed since is
+still exact.
+
+PostgreSQL keeps them with triggers (migration ``0003_api_change_stamp_triggers``, whose
+``TABLES`` must equal ``STAMPED_TABLES``). A page that reads another table of these apps is
+not cached: to cache it, stamp the table in a migration and list it here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from django.db import connection
+
+STAMPED_TABLES = frozenset(
+    {
+        "catalog_provider",
+        "catalog_licence",
+        "catalog_modality",
+        "catalog_aimodel",
+        "catalog_aimodel_modalities",
+        "catalog_source",
+        "catalog_claimkey",
+        "catalog_claim",
+        "catalog_verification",
+        "catalog_price",
+        "assessments_criterion",
+        "assessments_assessment",
+        "assessments_rating",
+    }
+)
+# Django quotes every table name it writes into SQL; these apps' tables start so.
+_TABLE = re.compile(r'"((?:catalog|assessments)_[a-z0-9_]+)"')
+
+
+def change_stamps() -> dict[str, str] | None:
+    """Every stamped table's token, or None when no cached page may be used: on a database
+    without the triggers (SQLite), and inside a transaction, whose own writes move the
+    tokens only when it commits (the triggers are deferred to commit time). One query."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, token FROM catalog_change_stamp")
+        return dict(cursor.fetchall())
+
+
+def tables_read(statements: Iterable[str]) -> set[str] | None:
+    """The stamped tables these SQL statements read, or None when they read a table of these
+    apps that is not stamped (a page built from it could go stale unseen)."""
+    tables = {name for sql in statements for name in _TABLE.findall(sql)}
+    return tables if tables <= STAMPED_TABLES else None
