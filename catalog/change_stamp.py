@@ -2,17 +2,18 @@
 table is committed, so a page rendered from tables whose tokens have not changed since is
 still exact.
 
-PostgreSQL keeps them with triggers (migration ``0003_api_change_stamp_triggers``, whose
+PostgreSQL keeps them with triggers (migration ``0005_api_change_stamp_triggers``, whose
 ``TABLES`` must equal ``STAMPED_TABLES``). A page that reads another table of these apps is
 not cached: to cache it, stamp the table in a migration and list it here.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 
-from django.db import connection
+from django.db import connection, models
 
 STAMPED_TABLES = frozenset(
     {
@@ -51,3 +52,23 @@ def tables_read(statements: Iterable[str]) -> set[str] | None:
     apps that is not stamped (a page built from it could go stale unseen)."""
     tables = {name for sql in statements for name in _TABLE.findall(sql)}
     return tables if tables <= STAMPED_TABLES else None
+
+
+def tables_stamp(*, tables: Iterable[str], fallback: Iterable[type[models.Model]]) -> str:
+    """A token that moves whenever a write to any of ``tables`` commits.
+
+    Exact where the triggers keep the tokens (one query for all tables). Elsewhere (SQLite,
+    or inside a transaction) it is the newest ``updated_at`` of the ``fallback`` models, one
+    lookup each, which a deletion or a bulk ``update()`` does not move: whatever is cached
+    under it must expire on its own.
+    """
+    stamps = change_stamps()
+    if stamps is not None:
+        parts = ["tables", *(stamps.get(table, "-") for table in sorted(tables))]
+    else:
+        parts = ["saves"]
+        for model in fallback:
+            latest = model.objects.order_by("-updated_at").values_list("updated_at", flat=True)
+            newest = latest.first()
+            parts.append(newest.isoformat() if newest else "-")
+    return hashlib.sha256(":".join(parts).encode()).hexdigest()[:32]

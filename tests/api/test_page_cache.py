@@ -29,9 +29,9 @@ pytestmark = [
 
 
 @pytest.fixture
-def committed(curator_user):
+def committed(curator):
     cat = build_catalogue()
-    cat.published = publish_assessment(provider=cat.providers[0], author=curator_user, cat=cat)
+    cat.published = publish_assessment(provider=cat.providers[0], author=curator, cat=cat)
     return cat
 
 
@@ -184,7 +184,7 @@ def test_a_write_to_a_table_a_page_never_read_leaves_the_page_cached(
 
 
 def test_the_stamped_tables_are_those_the_migration_stamps():
-    migration = importlib.import_module("catalog.migrations.0003_api_change_stamp_triggers")
+    migration = importlib.import_module("catalog.migrations.0005_api_change_stamp_triggers")
     assert set(migration.TABLES) == STAMPED_TABLES
 
 

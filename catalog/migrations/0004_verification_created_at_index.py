@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0001_initial'),
+        ('catalog', '0003_claim_provider_checked_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -88,7 +88,7 @@ def uninstall(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0002_verification_created_at_index"),
+        ("catalog", "0004_verification_created_at_index"),
         ("assessments", "0005_admin_role"),
     ]
 
