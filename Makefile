@@ -60,11 +60,13 @@ beat: install
 	$(BIN)/celery -A atlas beat --loglevel=INFO
 
 # Benchmarks print their figures; see bench/README.md. They need PostgreSQL and Redis.
+BENCH_PAGES_URL ?= postgres://postgres@127.0.0.1:5432/atlas_bench
 bench: install-local
-	SECRET_KEY=bench $(BIN)/python bench/page_benchmark.py
+	@createdb -h 127.0.0.1 -U postgres atlas_bench 2>/dev/null || true
+	SECRET_KEY=bench DATABASE_URL=$(BENCH_PAGES_URL) $(BIN)/python bench/page_benchmark.py
 	SECRET_KEY=bench $(BIN)/python bench/api_benchmark.py
 	SECRET_KEY=bench $(BIN)/python bench/crawl_benchmark.py
-	SECRET_KEY=bench $(BIN)/python bench/inference_overhead.py
+	SECRET_KEY=bench $(BIN)/python bench/inference_overhead.py --judge
 
 clean:
 	rm -rf $(VENV) staticfiles artifacts .pytest_cache .ruff_cache
