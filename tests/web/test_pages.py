@@ -169,6 +169,26 @@ def test_a_long_verification_history_shows_the_newest_checks_and_links_to_the_re
     assert "re-read on day 2" in claim_page and "re-read on day 1" in claim_page
 
 
+def test_the_claims_table_escapes_what_it_prints_and_badges_a_disputed_claim(client, rows):
+    rows.add(1, claims_each=1)
+    claim = Claim.objects.get(provider__slug="bulk-1")
+    claim.condition = "<b>Only</b> on Scale & up"
+    claim.evidence_quote = "<script>alert(1)</script> we say so"
+    claim.status = Claim.Status.DISPUTED
+    claim.save()
+    claim.source.title = "Terms <i>of</i> use"
+    claim.source.save()
+
+    html = client.get("/providers/bulk-1/").content.decode()
+
+    assert "&lt;b&gt;Only&lt;/b&gt; on Scale &amp; up" in html
+    assert "“&lt;script&gt;alert(1)&lt;/script&gt; we say so”" in html
+    assert "Terms &lt;i&gt;of&lt;/i&gt; use" in html
+    assert "<script>alert" not in html and "<b>Only" not in html
+    assert '<span class="badge status-disputed">Disputed</span>' in html
+    assert '<span class="scope"> · plan plan-0</span>' in html
+
+
 def test_a_provider_without_a_published_assessment_says_so(client, seeded):
     text = _text(client.get("/providers/openai/"))
     assert "No GDPR assessment of OpenAI has been published yet" in text
