@@ -9,8 +9,9 @@ missing (generate_catalogue.py: 500 providers, 10,000 models, 10 claims per mode
 per provider, so 200,000 claims and a provider page with 200 claims), then serves the app
 from a threaded WSGI server on 127.0.0.1 in this process and requests each page over HTTP,
 one request at a time.
-Prints, per page, the median and p99 time and their ratio to a bare template
-render served by the same server in the same run.
+Prints, per page, the median and p99 time, their ratio to a bare template
+render served by the same server in the same run, and the queries one request runs
+(counted in this thread, through the same app, after the timed requests).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
 from django.template import engines  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import include, path  # noqa: E402
 
 from bench.generate_catalogue import generate_catalogue  # noqa: E402
@@ -107,7 +110,7 @@ def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
     settings.ROOT_URLCONF = __name__
-    settings.ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "testserver"]
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -161,10 +164,11 @@ def main() -> None:
     )
     print(
         f"{'page':30} {'median ms':>10} {'p99 ms':>10} {'x bare median':>14} "
-        f"{'x bare p99':>11} {'KiB':>7}",
+        f"{'x bare p99':>11} {'KiB':>7} {'queries':>8}",
         flush=True,
     )
     bare_median = bare_p99 = None
+    counted = Client()  # in this thread, so its queries can be counted
     with httpx.Client(base_url=base, timeout=300) as client:
         for name, url, before in pages:
             for _ in range(args.warmup):
@@ -181,9 +185,14 @@ def main() -> None:
             median, p99 = statistics.median(times), percentile(times, 0.99)
             if bare_median is None:
                 bare_median, bare_p99 = median, p99
+            if before:
+                before()
+            with CaptureQueriesContext(connection) as queries:
+                counted.get(url)
             print(
                 f"{name:30} {median:10.1f} {p99:10.1f} {median / bare_median:14.1f} "
-                f"{p99 / bare_p99:11.1f} {len(response.content) / 1024:7.0f}",
+                f"{p99 / bare_p99:11.1f} {len(response.content) / 1024:7.0f} "
+                f"{len(queries.captured_queries):8}",
                 flush=True,
             )
     server.shutdown()

@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from django.core.cache import cache
 from django.db.models import (
     Count,
     Exists,
+    F,
     Max,
     Min,
     OuterRef,
@@ -24,11 +25,13 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    Window,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce, Greatest, RowNumber
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from assessments.models import (
     Assessment,
@@ -565,10 +568,47 @@ class RatingRow:
         return self.rating.value if self.rating else RatingValue.UNKNOWN
 
 
+class VerificationRow(TypedDict):
+    checked_at: dt.datetime
+    outcome: str
+    method: str
+    note: str
+
+
+class ClaimRow(TypedDict):
+    """One row of the provider page's claims table, computed once so the template only prints.
+
+    Dicts rather than objects: the template engine looks a name up in a dict first, so each
+    of the table's few thousand lookups costs one step instead of a failed one and a retry.
+    """
+
+    pk: int
+    url: str
+    label: str
+    status: str  # empty when the claim is current: only other states are badged
+    status_label: str
+    flag: str  # the yes / no / … value, shown as a mark; empty for numbers and text
+    value: str
+    condition: str
+    scope: str  # surface, plan and region as the table prints them; empty when unscoped
+    source_url: str
+    source_title: str
+    source_meta: str
+    quote: str  # the evidence quote cut to its first 40 words
+    checked_at: dt.date
+    checks: list[VerificationRow]  # the newest VERIFICATIONS_SHOWN checks
+    check_count: int  # all checks of the claim
+
+
+# Crawlers add a verification each time they re-read a source, so a claim's history grows
+# daily; the page shows the newest few and links to the claim page for the rest.
+VERIFICATIONS_SHOWN = 5
+
+
 @dataclass
 class ProviderPage:
     provider: Provider
-    claim_groups: list[tuple[str, list[Claim]]]
+    claim_groups: list[tuple[str, list[ClaimRow]]]
     assessment: Assessment | None
     rating_rows: list[RatingRow]
     models: list[AIModel]
@@ -598,15 +638,125 @@ def _latest_prices() -> Prefetch:
     )
 
 
+_CLAIM_ROW_FIELDS = (
+    "pk",
+    "key__label",
+    "key__group",
+    "status",
+    "value_flag",
+    "value_number",
+    "value_unit",
+    "value_text",
+    "condition",
+    "scope_surface",
+    "scope_plan",
+    "scope_region",
+    "source__url",
+    "source__title",
+    "source__publisher",
+    "source__doc_type",
+    "evidence_quote",
+    "checked_at",
+)
+
+
+def _latest_verifications(*, claim_ids: list[int]) -> dict[int, list[Verification]]:
+    """The newest VERIFICATIONS_SHOWN checks of each claim, each carrying ``total``; 1 query."""
+    newest = Window(
+        RowNumber(), partition_by=[F("claim_id")], order_by=[F("checked_at").desc(), F("id").desc()]
+    )
+    rows = (
+        Verification.objects.filter(claim_id__in=claim_ids)
+        .annotate(position=newest, total=Window(Count("id"), partition_by=[F("claim_id")]))
+        .filter(position__lte=VERIFICATIONS_SHOWN)
+        .only("claim_id", "checked_at", "method", "outcome", "note")
+        .order_by("claim_id", "position")
+    )
+    by_claim: dict[int, list[Verification]] = defaultdict(list)
+    for verification in rows:
+        by_claim[verification.claim_id].append(verification)
+    return by_claim
+
+
+def _provider_claim_rows(*, provider: Provider) -> dict[str, list[ClaimRow]]:
+    """The provider's claims in force as display rows, by key group; 2 queries.
+
+    Reads only the columns the table prints, as plain values: building 200 model instances
+    with their key, source and checks cost more than the queries themselves.
+    """
+    claims = list(
+        Claim.objects.filter(provider=provider)
+        .exclude(status=Claim.Status.RETIRED)
+        .values(*_CLAIM_ROW_FIELDS)
+    )
+    checks = _latest_verifications(claim_ids=[c["pk"] for c in claims])
+    flag_labels = dict(Claim._meta.get_field("value_flag").flatchoices)
+    status_labels = dict(Claim.Status.choices)
+    surface_labels = dict(Claim._meta.get_field("scope_surface").flatchoices)
+    doc_type_labels = dict(Source._meta.get_field("doc_type").flatchoices)
+    outcome_labels = dict(Verification._meta.get_field("outcome").flatchoices)
+    method_labels = {
+        value: str(label).lower()
+        for value, label in Verification._meta.get_field("method").flatchoices
+    }
+    claim_url = reverse("catalog:claim", args=[0])[:-2]  # ends in "0/"
+    groups: dict[str, list[ClaimRow]] = defaultdict(list)
+    for c in claims:
+        if c["value_flag"]:
+            value = str(flag_labels.get(c["value_flag"], c["value_flag"]))
+        elif c["value_number"] is not None:
+            value = f"{c['value_number'].normalize():f} {c['value_unit']}".strip()
+        else:
+            value = c["value_text"]
+        surface = c["scope_surface"]
+        scope = str(surface_labels.get(surface, surface)) if surface != "any" else ""
+        if c["scope_plan"]:
+            scope += f" · plan {c['scope_plan']}"
+        if c["scope_region"]:
+            scope += f" · {c['scope_region']}"
+        status = c["status"] if c["status"] != Claim.Status.CURRENT else ""
+        quote = c["evidence_quote"]
+        history = checks.get(c["pk"], [])
+        groups[c["key__group"]].append(
+            ClaimRow(
+                pk=c["pk"],
+                url=f"{claim_url}{c['pk']}/",
+                label=c["key__label"],
+                status=status,
+                status_label=str(status_labels.get(status, status)) if status else "",
+                flag=c["value_flag"],
+                value=value,
+                condition=c["condition"],
+                scope=scope,
+                source_url=c["source__url"],
+                source_title=c["source__title"],
+                source_meta=(
+                    f"{c['source__publisher']} · "
+                    f"{doc_type_labels.get(c['source__doc_type'], c['source__doc_type'])}"
+                ),
+                quote=Truncator(quote).words(40) if quote else "",
+                checked_at=c["checked_at"],
+                checks=[
+                    VerificationRow(
+                        checked_at=v.checked_at,
+                        outcome=str(outcome_labels.get(v.outcome, v.outcome)),
+                        method=method_labels.get(v.method, v.method),
+                        note=v.note,
+                    )
+                    for v in history
+                ],
+                check_count=history[0].total if history else 0,
+            )
+        )
+    return groups
+
+
 def provider_page(*, slug: str) -> ProviderPage:
     """Everything the provider page shows, in a fixed number of queries; 404 for a bad slug."""
     provider = providers_annotated().filter(slug=slug).first()
     if provider is None:
         raise Http404(f"No provider is catalogued as “{slug}”.")
-    claims = list(_claims_with_history().filter(provider=provider))
-    groups: dict[str, list[Claim]] = defaultdict(list)
-    for claim in claims:
-        groups[claim.key.group].append(claim)
+    groups = _provider_claim_rows(provider=provider)
     claim_groups = [
         (label, groups[value]) for value, label in ClaimKeyGroup.choices if groups.get(value)
     ]
@@ -1180,6 +1330,30 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def _newest_claim_versions(*, provider: Provider, model_ids: list[int], limit: int) -> list[int]:
+    """History ids of the newest ``limit`` versions of the provider's claims and as many of its
+    models' claims; 2 queries (1 when it has no models).
+
+    Apart, each side reads its owner's index from the newest end. One query with the two
+    owners OR-ed walks the catalogue-wide ``history_date`` index backwards instead, past every
+    newer change to every other provider: the longer the catalogue's history, the slower.
+    """
+    HistoricalClaim = Claim.history.model
+    newest = ("-history_date", "-history_id")
+    ids = list(
+        HistoricalClaim.objects.filter(provider=provider)
+        .order_by(*newest)
+        .values_list("history_id", flat=True)[:limit]
+    )
+    if model_ids:
+        ids += (
+            HistoricalClaim.objects.filter(model_id__in=model_ids)
+            .order_by(*newest)
+            .values_list("history_id", flat=True)[:limit]
+        )
+    return ids
+
+
 def _previous_records(history_model: Any, records: list[Any]) -> dict[int, Any]:
     """The record before each of ``records`` (same object), found with one query."""
     if not records:
@@ -1243,7 +1417,11 @@ def recent_changes(*, provider: Provider | None = None, limit: int = CHANGES_LIM
     assessments_qs = HistoricalAssessment.objects.select_related("provider")
     if provider is not None:
         model_ids = list(AIModel.objects.filter(provider=provider).values_list("pk", flat=True))
-        claims_qs = claims_qs.filter(_provider_or_models_q(provider, model_ids))
+        claims_qs = claims_qs.filter(
+            history_id__in=_newest_claim_versions(
+                provider=provider, model_ids=model_ids, limit=limit
+            )
+        )
         ratings_qs = ratings_qs.filter(assessment__provider=provider)
         assessments_qs = assessments_qs.filter(provider=provider)
     # Drafts and reviews in progress are not public: only ratings of published assessments.

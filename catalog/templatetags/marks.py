@@ -11,7 +11,9 @@ import datetime as dt
 import functools
 
 from django import template
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from catalog import freshness
 
@@ -80,6 +82,98 @@ def ternary_mark(value: str) -> str:
         value or "unknown",
         icon,
         text,
+    )
+
+
+@register.simple_tag
+def claim_rows(rows: list) -> SafeString:
+    """The body rows of a claims table, from the provider page's prepared rows (``ClaimRow``).
+
+    Written out here rather than in a template loop: on a provider with 200 claims the loop's
+    lookups, tags and escaping took several times as long for the same markup. Every text is
+    escaped; each mark pairs an icon with a word, as elsewhere.
+    """
+    return mark_safe("".join(_claim_row(row) for row in rows))
+
+
+def _claim_row(row: dict) -> SafeString:
+    status = (
+        format_html(' <span class="badge status-{}">{}</span>', row["status"], row["status_label"])
+        if row["status"]
+        else ""
+    )
+    value = ternary_mark(row["flag"]) if row["flag"] else conditional_escape(row["value"])
+    condition = conditional_escape(row["condition"])
+    if row["scope"]:
+        condition += format_html('<span class="scope">{}</span>', row["scope"])
+    elif not row["condition"]:
+        condition = mark_safe('<span class="muted">None stated</span>')
+    if row["source_url"]:
+        source = format_html(
+            '<a href="{}" rel="noopener">{}</a>', row["source_url"], row["source_title"]
+        )
+    else:
+        source = format_html(
+            '{} <span class="muted small">(no public address)</span>', row["source_title"]
+        )
+    quote = (
+        format_html('\n      <blockquote class="quote">“{}”</blockquote>', row["quote"])
+        if row["quote"]
+        else ""
+    )
+    if row["checks"]:
+        checks = format_html_join(
+            "",
+            "<li>{}: <strong>{}</strong> by {}{}</li>",
+            (
+                (
+                    f"{timezone.localtime(v['checked_at']):%Y-%m-%d}",
+                    v["outcome"],
+                    v["method"],
+                    format_html(" — {}", v["note"]) if v["note"] else "",
+                )
+                for v in row["checks"]
+            ),
+        )
+        more = (
+            format_html(
+                '\n        <p class="small">'
+                '<a href="{}">All {} checks on the claim\'s page</a></p>',
+                row["url"],
+                row["check_count"],
+            )
+            if row["check_count"] > len(row["checks"])
+            else ""
+        )
+        history = format_html(
+            '<details class="history"><summary>Verification history ({})</summary>'
+            "\n        <ol>{}</ol>{}\n      </details>",
+            row["check_count"],
+            checks,
+            more,
+        )
+    else:
+        history = mark_safe('<span class="muted small">Not re-checked since recorded</span>')
+    return format_html(
+        '\n  <tr id="claim-{}">'
+        '\n    <th scope="row"><a href="{}">{}</a>{}</th>'
+        "\n    <td>{}</td>"
+        "\n    <td>{}</td>"
+        '\n    <td>{}<br><span class="muted small">{}</span>{}</td>'
+        "\n    <td>{}<br>{}\n      {}</td>"
+        "\n  </tr>",
+        row["pk"],
+        row["url"],
+        row["label"],
+        status,
+        value,
+        condition,
+        source,
+        row["source_meta"],
+        quote,
+        row["checked_at"].isoformat(),
+        freshness_badge(row["checked_at"]),
+        history,
     )
 
 

@@ -24,6 +24,26 @@ def test_claims_are_indexed_by_provider_and_check_date_on_every_database():
     assert "claim_provider_checked_idx" in _indexes("catalog_claim")
 
 
+def test_claim_history_is_indexed_by_provider_and_date_on_every_database():
+    assert "historicalclaim_provider_date_idx" in _indexes("catalog_historicalclaim")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan checked is PostgreSQL's")
+def test_a_providers_newest_claim_versions_are_read_from_its_history_index():
+    newest = (
+        Claim.history.model.objects.filter(provider_id=1)
+        .order_by("-history_date", "-history_id")
+        .values_list("history_id", flat=True)[:20]
+    )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # Nearly empty tables: without these, scanning and sorting would rightly win.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_sort = off")
+        plan = newest.explain()
+    assert "historicalclaim_provider_date_idx" in plan, plan
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram indexes are PostgreSQL's")
 @pytest.mark.parametrize(("index", "table", "column"), [row[:3] for row in trigram.TRIGRAM_INDEXES])
 def test_a_case_insensitive_search_of_the_column_uses_its_trigram_index(index, table, column):

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from assessments.models import Assessment, Rating
+from catalog import selectors
 from catalog.models import Claim
 
 pytestmark = pytest.mark.django_db
@@ -92,3 +93,18 @@ def test_a_providers_feed_carries_only_its_changes(client, seeded):
     assert root.find(f"{ATOM}title").text == "Atlas: what changed at Anthropic"
     titles = [e.find(f"{ATOM}title").text for e in root.findall(f"{ATOM}entry")]
     assert titles and all(t.startswith(("Anthropic", "Claude")) for t in titles)
+
+
+def test_a_providers_history_merges_its_own_and_its_models_newest_claim_changes(seeded):
+    own = Claim.objects.filter(provider=seeded).order_by("pk")[:3]
+    models = Claim.objects.filter(model__provider=seeded).order_by("pk")[:3]
+    others = Claim.objects.exclude(provider=seeded).exclude(model__provider=seeded)[:5]
+    # Interleaved, so the newest three mix both kinds; then other providers change later.
+    for claim in (own[0], models[0], own[1], models[1], own[2], models[2], *others):
+        claim.note = "Touched for this test."
+        claim.save()
+
+    changes = selectors.recent_changes(provider=seeded, limit=3)
+
+    assert [change.record.id for change in changes] == [models[2].pk, own[2].pk, models[1].pk]
+    assert all(change.provider == seeded for change in changes)

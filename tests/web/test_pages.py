@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
+from django.utils import timezone
 
-from catalog.models import AIModel, Licence
+from catalog.models import AIModel, Claim, Licence, Verification
 
 pytestmark = pytest.mark.django_db
 
@@ -140,6 +142,51 @@ def test_a_claims_verification_history_is_one_click_away(client, rows):
     html = client.get("/providers/bulk-1/").content.decode()
     assert "<summary>Verification history (1)</summary>" in html
     assert "<strong>Confirmed</strong> by manual review" in html
+
+
+def test_a_long_verification_history_shows_the_newest_checks_and_links_to_the_rest(client, rows):
+    rows.add(1, claims_each=1)
+    claim = Claim.objects.get(provider__slug="bulk-1")
+    claim.verifications.all().delete()
+    start = timezone.now() - dt.timedelta(days=30)
+    for day in range(1, 8):
+        Verification.objects.create(
+            claim=claim,
+            checked_at=start + dt.timedelta(days=day),
+            method="source_check",
+            outcome="confirmed",
+            note=f"re-read on day {day}",
+        )
+    html = client.get("/providers/bulk-1/").content.decode()
+    assert "<summary>Verification history (7)</summary>" in html
+    # The five newest, newest first; the older ones are on the claim's own page.
+    shown = [f"re-read on day {day}" for day in (7, 6, 5, 4, 3)]
+    assert all(note in html for note in shown)
+    assert [html.index(note) for note in shown] == sorted(html.index(note) for note in shown)
+    assert "re-read on day 2" not in html and "re-read on day 1" not in html
+    assert f'<a href="/claims/{claim.pk}/">All 7 checks on the claim\'s page</a>' in html
+    claim_page = client.get(f"/claims/{claim.pk}/").content.decode()
+    assert "re-read on day 2" in claim_page and "re-read on day 1" in claim_page
+
+
+def test_the_claims_table_escapes_what_it_prints_and_badges_a_disputed_claim(client, rows):
+    rows.add(1, claims_each=1)
+    claim = Claim.objects.get(provider__slug="bulk-1")
+    claim.condition = "<b>Only</b> on Scale & up"
+    claim.evidence_quote = "<script>alert(1)</script> we say so"
+    claim.status = Claim.Status.DISPUTED
+    claim.save()
+    claim.source.title = "Terms <i>of</i> use"
+    claim.source.save()
+
+    html = client.get("/providers/bulk-1/").content.decode()
+
+    assert "&lt;b&gt;Only&lt;/b&gt; on Scale &amp; up" in html
+    assert "“&lt;script&gt;alert(1)&lt;/script&gt; we say so”" in html
+    assert "Terms &lt;i&gt;of&lt;/i&gt; use" in html
+    assert "<script>alert" not in html and "<b>Only" not in html
+    assert '<span class="badge status-disputed">Disputed</span>' in html
+    assert '<span class="scope"> · plan plan-0</span>' in html
 
 
 def test_a_provider_without_a_published_assessment_says_so(client, seeded):

@@ -26,7 +26,9 @@ PAGES = [
     ("/", 16),
     ("/?q=Bulk", 20),
     ("/?weights=open&commercial=yes&verdict=recommended&freshness=current", 17),
-    ("/providers/bulk-1/", 24),
+    # A provider's change history reads the newest versions of its claims and of its
+    # models' claims apart (2 queries), then those versions.
+    ("/providers/bulk-1/", 26),
     ("/models/bulk-1-model-1/", 6),
     ("/licences/", 1),
     ("/licences/test-permissive/", 2),
@@ -37,9 +39,9 @@ PAGES = [
     # with their modalities and prices, keys, claims, sources).
     ("/finder/?commercial_use=on&hosting=self_hosting", 13),
     ("/changes/", 5),
-    ("/changes/?provider=bulk-1", 7),
+    ("/changes/?provider=bulk-1", 9),
     ("/changes/feed/", 5),
-    ("/providers/bulk-1/changes/feed/", 7),
+    ("/providers/bulk-1/changes/feed/", 9),
     ("/claims/{claim}/", 2),
 ]
 
