@@ -583,6 +583,7 @@ class ClaimRow(TypedDict):
     """
 
     pk: int
+    group: str  # the claim key's group (``ClaimKeyGroup``), for pages that split the table
     url: str
     label: str
     status: str  # empty when the claim is current: only other states are badged
@@ -678,17 +679,15 @@ def _latest_verifications(*, claim_ids: list[int]) -> dict[int, list[Verificatio
     return by_claim
 
 
-def _provider_claim_rows(*, provider: Provider) -> dict[str, list[ClaimRow]]:
-    """The provider's claims in force as display rows, by key group; 2 queries.
+def _claim_rows(*, claims: QuerySet[Claim]) -> list[ClaimRow]:
+    """The claims in force among ``claims`` as display rows, in the claims' order; 2 queries.
 
     Reads only the columns the table prints, as plain values: building 200 model instances
-    with their key, source and checks cost more than the queries themselves.
+    with their key, source and checks cost more than the queries themselves. Each row carries
+    the newest VERIFICATIONS_SHOWN checks and the count of all, so the query count and the
+    page stay the same size however many checks crawlers add.
     """
-    claims = list(
-        Claim.objects.filter(provider=provider)
-        .exclude(status=Claim.Status.RETIRED)
-        .values(*_CLAIM_ROW_FIELDS)
-    )
+    claims = list(claims.exclude(status=Claim.Status.RETIRED).values(*_CLAIM_ROW_FIELDS))
     checks = _latest_verifications(claim_ids=[c["pk"] for c in claims])
     flag_labels = dict(Claim._meta.get_field("value_flag").flatchoices)
     status_labels = dict(Claim.Status.choices)
@@ -700,7 +699,7 @@ def _provider_claim_rows(*, provider: Provider) -> dict[str, list[ClaimRow]]:
         for value, label in Verification._meta.get_field("method").flatchoices
     }
     claim_url = reverse("catalog:claim", args=[0])[:-2]  # ends in "0/"
-    groups: dict[str, list[ClaimRow]] = defaultdict(list)
+    rows: list[ClaimRow] = []
     for c in claims:
         if c["value_flag"]:
             value = str(flag_labels.get(c["value_flag"], c["value_flag"]))
@@ -717,9 +716,10 @@ def _provider_claim_rows(*, provider: Provider) -> dict[str, list[ClaimRow]]:
         status = c["status"] if c["status"] != Claim.Status.CURRENT else ""
         quote = c["evidence_quote"]
         history = checks.get(c["pk"], [])
-        groups[c["key__group"]].append(
+        rows.append(
             ClaimRow(
                 pk=c["pk"],
+                group=c["key__group"],
                 url=f"{claim_url}{c['pk']}/",
                 label=c["key__label"],
                 status=status,
@@ -748,7 +748,7 @@ def _provider_claim_rows(*, provider: Provider) -> dict[str, list[ClaimRow]]:
                 check_count=history[0].total if history else 0,
             )
         )
-    return groups
+    return rows
 
 
 def provider_page(*, slug: str) -> ProviderPage:
@@ -756,7 +756,9 @@ def provider_page(*, slug: str) -> ProviderPage:
     provider = providers_annotated().filter(slug=slug).first()
     if provider is None:
         raise Http404(f"No provider is catalogued as “{slug}”.")
-    groups = _provider_claim_rows(provider=provider)
+    groups: dict[str, list[ClaimRow]] = defaultdict(list)
+    for row in _claim_rows(claims=Claim.objects.filter(provider=provider)):
+        groups[row["group"]].append(row)
     claim_groups = [
         (label, groups[value]) for value, label in ClaimKeyGroup.choices if groups.get(value)
     ]
@@ -831,13 +833,18 @@ def provider_page(*, slug: str) -> ProviderPage:
 @dataclass
 class ModelPage:
     model: AIModel
-    capabilities: list[Claim]
-    other_claims: list[Claim]
+    capabilities: list[ClaimRow]
+    other_claims: list[ClaimRow]
     prices: list[Price]
     predecessors: list[AIModel]
 
 
 def model_page(*, slug: str) -> ModelPage:
+    """Everything the model page shows, in a fixed number of queries; 404 for a bad slug.
+
+    The claims come as prepared rows with their newest checks only (``_claim_rows``), as on
+    the provider page: the page's size and queries do not grow as crawlers re-check them.
+    """
     model = (
         AIModel.objects.select_related("provider", "licence", "successor", "successor__provider")
         .prefetch_related("modalities")
@@ -846,11 +853,11 @@ def model_page(*, slug: str) -> ModelPage:
     )
     if model is None:
         raise Http404(f"No model is catalogued as “{slug}”.")
-    claims = list(_claims_with_history().filter(model=model))
+    claims = _claim_rows(claims=Claim.objects.filter(model=model))
     return ModelPage(
         model=model,
-        capabilities=[c for c in claims if c.key.group == ClaimKeyGroup.CAPABILITY],
-        other_claims=[c for c in claims if c.key.group != ClaimKeyGroup.CAPABILITY],
+        capabilities=[c for c in claims if c["group"] == ClaimKeyGroup.CAPABILITY],
+        other_claims=[c for c in claims if c["group"] != ClaimKeyGroup.CAPABILITY],
         prices=list(model.prices.select_related("source").order_by("-as_of", "tier")),
         predecessors=list(model.predecessors.all()),
     )

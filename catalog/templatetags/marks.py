@@ -87,7 +87,7 @@ def ternary_mark(value: str) -> str:
 
 @register.simple_tag
 def claim_rows(rows: list) -> SafeString:
-    """The body rows of a claims table, from the provider page's prepared rows (``ClaimRow``).
+    """The body rows of a claims table, from a page's prepared rows (``ClaimRow``).
 
     Written out here rather than in a template loop: on a provider with 200 claims the loop's
     lookups, tags and escaping took several times as long for the same markup. Every text is

@@ -207,6 +207,47 @@ def test_the_model_page_shows_prices_with_their_dates(client, seeded):
     assert "Mistral AI pricing" in text
 
 
+def test_the_model_page_shows_each_claim_with_its_source_and_newest_checks_only(client, rows):
+    rows.add(1, models_each=1)
+    claim = Claim.objects.get(model__slug="bulk-1-model-0")
+    claim.condition = "<b>Only</b> on Scale & up"
+    claim.evidence_quote = "<script>alert(1)</script> we say so"
+    claim.status = Claim.Status.DISPUTED
+    claim.save()
+    start = timezone.now() - dt.timedelta(days=30)
+    for day in range(1, 8):
+        Verification.objects.create(
+            claim=claim,
+            checked_at=start + dt.timedelta(days=day),
+            method="source_check",
+            outcome="confirmed",
+            note=f"re-read on day {day}",
+        )
+
+    html = client.get("/models/bulk-1-model-0/").content.decode()
+
+    assert f'<tr id="claim-{claim.pk}">' in html
+    assert '<a href="https://example.test/1/terms" rel="noopener">Terms 1</a>' in html
+    assert "&lt;b&gt;Only&lt;/b&gt; on Scale &amp; up" in html
+    assert "“&lt;script&gt;alert(1)&lt;/script&gt; we say so”" in html
+    assert "<script>alert" not in html
+    assert '<span class="badge status-disputed">Disputed</span>' in html
+    # The newest five of seven checks, newest first; the others are on the claim's page.
+    assert "<summary>Verification history (7)</summary>" in html
+    shown = [f"re-read on day {day}" for day in (7, 6, 5, 4, 3)]
+    assert all(note in html for note in shown)
+    assert [html.index(note) for note in shown] == sorted(html.index(note) for note in shown)
+    assert "re-read on day 2" not in html and "re-read on day 1" not in html
+    assert f'<a href="/claims/{claim.pk}/">All 7 checks on the claim\'s page</a>' in html
+
+
+def test_the_model_page_leaves_out_retired_claims(client, rows):
+    rows.add(1, models_each=1)
+    Claim.objects.filter(model__slug="bulk-1-model-0").update(status=Claim.Status.RETIRED)
+    text = _text(client.get("/models/bulk-1-model-0/"))
+    assert "No other claims recorded" in text
+
+
 def test_the_licence_catalogue_sets_research_only_licences_apart(client, seeded):
     response = client.get("/licences/")
     text = _text(response)
