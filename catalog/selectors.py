@@ -569,7 +569,7 @@ class RatingRow:
 
 
 class VerificationRow(TypedDict):
-    checked_at: dt.datetime
+    checked_at: dt.datetime  # in the current time zone, as the page prints it
     outcome: str
     method: str
     note: str
@@ -661,8 +661,9 @@ _CLAIM_ROW_FIELDS = (
 )
 
 
-def _latest_verifications(*, claim_ids: list[int]) -> dict[int, list[Verification]]:
-    """The newest VERIFICATIONS_SHOWN checks of each claim, each carrying ``total``; 1 query."""
+def _latest_verifications(*, claim_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The newest VERIFICATIONS_SHOWN checks of each claim as values, newest first, each
+    carrying ``total`` (all the claim's checks); 1 query."""
     newest = Window(
         RowNumber(), partition_by=[F("claim_id")], order_by=[F("checked_at").desc(), F("id").desc()]
     )
@@ -670,12 +671,12 @@ def _latest_verifications(*, claim_ids: list[int]) -> dict[int, list[Verificatio
         Verification.objects.filter(claim_id__in=claim_ids)
         .annotate(position=newest, total=Window(Count("id"), partition_by=[F("claim_id")]))
         .filter(position__lte=VERIFICATIONS_SHOWN)
-        .only("claim_id", "checked_at", "method", "outcome", "note")
+        .values("claim_id", "checked_at", "method", "outcome", "note", "total")
         .order_by("claim_id", "position")
     )
-    by_claim: dict[int, list[Verification]] = defaultdict(list)
+    by_claim: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for verification in rows:
-        by_claim[verification.claim_id].append(verification)
+        by_claim[verification["claim_id"]].append(verification)
     return by_claim
 
 
@@ -693,12 +694,15 @@ def _claim_rows(*, claims: QuerySet[Claim]) -> list[ClaimRow]:
     status_labels = dict(Claim.Status.choices)
     surface_labels = dict(Claim._meta.get_field("scope_surface").flatchoices)
     doc_type_labels = dict(Source._meta.get_field("doc_type").flatchoices)
-    outcome_labels = dict(Verification._meta.get_field("outcome").flatchoices)
+    outcome_labels = {
+        value: str(label) for value, label in Verification._meta.get_field("outcome").flatchoices
+    }
     method_labels = {
         value: str(label).lower()
         for value, label in Verification._meta.get_field("method").flatchoices
     }
     claim_url = reverse("catalog:claim", args=[0])[:-2]  # ends in "0/"
+    zone = timezone.get_current_timezone()
     rows: list[ClaimRow] = []
     for c in claims:
         if c["value_flag"]:
@@ -738,14 +742,14 @@ def _claim_rows(*, claims: QuerySet[Claim]) -> list[ClaimRow]:
                 checked_at=c["checked_at"],
                 checks=[
                     VerificationRow(
-                        checked_at=v.checked_at,
-                        outcome=str(outcome_labels.get(v.outcome, v.outcome)),
-                        method=method_labels.get(v.method, v.method),
-                        note=v.note,
+                        checked_at=v["checked_at"].astimezone(zone),
+                        outcome=outcome_labels.get(v["outcome"], v["outcome"]),
+                        method=method_labels.get(v["method"], v["method"]),
+                        note=v["note"],
                     )
                     for v in history
                 ],
-                check_count=history[0].total if history else 0,
+                check_count=history[0]["total"] if history else 0,
             )
         )
     return rows

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import html
 
 from django import template
-from django.utils import timezone
-from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from catalog import freshness
@@ -96,84 +96,57 @@ def claim_rows(rows: list) -> SafeString:
     return mark_safe("".join(_claim_row(row) for row in rows))
 
 
-def _claim_row(row: dict) -> SafeString:
+def _claim_row(row: dict) -> str:
+    # Plain string building with the standard library's escape (what Django's ``escape``
+    # calls too): format_html's lazy-string wrappers cost more than the markup on 200 rows.
+    e = html.escape
     status = (
-        format_html(' <span class="badge status-{}">{}</span>', row["status"], row["status_label"])
+        f' <span class="badge status-{e(row["status"])}">{e(row["status_label"])}</span>'
         if row["status"]
         else ""
     )
-    value = ternary_mark(row["flag"]) if row["flag"] else conditional_escape(row["value"])
-    condition = conditional_escape(row["condition"])
+    value = ternary_mark(row["flag"]) if row["flag"] else e(row["value"])
+    condition = e(row["condition"])
     if row["scope"]:
-        condition += format_html('<span class="scope">{}</span>', row["scope"])
+        condition += f'<span class="scope">{e(row["scope"])}</span>'
     elif not row["condition"]:
-        condition = mark_safe('<span class="muted">None stated</span>')
+        condition = '<span class="muted">None stated</span>'
     if row["source_url"]:
-        source = format_html(
-            '<a href="{}" rel="noopener">{}</a>', row["source_url"], row["source_title"]
-        )
+        source = f'<a href="{e(row["source_url"])}" rel="noopener">{e(row["source_title"])}</a>'
     else:
-        source = format_html(
-            '{} <span class="muted small">(no public address)</span>', row["source_title"]
-        )
-    quote = (
-        format_html('\n      <blockquote class="quote">“{}”</blockquote>', row["quote"])
-        if row["quote"]
-        else ""
-    )
+        source = f'{e(row["source_title"])} <span class="muted small">(no public address)</span>'
+    quote = ""
+    if row["quote"]:
+        quote = f'\n      <blockquote class="quote">“{e(row["quote"])}”</blockquote>'
+
     if row["checks"]:
-        checks = format_html_join(
-            "",
-            "<li>{}: <strong>{}</strong> by {}{}</li>",
-            (
-                (
-                    f"{timezone.localtime(v['checked_at']):%Y-%m-%d}",
-                    v["outcome"],
-                    v["method"],
-                    format_html(" — {}", v["note"]) if v["note"] else "",
-                )
-                for v in row["checks"]
-            ),
+        checks = "".join(
+            f"<li>{v['checked_at']:%Y-%m-%d}: <strong>{e(v['outcome'])}</strong> by "
+            f"{e(v['method'])}{' — ' + e(v['note']) if v['note'] else ''}</li>"
+            for v in row["checks"]
         )
         more = (
-            format_html(
-                '\n        <p class="small">'
-                '<a href="{}">All {} checks on the claim\'s page</a></p>',
-                row["url"],
-                row["check_count"],
-            )
+            f'\n        <p class="small"><a href="{e(row["url"])}">'
+            f"All {row['check_count']} checks on the claim's page</a></p>"
             if row["check_count"] > len(row["checks"])
             else ""
         )
-        history = format_html(
-            '<details class="history"><summary>Verification history ({})</summary>'
-            "\n        <ol>{}</ol>{}\n      </details>",
-            row["check_count"],
-            checks,
-            more,
+        history = (
+            f'<details class="history"><summary>Verification history ({row["check_count"]})'
+            f"</summary>\n        <ol>{checks}</ol>{more}\n      </details>"
         )
     else:
-        history = mark_safe('<span class="muted small">Not re-checked since recorded</span>')
-    return format_html(
-        '\n  <tr id="claim-{}">'
-        '\n    <th scope="row"><a href="{}">{}</a>{}</th>'
-        "\n    <td>{}</td>"
-        "\n    <td>{}</td>"
-        '\n    <td>{}<br><span class="muted small">{}</span>{}</td>'
-        "\n    <td>{}<br>{}\n      {}</td>"
-        "\n  </tr>",
-        row["pk"],
-        row["url"],
-        row["label"],
-        status,
-        value,
-        condition,
-        source,
-        row["source_meta"],
-        quote,
-        row["checked_at"].isoformat(),
-        freshness_badge(row["checked_at"]),
-        history,
+        history = '<span class="muted small">Not re-checked since recorded</span>'
+    return (
+        f'\n  <tr id="claim-{row["pk"]}">'
+        f'\n    <th scope="row"><a href="{e(row["url"])}">{e(row["label"])}</a>{status}</th>'
+        f"\n    <td>{value}</td>"
+        f"\n    <td>{condition}</td>"
+        f"\n    <td>{source}<br>"
+        f'<span class="muted small">{e(row["source_meta"])}</span>{quote}</td>'
+        f"\n    <td>{row['checked_at'].isoformat()}<br>{freshness_badge(row['checked_at'])}"
+        f"\n      {history}</td>"
+        "\n  </tr>"
     )
 
 
