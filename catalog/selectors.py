@@ -755,14 +755,41 @@ def _claim_rows(*, claims: QuerySet[Claim]) -> list[ClaimRow]:
     return rows
 
 
+def _newest_prices(*, model_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each model's newest price (the first of ``_latest_prices``' order) as values; 1 query.
+
+    The models table prints one price per model: its history and sources stay on the
+    model page.
+    """
+    newest = Window(
+        RowNumber(),
+        partition_by=[F("model_id")],
+        order_by=[F("as_of").desc(), F("tier").asc(), F("id").asc()],
+    )
+    rows = (
+        Price.objects.filter(model_id__in=model_ids)
+        .annotate(position=newest)
+        .filter(position=1)
+        .values("model_id", "input_per_mtok", "output_per_mtok", "currency", "as_of", "tier")
+        # Price's default ordering sorts by provider and model name: two joins for nothing.
+        .order_by()
+    )
+    return {row["model_id"]: row for row in rows}
+
+
 def provider_page(*, slug: str) -> ProviderPage:
     """Everything the provider page shows, in a fixed number of queries; 404 for a bad slug."""
-    provider = providers_annotated().filter(slug=slug).first()
+    provider = Provider.objects.filter(slug=slug).first()
     if provider is None:
         raise Http404(f"No provider is catalogued as “{slug}”.")
     groups: dict[str, list[ClaimRow]] = defaultdict(list)
+    oldest_check: dt.date | None = None
     for row in _claim_rows(claims=Claim.objects.filter(provider=provider)):
         groups[row["group"]].append(row)
+        # What providers_annotated() computes in SQL, taken from the rows already read.
+        if not row["status"] and row["checked_at"]:
+            oldest_check = min(oldest_check or row["checked_at"], row["checked_at"])
+    provider.oldest_check = oldest_check
     claim_groups = [
         (label, groups[value]) for value, label in ClaimKeyGroup.choices if groups.get(value)
     ]
@@ -783,6 +810,7 @@ def provider_page(*, slug: str) -> ProviderPage:
         )
         .first()
     )
+    provider.verdict_now = assessment.verdict if assessment else AssessmentVerdict.UNRATED
     criteria = list(Criterion.objects.filter(active=True))
     ratings = {r.criterion_id: r for r in assessment.ratings.all()} if assessment else {}
     rating_rows = [RatingRow(criterion=c, rating=ratings.get(c.pk)) for c in criteria]
@@ -794,17 +822,31 @@ def provider_page(*, slug: str) -> ProviderPage:
         if r.criterion_id not in active_ids
     ]
 
-    models = list(
-        provider.models.select_related("licence", "successor").prefetch_related(_latest_prices())
-    )
+    models = list(provider.models.select_related("licence", "successor"))
     model_ids = [m.pk for m in models]
+    prices = _newest_prices(model_ids=model_ids)
+    for model in models:
+        model.latest_price = prices.get(model.pk)
+    # Per source, the claims checked against it and the newest check; summed, the freshness
+    # of the claims in force (what claim_freshness_summary counts), in the same query.
+    in_force = Q(status=Claim.Status.CURRENT)
     usage = {
         row["source_id"]: row
         for row in Claim.objects.filter(_provider_or_models_q(provider, model_ids))
         .order_by()
         .values("source_id")
-        .annotate(last_checked=Max("checked_at"), claim_count=Count("pk"))
+        .annotate(
+            last_checked=Max("checked_at"),
+            claim_count=Count("pk"),
+            **{
+                level: Count("pk", filter=in_force & freshness.filter_q("checked_at", level))
+                for level in freshness.LEVELS
+            },
+        )
     }
+    summary = FreshnessSummary(
+        **{level: sum(row[level] for row in usage.values()) for level in freshness.LEVELS}
+    )
     sources = list(
         Source.objects.filter(Q(provider=provider) | Q(pk__in=list(usage))).order_by(
             "doc_type", "title"
@@ -826,7 +868,7 @@ def provider_page(*, slug: str) -> ProviderPage:
         faqs=list(provider.faqs.select_related("source")),
         sources=sources,
         comparisons=list(provider.comparisons.prefetch_related("providers")),
-        freshness=claim_freshness_summary(provider=provider, model_ids=model_ids),
+        freshness=summary,
         spread=spread,
     )
 

@@ -158,13 +158,6 @@ def price(value) -> str:
     return f"{value.normalize():f}"
 
 
-@register.filter
-def first_item(items):
-    """The first element of a prefetched list, or None (no extra query)."""
-    items = list(items)
-    return items[0] if items else None
-
-
 @register.inclusion_tag("catalog/partials/freshness_chart.html")
 def freshness_chart(summary, title: str = "Freshness of claims") -> dict:
     """A horizontal stacked bar: current / ageing / stale claims, with counts in words."""

@@ -32,7 +32,7 @@ PAGES = [
     ("/?weights=open&commercial=yes&verdict=recommended&freshness=current", 17),
     # A provider's change history reads the newest versions of its claims and of its
     # models' claims apart (2 queries), then those versions.
-    ("/providers/bulk-1/", 26),
+    ("/providers/bulk-1/", 25),
     ("/models/bulk-1-model-1/", 6),
     ("/licences/", 1),
     ("/licences/test-permissive/", 2),
