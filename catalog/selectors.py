@@ -569,7 +569,7 @@ class RatingRow:
 
 
 class VerificationRow(TypedDict):
-    checked_at: dt.datetime
+    checked_at: dt.datetime  # in the current time zone, as the page prints it
     outcome: str
     method: str
     note: str
@@ -583,6 +583,7 @@ class ClaimRow(TypedDict):
     """
 
     pk: int
+    group: str  # the claim key's group (``ClaimKeyGroup``), for pages that split the table
     url: str
     label: str
     status: str  # empty when the claim is current: only other states are badged
@@ -660,8 +661,9 @@ _CLAIM_ROW_FIELDS = (
 )
 
 
-def _latest_verifications(*, claim_ids: list[int]) -> dict[int, list[Verification]]:
-    """The newest VERIFICATIONS_SHOWN checks of each claim, each carrying ``total``; 1 query."""
+def _latest_verifications(*, claim_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The newest VERIFICATIONS_SHOWN checks of each claim as values, newest first, each
+    carrying ``total`` (all the claim's checks); 1 query."""
     newest = Window(
         RowNumber(), partition_by=[F("claim_id")], order_by=[F("checked_at").desc(), F("id").desc()]
     )
@@ -669,38 +671,39 @@ def _latest_verifications(*, claim_ids: list[int]) -> dict[int, list[Verificatio
         Verification.objects.filter(claim_id__in=claim_ids)
         .annotate(position=newest, total=Window(Count("id"), partition_by=[F("claim_id")]))
         .filter(position__lte=VERIFICATIONS_SHOWN)
-        .only("claim_id", "checked_at", "method", "outcome", "note")
+        .values("claim_id", "checked_at", "method", "outcome", "note", "total")
         .order_by("claim_id", "position")
     )
-    by_claim: dict[int, list[Verification]] = defaultdict(list)
+    by_claim: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for verification in rows:
-        by_claim[verification.claim_id].append(verification)
+        by_claim[verification["claim_id"]].append(verification)
     return by_claim
 
 
-def _provider_claim_rows(*, provider: Provider) -> dict[str, list[ClaimRow]]:
-    """The provider's claims in force as display rows, by key group; 2 queries.
+def _claim_rows(*, claims: QuerySet[Claim]) -> list[ClaimRow]:
+    """The claims in force among ``claims`` as display rows, in the claims' order; 2 queries.
 
     Reads only the columns the table prints, as plain values: building 200 model instances
-    with their key, source and checks cost more than the queries themselves.
+    with their key, source and checks cost more than the queries themselves. Each row carries
+    the newest VERIFICATIONS_SHOWN checks and the count of all, so the query count and the
+    page stay the same size however many checks crawlers add.
     """
-    claims = list(
-        Claim.objects.filter(provider=provider)
-        .exclude(status=Claim.Status.RETIRED)
-        .values(*_CLAIM_ROW_FIELDS)
-    )
+    claims = list(claims.exclude(status=Claim.Status.RETIRED).values(*_CLAIM_ROW_FIELDS))
     checks = _latest_verifications(claim_ids=[c["pk"] for c in claims])
     flag_labels = dict(Claim._meta.get_field("value_flag").flatchoices)
     status_labels = dict(Claim.Status.choices)
     surface_labels = dict(Claim._meta.get_field("scope_surface").flatchoices)
     doc_type_labels = dict(Source._meta.get_field("doc_type").flatchoices)
-    outcome_labels = dict(Verification._meta.get_field("outcome").flatchoices)
+    outcome_labels = {
+        value: str(label) for value, label in Verification._meta.get_field("outcome").flatchoices
+    }
     method_labels = {
         value: str(label).lower()
         for value, label in Verification._meta.get_field("method").flatchoices
     }
     claim_url = reverse("catalog:claim", args=[0])[:-2]  # ends in "0/"
-    groups: dict[str, list[ClaimRow]] = defaultdict(list)
+    zone = timezone.get_current_timezone()
+    rows: list[ClaimRow] = []
     for c in claims:
         if c["value_flag"]:
             value = str(flag_labels.get(c["value_flag"], c["value_flag"]))
@@ -717,9 +720,10 @@ def _provider_claim_rows(*, provider: Provider) -> dict[str, list[ClaimRow]]:
         status = c["status"] if c["status"] != Claim.Status.CURRENT else ""
         quote = c["evidence_quote"]
         history = checks.get(c["pk"], [])
-        groups[c["key__group"]].append(
+        rows.append(
             ClaimRow(
                 pk=c["pk"],
+                group=c["key__group"],
                 url=f"{claim_url}{c['pk']}/",
                 label=c["key__label"],
                 status=status,
@@ -738,25 +742,54 @@ def _provider_claim_rows(*, provider: Provider) -> dict[str, list[ClaimRow]]:
                 checked_at=c["checked_at"],
                 checks=[
                     VerificationRow(
-                        checked_at=v.checked_at,
-                        outcome=str(outcome_labels.get(v.outcome, v.outcome)),
-                        method=method_labels.get(v.method, v.method),
-                        note=v.note,
+                        checked_at=v["checked_at"].astimezone(zone),
+                        outcome=outcome_labels.get(v["outcome"], v["outcome"]),
+                        method=method_labels.get(v["method"], v["method"]),
+                        note=v["note"],
                     )
                     for v in history
                 ],
-                check_count=history[0].total if history else 0,
+                check_count=history[0]["total"] if history else 0,
             )
         )
-    return groups
+    return rows
+
+
+def _newest_prices(*, model_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each model's newest price (the first of ``_latest_prices``' order) as values; 1 query.
+
+    The models table prints one price per model: its history and sources stay on the
+    model page.
+    """
+    newest = Window(
+        RowNumber(),
+        partition_by=[F("model_id")],
+        order_by=[F("as_of").desc(), F("tier").asc(), F("id").asc()],
+    )
+    rows = (
+        Price.objects.filter(model_id__in=model_ids)
+        .annotate(position=newest)
+        .filter(position=1)
+        .values("model_id", "input_per_mtok", "output_per_mtok", "currency", "as_of", "tier")
+        # Price's default ordering sorts by provider and model name: two joins for nothing.
+        .order_by()
+    )
+    return {row["model_id"]: row for row in rows}
 
 
 def provider_page(*, slug: str) -> ProviderPage:
     """Everything the provider page shows, in a fixed number of queries; 404 for a bad slug."""
-    provider = providers_annotated().filter(slug=slug).first()
+    provider = Provider.objects.filter(slug=slug).first()
     if provider is None:
         raise Http404(f"No provider is catalogued as “{slug}”.")
-    groups = _provider_claim_rows(provider=provider)
+    groups: dict[str, list[ClaimRow]] = defaultdict(list)
+    oldest_check: dt.date | None = None
+    for row in _claim_rows(claims=Claim.objects.filter(provider=provider)):
+        groups[row["group"]].append(row)
+        # What providers_annotated() computes in SQL, taken from the rows already read.
+        if not row["status"] and row["checked_at"]:
+            oldest_check = min(oldest_check or row["checked_at"], row["checked_at"])
+    provider.oldest_check = oldest_check
     claim_groups = [
         (label, groups[value]) for value, label in ClaimKeyGroup.choices if groups.get(value)
     ]
@@ -777,6 +810,7 @@ def provider_page(*, slug: str) -> ProviderPage:
         )
         .first()
     )
+    provider.verdict_now = assessment.verdict if assessment else AssessmentVerdict.UNRATED
     criteria = list(Criterion.objects.filter(active=True))
     ratings = {r.criterion_id: r for r in assessment.ratings.all()} if assessment else {}
     rating_rows = [RatingRow(criterion=c, rating=ratings.get(c.pk)) for c in criteria]
@@ -788,17 +822,31 @@ def provider_page(*, slug: str) -> ProviderPage:
         if r.criterion_id not in active_ids
     ]
 
-    models = list(
-        provider.models.select_related("licence", "successor").prefetch_related(_latest_prices())
-    )
+    models = list(provider.models.select_related("licence", "successor"))
     model_ids = [m.pk for m in models]
+    prices = _newest_prices(model_ids=model_ids)
+    for model in models:
+        model.latest_price = prices.get(model.pk)
+    # Per source, the claims checked against it and the newest check; summed, the freshness
+    # of the claims in force (what claim_freshness_summary counts), in the same query.
+    in_force = Q(status=Claim.Status.CURRENT)
     usage = {
         row["source_id"]: row
         for row in Claim.objects.filter(_provider_or_models_q(provider, model_ids))
         .order_by()
         .values("source_id")
-        .annotate(last_checked=Max("checked_at"), claim_count=Count("pk"))
+        .annotate(
+            last_checked=Max("checked_at"),
+            claim_count=Count("pk"),
+            **{
+                level: Count("pk", filter=in_force & freshness.filter_q("checked_at", level))
+                for level in freshness.LEVELS
+            },
+        )
     }
+    summary = FreshnessSummary(
+        **{level: sum(row[level] for row in usage.values()) for level in freshness.LEVELS}
+    )
     sources = list(
         Source.objects.filter(Q(provider=provider) | Q(pk__in=list(usage))).order_by(
             "doc_type", "title"
@@ -820,7 +868,7 @@ def provider_page(*, slug: str) -> ProviderPage:
         faqs=list(provider.faqs.select_related("source")),
         sources=sources,
         comparisons=list(provider.comparisons.prefetch_related("providers")),
-        freshness=claim_freshness_summary(provider=provider, model_ids=model_ids),
+        freshness=summary,
         spread=spread,
     )
 
@@ -831,13 +879,18 @@ def provider_page(*, slug: str) -> ProviderPage:
 @dataclass
 class ModelPage:
     model: AIModel
-    capabilities: list[Claim]
-    other_claims: list[Claim]
+    capabilities: list[ClaimRow]
+    other_claims: list[ClaimRow]
     prices: list[Price]
     predecessors: list[AIModel]
 
 
 def model_page(*, slug: str) -> ModelPage:
+    """Everything the model page shows, in a fixed number of queries; 404 for a bad slug.
+
+    The claims come as prepared rows with their newest checks only (``_claim_rows``), as on
+    the provider page: the page's size and queries do not grow as crawlers re-check them.
+    """
     model = (
         AIModel.objects.select_related("provider", "licence", "successor", "successor__provider")
         .prefetch_related("modalities")
@@ -846,11 +899,11 @@ def model_page(*, slug: str) -> ModelPage:
     )
     if model is None:
         raise Http404(f"No model is catalogued as “{slug}”.")
-    claims = list(_claims_with_history().filter(model=model))
+    claims = _claim_rows(claims=Claim.objects.filter(model=model))
     return ModelPage(
         model=model,
-        capabilities=[c for c in claims if c.key.group == ClaimKeyGroup.CAPABILITY],
-        other_claims=[c for c in claims if c.key.group != ClaimKeyGroup.CAPABILITY],
+        capabilities=[c for c in claims if c["group"] == ClaimKeyGroup.CAPABILITY],
+        other_claims=[c for c in claims if c["group"] != ClaimKeyGroup.CAPABILITY],
         prices=list(model.prices.select_related("source").order_by("-as_of", "tier")),
         predecessors=list(model.predecessors.all()),
     )

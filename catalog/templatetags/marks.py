@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import html
 
 from django import template
+from django.template.defaultfilters import truncatewords
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from catalog import freshness
@@ -87,7 +90,7 @@ def ternary_mark(value: str) -> str:
 
 @register.simple_tag
 def claim_rows(rows: list) -> SafeString:
-    """The body rows of a claims table, from the provider page's prepared rows (``ClaimRow``).
+    """The body rows of a claims table, from a page's prepared rows (``ClaimRow``).
 
     Written out here rather than in a template loop: on a provider with 200 claims the loop's
     lookups, tags and escaping took several times as long for the same markup. Every text is
@@ -96,85 +99,224 @@ def claim_rows(rows: list) -> SafeString:
     return mark_safe("".join(_claim_row(row) for row in rows))
 
 
-def _claim_row(row: dict) -> SafeString:
+def _claim_row(row: dict) -> str:
+    # Plain string building with the standard library's escape (what Django's ``escape``
+    # calls too): format_html's lazy-string wrappers cost more than the markup on 200 rows.
+    e = html.escape
     status = (
-        format_html(' <span class="badge status-{}">{}</span>', row["status"], row["status_label"])
+        f' <span class="badge status-{e(row["status"])}">{e(row["status_label"])}</span>'
         if row["status"]
         else ""
     )
-    value = ternary_mark(row["flag"]) if row["flag"] else conditional_escape(row["value"])
-    condition = conditional_escape(row["condition"])
+    value = ternary_mark(row["flag"]) if row["flag"] else e(row["value"])
+    condition = e(row["condition"])
     if row["scope"]:
-        condition += format_html('<span class="scope">{}</span>', row["scope"])
+        condition += f'<span class="scope">{e(row["scope"])}</span>'
     elif not row["condition"]:
-        condition = mark_safe('<span class="muted">None stated</span>')
+        condition = '<span class="muted">None stated</span>'
     if row["source_url"]:
-        source = format_html(
-            '<a href="{}" rel="noopener">{}</a>', row["source_url"], row["source_title"]
-        )
+        source = f'<a href="{e(row["source_url"])}" rel="noopener">{e(row["source_title"])}</a>'
     else:
-        source = format_html(
-            '{} <span class="muted small">(no public address)</span>', row["source_title"]
-        )
-    quote = (
-        format_html('\n      <blockquote class="quote">“{}”</blockquote>', row["quote"])
-        if row["quote"]
-        else ""
-    )
+        source = f'{e(row["source_title"])} <span class="muted small">(no public address)</span>'
+    quote = ""
+    if row["quote"]:
+        quote = f'\n      <blockquote class="quote">“{e(row["quote"])}”</blockquote>'
+
     if row["checks"]:
-        checks = format_html_join(
-            "",
-            "<li>{}: <strong>{}</strong> by {}{}</li>",
-            (
-                (
-                    f"{timezone.localtime(v['checked_at']):%Y-%m-%d}",
-                    v["outcome"],
-                    v["method"],
-                    format_html(" — {}", v["note"]) if v["note"] else "",
-                )
-                for v in row["checks"]
-            ),
+        checks = "".join(
+            f"<li>{v['checked_at']:%Y-%m-%d}: <strong>{e(v['outcome'])}</strong> by "
+            f"{e(v['method'])}{' — ' + e(v['note']) if v['note'] else ''}</li>"
+            for v in row["checks"]
         )
         more = (
-            format_html(
-                '\n        <p class="small">'
-                '<a href="{}">All {} checks on the claim\'s page</a></p>',
-                row["url"],
-                row["check_count"],
-            )
+            f'\n        <p class="small"><a href="{e(row["url"])}">'
+            f"All {row['check_count']} checks on the claim's page</a></p>"
             if row["check_count"] > len(row["checks"])
             else ""
         )
-        history = format_html(
-            '<details class="history"><summary>Verification history ({})</summary>'
-            "\n        <ol>{}</ol>{}\n      </details>",
-            row["check_count"],
-            checks,
-            more,
+        history = (
+            f'<details class="history"><summary>Verification history ({row["check_count"]})'
+            f"</summary>\n        <ol>{checks}</ol>{more}\n      </details>"
         )
     else:
-        history = mark_safe('<span class="muted small">Not re-checked since recorded</span>')
-    return format_html(
-        '\n  <tr id="claim-{}">'
-        '\n    <th scope="row"><a href="{}">{}</a>{}</th>'
-        "\n    <td>{}</td>"
-        "\n    <td>{}</td>"
-        '\n    <td>{}<br><span class="muted small">{}</span>{}</td>'
-        "\n    <td>{}<br>{}\n      {}</td>"
-        "\n  </tr>",
-        row["pk"],
-        row["url"],
-        row["label"],
-        status,
-        value,
-        condition,
-        source,
-        row["source_meta"],
-        quote,
-        row["checked_at"].isoformat(),
-        freshness_badge(row["checked_at"]),
-        history,
+        history = '<span class="muted small">Not re-checked since recorded</span>'
+    return (
+        f'\n  <tr id="claim-{row["pk"]}">'
+        f'\n    <th scope="row"><a href="{e(row["url"])}">{e(row["label"])}</a>{status}</th>'
+        f"\n    <td>{value}</td>"
+        f"\n    <td>{condition}</td>"
+        f"\n    <td>{source}<br>"
+        f'<span class="muted small">{e(row["source_meta"])}</span>{quote}</td>'
+        f"\n    <td>{row['checked_at'].isoformat()}<br>{freshness_badge(row['checked_at'])}"
+        f"\n      {history}</td>"
+        "\n  </tr>"
     )
+
+
+# The models, sources and GDPR criteria tables of the provider page, written out like the
+# claims table: the template loops with an include per cell cost more than the rest of the
+# page's markup. Each writes what the partial it stands for writes (licence_badge.html,
+# lifecycle.html, source_link.html), newlines included; a test holds them to it.
+
+_LICENCE_KIND_TEXT = {
+    "research_only": (
+        '<span class="badge kind-research_only"><span aria-hidden="true">⚠</span> '
+        "Research only — not for production</span>"
+    ),
+    "permissive": '<span class="badge kind-permissive">Permissive open source</span>',
+    "open_weights_restricted": (
+        '<span class="badge kind-open_weights_restricted">Open weights, use restricted</span>'
+    ),
+}
+_PROPRIETARY_TEXT = '<span class="badge kind-proprietary">Proprietary terms</span>'
+
+
+def licence_badge(licence) -> str:
+    """What ``catalog/partials/licence_badge.html`` writes for ``licence`` (or None)."""
+    if licence is None:
+        return '<span class="muted">Not recorded</span>\n'
+    url = reverse("catalog:licence", args=[licence.slug])
+    kind = _LICENCE_KIND_TEXT.get(licence.kind, _PROPRIETARY_TEXT)
+    return f'<a href="{html.escape(url)}">{html.escape(licence.name)}</a> {kind}\n\n'
+
+
+def lifecycle(model, *, today: dt.date) -> str:
+    """What ``catalog/partials/lifecycle.html`` writes for ``model``, as of ``today``."""
+    if model.retirement_date:
+        when = f"{model.retirement_date:%Y-%m-%d}"
+        if model.retirement_date <= today:
+            text = f'<span class="badge lifecycle-retired">Retired {when}</span>'
+        else:
+            text = f'<span class="badge lifecycle-deprecated">Retires {when}</span>'
+    elif model.deprecation_date:
+        text = (
+            '<span class="badge lifecycle-deprecated">'
+            f"Deprecated {model.deprecation_date:%Y-%m-%d}</span>"
+        )
+    else:
+        text = '<span class="badge lifecycle-active">Available</span>'
+    if model.release_date:
+        text += f'<br><span class="muted small">released {model.release_date:%Y-%m-%d}</span>'
+    if model.successor:
+        url = reverse("catalog:model", args=[model.successor.slug])
+        text += (
+            f'<br><span class="small">Successor: <a href="{html.escape(url)}">'
+            f"{html.escape(model.successor.name)}</a></span>"
+        )
+    return text + "\n"
+
+
+def source_link(source) -> str:
+    """What ``catalog/partials/source_link.html`` writes for ``source``."""
+    title = html.escape(source.title)
+    if source.url:
+        return f'<a href="{html.escape(source.url)}" rel="noopener">{title}</a>\n'
+    return f'{title} <span class="muted small">(no public address)</span>\n'
+
+
+def _price(value) -> str:
+    return f"{value.normalize():f}"
+
+
+@register.simple_tag
+def model_rows(models: list) -> SafeString:
+    """The body rows of the provider page's models table (``ProviderPage.models``, each with
+    its ``latest_price`` values or None)."""
+    e = html.escape
+    today = timezone.localdate()
+    out = []
+    for model in models:
+        if model.context_window:
+            context = f"{model.context_window} tokens"
+        else:
+            context = '<span class="muted">Not recorded</span>'
+        p = model.latest_price
+        if p:
+            output = (
+                f" / {_price(p['output_per_mtok'])} out" if p["output_per_mtok"] is not None else ""
+            )
+            tier = f" · {e(p['tier'])}" if p["tier"] else ""
+            price = (
+                f"{_price(p['input_per_mtok'])} in{output} {e(p['currency'])}<br>"
+                f'<span class="muted small">as of {p["as_of"]:%Y-%m-%d}{tier}</span>'
+            )
+        else:
+            price = '<span class="muted">Not recorded</span>'
+        weights = '<span aria-hidden="true">✓</span> ' if model.weights == "open" else ""
+        url = reverse("catalog:model", args=[model.slug])
+        out.append(
+            "\n  <tr>"
+            f'\n    <th scope="row"><a href="{e(url)}">{e(model.name)}</a></th>'
+            f"\n    <td>{licence_badge(model.licence)}</td>"
+            f"\n    <td>{weights}{e(model.get_weights_display())}</td>"
+            f"\n    <td>{context}</td>"
+            f"\n    <td>{price}</td>"
+            f"\n    <td>{lifecycle(model, today=today)}</td>"
+            "\n  </tr>"
+        )
+    return mark_safe("".join(out))
+
+
+@register.simple_tag
+def source_rows(sources: list) -> SafeString:
+    """The body rows of the provider page's sources table (``ProviderPage.sources``)."""
+    e = html.escape
+    out = []
+    for source in sources:
+        if source.last_checked:
+            checked = f"{source.last_checked:%Y-%m-%d} {freshness_badge(source.last_checked)}"
+        else:
+            checked = '<span class="muted">No claim checked against it</span>'
+        out.append(
+            f'\n  <tr><th scope="row">{source_link(source)}</th>'
+            f"<td>{e(source.get_doc_type_display())}</td><td>{e(source.publisher)}</td>"
+            f"<td>{source.claim_count}</td><td>{checked}</td></tr>"
+        )
+    return mark_safe("".join(out))
+
+
+@register.simple_tag
+def rating_rows(rows: list) -> SafeString:
+    """The body rows of the provider page's GDPR criteria table (``ProviderPage.rating_rows``,
+    each rating with its evidence and their sources prefetched)."""
+    e = html.escape
+    out = []
+    for row in rows:
+        criterion, rating = row.criterion, row.rating
+        description = (
+            f'<br><span class="muted small">{e(criterion.description)}</span>'
+            if criterion.description
+            else ""
+        )
+        if rating and rating.justification:
+            justification = e(rating.justification)
+        elif rating:
+            justification = '<span class="muted">No justification given.</span>'
+        else:
+            justification = '<span class="muted">Not rated in this assessment.</span>'
+        if rating:
+            cited = [
+                f"{source_link(ev.source)} "
+                f'<span class="muted small">read {ev.read_on:%Y-%m-%d}</span>'
+                + (
+                    f'<blockquote class="quote">“{e(truncatewords(ev.quote, 30))}”</blockquote>'
+                    if ev.quote
+                    else ""
+                )
+                for ev in rating.evidence.all()
+            ]
+            evidence = "<br>".join(cited) or '<span class="muted">None cited</span>'
+        else:
+            evidence = '<span class="muted">—</span>'
+        out.append(
+            f'\n  <tr id="gdpr-{e(criterion.slug)}">'
+            f'\n    <th scope="row">{e(criterion.name)}{description}</th>'
+            f"\n    <td>{rating_mark(row.value)}</td>"
+            f"\n    <td>{justification}</td>"
+            f"\n    <td>{evidence}</td>"
+            "\n  </tr>"
+        )
+    return mark_safe("".join(out))
 
 
 @register.filter
@@ -183,13 +325,6 @@ def price(value) -> str:
     if value is None:
         return ""
     return f"{value.normalize():f}"
-
-
-@register.filter
-def first_item(items):
-    """The first element of a prefetched list, or None (no extra query)."""
-    items = list(items)
-    return items[0] if items else None
 
 
 @register.inclusion_tag("catalog/partials/freshness_chart.html")

@@ -6,9 +6,12 @@ import datetime as dt
 import re
 
 import pytest
+from django.template.loader import render_to_string
 from django.utils import timezone
 
+from assessments.models import Rating, RatingEvidence
 from catalog.models import AIModel, Claim, Licence, Verification
+from catalog.templatetags import marks
 
 pytestmark = pytest.mark.django_db
 
@@ -205,6 +208,47 @@ def test_the_model_page_shows_prices_with_their_dates(client, seeded):
     text = _text(client.get("/models/mistral-small/"))
     assert "0.1 USD" in text and "2026-04-18" in text
     assert "Mistral AI pricing" in text
+
+
+def test_the_model_page_shows_each_claim_with_its_source_and_newest_checks_only(client, rows):
+    rows.add(1, models_each=1)
+    claim = Claim.objects.get(model__slug="bulk-1-model-0")
+    claim.condition = "<b>Only</b> on Scale & up"
+    claim.evidence_quote = "<script>alert(1)</script> we say so"
+    claim.status = Claim.Status.DISPUTED
+    claim.save()
+    start = timezone.now() - dt.timedelta(days=30)
+    for day in range(1, 8):
+        Verification.objects.create(
+            claim=claim,
+            checked_at=start + dt.timedelta(days=day),
+            method="source_check",
+            outcome="confirmed",
+            note=f"re-read on day {day}",
+        )
+
+    html = client.get("/models/bulk-1-model-0/").content.decode()
+
+    assert f'<tr id="claim-{claim.pk}">' in html
+    assert '<a href="https://example.test/1/terms" rel="noopener">Terms 1</a>' in html
+    assert "&lt;b&gt;Only&lt;/b&gt; on Scale &amp; up" in html
+    assert "“&lt;script&gt;alert(1)&lt;/script&gt; we say so”" in html
+    assert "<script>alert" not in html
+    assert '<span class="badge status-disputed">Disputed</span>' in html
+    # The newest five of seven checks, newest first; the others are on the claim's page.
+    assert "<summary>Verification history (7)</summary>" in html
+    shown = [f"re-read on day {day}" for day in (7, 6, 5, 4, 3)]
+    assert all(note in html for note in shown)
+    assert [html.index(note) for note in shown] == sorted(html.index(note) for note in shown)
+    assert "re-read on day 2" not in html and "re-read on day 1" not in html
+    assert f'<a href="/claims/{claim.pk}/">All 7 checks on the claim\'s page</a>' in html
+
+
+def test_the_model_page_leaves_out_retired_claims(client, rows):
+    rows.add(1, models_each=1)
+    Claim.objects.filter(model__slug="bulk-1-model-0").update(status=Claim.Status.RETIRED)
+    text = _text(client.get("/models/bulk-1-model-0/"))
+    assert "No other claims recorded" in text
 
 
 def test_the_licence_catalogue_sets_research_only_licences_apart(client, seeded):
@@ -406,3 +450,59 @@ def test_the_home_page_draws_the_gdpr_verdicts_across_providers_as_an_svg(client
         assert label in re.sub(r"<title>.*?</title>", "", svg, flags=re.S)
         assert f">{count} ({round(count / total * 100)}%)</text>" in svg
     assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_the_provider_pages_written_out_cells_match_the_partials_they_stand_for(rows):
+    """The models and sources tables write in Python what the shared partials write."""
+    provider = rows.add(1, models_each=2)[0]
+    today = timezone.localdate()
+    first, second = AIModel.objects.filter(provider=provider).order_by("slug")
+    variants = [
+        {"retirement_date": today - dt.timedelta(days=1), "release_date": today},
+        {"retirement_date": today + dt.timedelta(days=9)},
+        {"deprecation_date": today, "successor": second},
+        {},
+    ]
+    for kind in Licence.Kind.values:
+        licence = Licence(slug=f"k-{kind}", name=f"<{kind}> & co", kind=kind)
+        for fields in variants:
+            model = AIModel(provider=provider, name="M <1>", slug="m-1", licence=licence, **fields)
+            context = {"model": model, "licence": model.licence}
+            assert marks.lifecycle(model, today=today) == render_to_string(
+                "catalog/partials/lifecycle.html", context
+            )
+            assert marks.licence_badge(licence) == render_to_string(
+                "catalog/partials/licence_badge.html", context
+            )
+    assert marks.licence_badge(None) == render_to_string(
+        "catalog/partials/licence_badge.html", {"licence": None}
+    )
+    source = first.claims.first().source
+    for url in (source.url, ""):
+        source.url = url
+        source.title = "Terms <i>of</i> use & more"
+        assert marks.source_link(source) == render_to_string(
+            "catalog/partials/source_link.html", {"source": source}
+        )
+
+
+def test_the_provider_pages_models_sources_and_gdpr_tables_escape_what_they_print(client, rows):
+    provider = rows.add(1, models_each=1)[0]
+    model = provider.models.get()
+    model.name = "Model <b>one</b>"
+    model.save()
+    source = provider.sources.get()
+    source.publisher = "Bulk & <i>Co</i>"
+    source.save()
+    rating = Rating.objects.filter(assessment__provider=provider).first()
+    rating.justification = "<script>x</script> documented"
+    rating.save()
+    RatingEvidence.objects.filter(rating=rating).update(quote="We <em>never</em> train")
+
+    html = client.get(f"/providers/{provider.slug}/").content.decode()
+
+    assert f'<a href="/models/{model.slug}/">Model &lt;b&gt;one&lt;/b&gt;</a>' in html
+    assert "<td>Bulk &amp; &lt;i&gt;Co&lt;/i&gt;</td>" in html
+    assert "&lt;script&gt;x&lt;/script&gt; documented" in html
+    assert "“We &lt;em&gt;never&lt;/em&gt; train”" in html
+    assert "<script>x" not in html and "<b>one" not in html and "<em>never" not in html

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from assessments.models import Assessment
-from catalog.models import AIModel, Claim
+from catalog.models import AIModel, Claim, Verification
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +32,7 @@ PAGES = [
     ("/?weights=open&commercial=yes&verdict=recommended&freshness=current", 17),
     # A provider's change history reads the newest versions of its claims and of its
     # models' claims apart (2 queries), then those versions.
-    ("/providers/bulk-1/", 26),
+    ("/providers/bulk-1/", 25),
     ("/models/bulk-1-model-1/", 6),
     ("/licences/", 1),
     ("/licences/test-permissive/", 2),
@@ -64,3 +68,30 @@ def test_the_page_runs_a_pinned_number_of_queries_whatever_the_number_of_rows(
     assert Claim.objects.count() > 150
     assert Assessment.objects.count() == 23
     assert _count(client, url) == pinned
+
+
+@pytest.mark.parametrize(
+    "url", ["/providers/bulk-1/", "/models/bulk-1-model-0/", "/models/bulk-1-model-1/"]
+)
+def test_a_page_of_claims_runs_the_same_queries_and_shows_five_checks_as_crawlers_add_them(
+    client, rows, url
+):
+    rows.add(1, models_each=2, claims_each=3)
+    before = _count(client, url)
+    now = timezone.now()
+    for claim in Claim.objects.all():
+        Verification.objects.bulk_create(
+            Verification(
+                claim=claim,
+                checked_at=now - dt.timedelta(hours=hour),
+                method="source_check",
+                outcome="confirmed",
+            )
+            for hour in range(1, 41)
+        )
+
+    assert _count(client, url) == before
+    html = client.get(url).content.decode()
+    histories = re.findall(r'<details class="history">.*?<ol>(.*?)</ol>', html, flags=re.S)
+    assert histories and all(history.count("<li>") == 5 for history in histories)
+    assert "All 41 checks on the claim's page" in html or "All 40 checks" in html
