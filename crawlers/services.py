@@ -14,14 +14,14 @@ moves a *current* claim to *needs review*; a page that cannot be read changes ne
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import time
 from contextlib import nullcontext
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from catalog.models import Claim, Source, Verification
@@ -193,18 +193,134 @@ def sources_sweep(*, limit: int, now: dt.datetime | None = None) -> list[int]:
 # --- running ---------------------------------------------------------------------------------
 
 
-def _load(check_id: int) -> Check:
-    # One query for everything the fetch and the fast path need; the current version's text
-    # and raw body stay in the database until a claim or a re-extraction asks for them.
-    live_claims = Claim.objects.filter(source_id=OuterRef("source_id")).exclude(
-        status=Claim.Status.RETIRED
+# --- the statements every check runs, written by hand ----------------------------------------
+#
+# A worker spends most of a check's CPU compiling ORM queries, not fetching: these few run on
+# every check, so their SQL is built once per process from the models' metadata. Values still
+# go through each field's own ``get_db_prep_save``, exactly as the ORM would send them.
+
+
+def _columns(model, names: tuple[str, ...], alias: str) -> tuple[list[str], str]:
+    """The attnames of ``names`` in the model's field order, and their SELECT list."""
+    fields = [f for f in model._meta.concrete_fields if f.attname in names]
+    quote = connection.ops.quote_name
+    return [f.attname for f in fields], ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
+
+
+# Only columns whose database value already is the Python value (numbers and text: no dates,
+# no JSON), so rows become instances without the ORM's converters; anything else is deferred
+# and loads on first access like any deferred field.
+_CHECK_FIELDS = ("id", "source_id", "kind", "status", "reason", "url", "attempts")
+_CRAWL_FIELDS = (
+    "id",
+    "source_id",
+    "enabled",
+    "keep_selectors",
+    "remove_selectors",
+    "interval_hours",
+    "consecutive_failures",
+    "current_version_id",
+    "etag",
+    "last_modified",
+)
+_VERSION_FIELDS = (
+    "id",
+    "source_id",
+    "number",
+    "content_hash",
+    "raw_hash",
+    "raw_content_type",
+    "keep_selectors",
+    "remove_selectors",
+    "extractor_revision",
+)
+
+
+@functools.cache
+def _load_statement(vendor: str) -> tuple[str, list[str], list[str], list[str]]:
+    del vendor  # the cache key: quoting belongs to the backend
+    quote = connection.ops.quote_name
+    check_names, check_sql = _columns(Check, _CHECK_FIELDS, "c")
+    crawl_names, crawl_sql = _columns(CrawlSettings, _CRAWL_FIELDS, "s")
+    version_names, version_sql = _columns(Version, _VERSION_FIELDS, "v")
+    claims = quote(Claim._meta.db_table)
+    sql = (
+        f"SELECT {check_sql}, {crawl_sql}, {version_sql}, EXISTS (SELECT 1 FROM {claims} cl "
+        "WHERE cl.source_id = c.source_id AND cl.status <> %s) "
+        f"FROM {quote(Check._meta.db_table)} c "
+        f"LEFT JOIN {quote(CrawlSettings._meta.db_table)} s ON s.source_id = c.source_id "
+        f"LEFT JOIN {quote(Version._meta.db_table)} v ON v.id = s.current_version_id "
+        "WHERE c.id = %s"
     )
-    return (
-        Check.objects.select_related("source__crawl__current_version")
-        .defer("source__crawl__current_version__text", "source__crawl__current_version__raw_body")
-        .annotate(cited=Exists(live_claims))
-        .get(pk=check_id)
-    )
+    return sql, check_names, crawl_names, version_names
+
+
+def _claim_and_load(check_id: int, *, now: dt.datetime) -> Check | None:
+    """Claim an open check for this delivery and read it; None when it is already finished.
+
+    The claim is a conditional UPDATE (only one delivery at a time finds the check open and
+    counts its attempt); then one SELECT reads the check with its crawl settings, the current
+    version (without its text and raw body: they load on access) and whether any live claim
+    cites the source (``cited``). ``check.source.crawl`` is set when the settings exist.
+    """
+    quote = connection.ops.quote_name
+    started_at = Check._meta.get_field("started_at").get_db_prep_save(now, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(Check._meta.db_table)} SET status = %s, started_at = %s, "
+            "attempts = attempts + 1 WHERE id = %s AND status IN (%s, %s)",
+            [Check.Status.RUNNING, started_at, check_id, *OPEN_STATUSES],
+        )
+        if cursor.rowcount != 1:
+            return None
+        sql, check_names, crawl_names, version_names = _load_statement(connection.vendor)
+        cursor.execute(sql, [Claim.Status.RETIRED, check_id])
+        row = cursor.fetchone()
+    db = connection.alias
+    split, split2 = len(check_names), len(check_names) + len(crawl_names)
+    check = Check.from_db(db, check_names, row[:split])
+    check.cited = bool(row[-1])
+    crawl_row, version_row = row[split:split2], row[split2:-1]
+    if crawl_row[0] is not None:
+        crawl = CrawlSettings.from_db(db, crawl_names, crawl_row)
+        crawl.current_version = (
+            Version.from_db(db, version_names, version_row) if version_row[0] is not None else None
+        )
+        check._crawl = crawl
+    return check
+
+
+def _update_row(
+    model,
+    *,
+    values: dict,
+    where: str,
+    params: list,
+    extra: str = "",
+    extra_params: tuple | list = (),
+) -> int:
+    """UPDATE ``model``'s table: ``values`` (field name: value) where ``where`` holds.
+
+    ``extra`` is one more hand-written assignment (with its ``extra_params``). Returns the
+    number of rows changed. Related fields take an instance or None.
+    """
+    quote = connection.ops.quote_name
+    assignments, arguments = [], []
+    for name, value in values.items():
+        field = model._meta.get_field(name)
+        if field.is_relation and value is not None:
+            value = value.pk
+        assignments.append(f"{quote(field.column)} = %s")
+        arguments.append(field.get_db_prep_save(value, connection))
+    if extra:
+        assignments.append(extra)
+        arguments.extend(extra_params)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(model._meta.db_table)} SET {', '.join(assignments)} WHERE {where}",
+            [*arguments, *params],
+        )
+        return cursor.rowcount
 
 
 def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
@@ -216,13 +332,9 @@ def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
     as a failure. A body identical to the one that produced the current text (same selectors,
     same extractor) is recorded as *unchanged* without being parsed again.
     """
-    now = timezone.now()
-    claimed = Check.objects.filter(pk=check_id, status__in=OPEN_STATUSES).update(
-        status=Check.Status.RUNNING, started_at=now, attempts=F("attempts") + 1
-    )
-    if not claimed:
+    check = _claim_and_load(check_id, now=timezone.now())
+    if check is None:
         return None
-    check = _load(check_id)
     started = time.monotonic()
     if check.attempts > MAX_ATTEMPTS:
         # A check whose worker keeps dying (a hard time limit, a crash) is re-delivered
@@ -234,7 +346,7 @@ def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
             ),
             started=started,
         )
-    crawl = getattr(check.source, "crawl", None) or crawl_settings_for(source=check.source)
+    crawl = getattr(check, "_crawl", None) or crawl_settings_for(source=check.source)
     has_version = crawl.current_version_id is not None
     try:
         result = fetch.fetch(
@@ -319,7 +431,12 @@ def _finish(check: Check, **fields) -> bool:
     False means another delivery of the same task finished it first; the caller then rolls
     back whatever it wrote, so nothing is stored twice.
     """
-    finished = Check.objects.filter(pk=check.pk, status=Check.Status.RUNNING).update(**fields)
+    finished = _update_row(
+        Check,
+        values=fields,
+        where="id = %s AND status = %s",
+        params=[check.pk, Check.Status.RUNNING],
+    )
     if not finished:
         transaction.set_rollback(True)
         return False
@@ -487,15 +604,23 @@ def _check_record(
         # its current version and selectors are still those read before the fetch, and
         # that UPDATE's row lock holds until commit, as the SELECT FOR UPDATE below would.
         with transaction.atomic():
-            next_check = now + dt.timedelta(hours=seen.interval_hours)
-            moved = CrawlSettings.objects.filter(
-                pk=seen.pk,
-                current_version_id=seen.current_version_id,
-                keep_selectors=seen.keep_selectors,
-                remove_selectors=seen.remove_selectors,
-            ).update(
-                **_read_fields(result=result, now=now),
-                next_check_at=Greatest(Coalesce("next_check_at", Value(now)), Value(next_check)),
+            next_check = CrawlSettings._meta.get_field("next_check_at").get_db_prep_save(
+                now + dt.timedelta(hours=seen.interval_hours), connection
+            )
+            # The next check never moves backwards: a later one set meanwhile is kept.
+            moved = _update_row(
+                CrawlSettings,
+                values=_read_fields(result=result, now=now),
+                where="id = %s AND current_version_id = %s AND keep_selectors = %s "
+                "AND remove_selectors = %s",
+                params=[
+                    seen.pk,
+                    seen.current_version_id,
+                    seen.keep_selectors,
+                    seen.remove_selectors,
+                ],
+                extra="next_check_at = CASE WHEN next_check_at > %s THEN next_check_at ELSE %s END",
+                extra_params=[next_check, next_check],
             )
             if moved:
                 version = seen.current_version
