@@ -21,7 +21,7 @@ from contextlib import nullcontext
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from catalog.models import Claim, Source, Verification
@@ -410,19 +410,54 @@ def _extract(result: fetch.FetchResult, crawl: CrawlSettings) -> Extracted:
         raise
 
 
-def _lock_crawl(source_id: int, *, with_text: bool = True) -> CrawlSettings:
-    # Everything that writes a source's versions or schedule holds this row lock, so two
-    # deliveries of one check, or a check and a selector edit, take turns. The current text
-    # comes along only when claims will be searched in it.
-    deferred = ["current_version__raw_body"]
-    if not with_text:
-        deferred.append("current_version__text")
-    return (
-        CrawlSettings.objects.select_for_update(of=("self",))
-        .select_related("current_version")
-        .defer(*deferred)
-        .get(source_id=source_id)
+@functools.cache
+def _lock_statement(vendor: str, *, with_text: bool) -> tuple[str, list[str], list[str]]:
+    quote = connection.ops.quote_name
+    crawl_names, crawl_sql = _columns(CrawlSettings, _CRAWL_FIELDS, "s")
+    version_fields = (*_VERSION_FIELDS, "fetched_url", *(("text",) if with_text else ()))
+    version_names, version_sql = _columns(Version, version_fields, "v")
+    sql = (
+        f"SELECT {crawl_sql}, {version_sql} FROM {quote(CrawlSettings._meta.db_table)} s "
+        f"LEFT JOIN {quote(Version._meta.db_table)} v ON v.id = s.current_version_id "
+        "WHERE s.source_id = %s"
     )
+    if connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF s"
+    elif connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    return sql, crawl_names, version_names
+
+
+def _lock_crawl(source_id: int, *, with_text: bool = True) -> CrawlSettings:
+    """The source's settings under a row lock, with the current version (raw body deferred).
+
+    Everything that writes a source's versions or schedule holds this lock, so two deliveries
+    of one check, or a check and a selector edit, take turns. The current text comes along
+    only when claims will be searched in it. Raises ``CrawlSettings.DoesNotExist``.
+    """
+    sql, crawl_names, version_names = _lock_statement(connection.vendor, with_text=with_text)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [source_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise CrawlSettings.DoesNotExist(f"No crawl settings for source {source_id}.")
+    split = len(crawl_names)
+    crawl = CrawlSettings.from_db(connection.alias, crawl_names, row[:split])
+    crawl.current_version = (
+        Version.from_db(connection.alias, version_names, row[split:])
+        if row[split] is not None
+        else None
+    )
+    return crawl
+
+
+# The next check never moves backwards: a later one already set is kept.
+_NOT_BEFORE = "next_check_at = CASE WHEN next_check_at > %s THEN next_check_at ELSE %s END"
+
+
+def _not_before(when: dt.datetime) -> list:
+    value = CrawlSettings._meta.get_field("next_check_at").get_db_prep_save(when, connection)
+    return [value, value]
 
 
 def _finish(check: Check, **fields) -> bool:
@@ -460,14 +495,18 @@ def _version_for(
     if current is not None and current.content_hash == extracted.content_hash:
         return current
     # One query answers both "was this text seen before?" and "what number comes next?".
-    found = Version.objects.filter(source_id=crawl.source_id).aggregate(
-        highest=Max("number"), seen=Max("pk", filter=Q(content_hash=extracted.content_hash))
-    )
-    if found["seen"] is not None:
-        return Version.objects.defer("text", "raw_body").get(pk=found["seen"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT MAX(number), MAX(CASE WHEN content_hash = %s THEN id END) "
+            f"FROM {connection.ops.quote_name(Version._meta.db_table)} WHERE source_id = %s",
+            [extracted.content_hash, crawl.source_id],
+        )
+        highest, seen = cursor.fetchone()
+    if seen is not None:
+        return Version.objects.defer("text", "raw_body").get(pk=seen)
     return Version.objects.create(
         source_id=crawl.source_id,
-        number=(found["highest"] or 0) + 1,
+        number=(highest or 0) + 1,
         content_hash=extracted.content_hash,
         text=extracted.text,
         cause=cause,
@@ -604,10 +643,6 @@ def _check_record(
         # its current version and selectors are still those read before the fetch, and
         # that UPDATE's row lock holds until commit, as the SELECT FOR UPDATE below would.
         with transaction.atomic():
-            next_check = CrawlSettings._meta.get_field("next_check_at").get_db_prep_save(
-                now + dt.timedelta(hours=seen.interval_hours), connection
-            )
-            # The next check never moves backwards: a later one set meanwhile is kept.
             moved = _update_row(
                 CrawlSettings,
                 values=_read_fields(result=result, now=now),
@@ -619,8 +654,8 @@ def _check_record(
                     seen.keep_selectors,
                     seen.remove_selectors,
                 ],
-                extra="next_check_at = CASE WHEN next_check_at > %s THEN next_check_at ELSE %s END",
-                extra_params=[next_check, next_check],
+                extra=_NOT_BEFORE,
+                extra_params=_not_before(now + dt.timedelta(hours=seen.interval_hours)),
             )
             if moved:
                 version = seen.current_version
@@ -702,12 +737,13 @@ def _check_record(
             ),
         ):
             return None
-        CrawlSettings.objects.filter(pk=crawl.pk).update(
-            **_read_fields(result=result, now=now),
-            current_version=version,
-            next_check_at=max(
-                crawl.next_check_at or now, now + dt.timedelta(hours=crawl.interval_hours)
-            ),
+        _update_row(
+            CrawlSettings,
+            values={**_read_fields(result=result, now=now), "current_version": version},
+            where="id = %s",
+            params=[crawl.pk],
+            extra=_NOT_BEFORE,
+            extra_params=_not_before(now + dt.timedelta(hours=crawl.interval_hours)),
         )
         if cited:
             claims_reverify(check=check, text=version.text)
@@ -739,13 +775,18 @@ def _check_fail_locked(
         previous_version=crawl.current_version,
     ):
         return None
-    schedule = {}
+    schedule = "consecutive_failures = consecutive_failures + 1"
+    schedule_params = []
     if error.retry_after:
-        schedule["next_check_at"] = max(
-            crawl.next_check_at or now, now + dt.timedelta(seconds=error.retry_after)
-        )
-    CrawlSettings.objects.filter(pk=crawl.pk).update(
-        last_checked_at=now, consecutive_failures=F("consecutive_failures") + 1, **schedule
+        schedule += ", " + _NOT_BEFORE
+        schedule_params = _not_before(now + dt.timedelta(seconds=error.retry_after))
+    _update_row(
+        CrawlSettings,
+        values={"last_checked_at": now},
+        where="id = %s",
+        params=[crawl.pk],
+        extra=schedule,
+        extra_params=schedule_params,
     )
     if getattr(check, "cited", True):
         claims_reverify(check=check, text=None)

@@ -460,3 +460,33 @@ def test_a_check_of_a_source_whose_settings_are_gone_runs_with_the_defaults(serv
     check.refresh_from_db()
     assert check.outcome == Check.Outcome.FIRST
     assert CrawlSettings.objects.get(source=source).current_version == check.version
+
+
+def test_a_retry_after_never_pulls_a_later_next_check_earlier(server, provider):
+    server.route(
+        "/page", Page("slow down", status=429, content_type="text/plain",
+                      headers={"Retry-After": "120"})
+    )  # fmt: skip
+    source = make_source(server.url("/page"), provider=provider)
+    later = timezone.now() + dt.timedelta(days=30)
+    CrawlSettings.objects.filter(source=source).update(next_check_at=later)
+    check = run_check(source)
+    assert check.status == Check.Status.FAILED and check.http_status == 429
+    assert check.redirects == [] and check.error_permanent is False
+    crawl = CrawlSettings.objects.get(source=source)
+    assert crawl.next_check_at == later
+    assert crawl.consecutive_failures == 1 and crawl.last_checked_at == check.finished_at
+
+
+def test_a_changed_text_takes_the_next_number_and_becomes_current(server, provider):
+    server.route("/page", Page(TERMS))
+    source = make_source(server.url("/page"), provider=provider)
+    first = run_check(source)
+    server.route("/page", Page(TERMS.replace("Outputs", "All outputs")))
+    check = run_check(source)
+    assert check.outcome == Check.Outcome.CHANGED
+    assert check.previous_version == first.version
+    assert check.version.number == first.version.number + 1
+    crawl = CrawlSettings.objects.get(source=source)
+    assert crawl.current_version == check.version
+    assert crawl.next_check_at == check.finished_at + dt.timedelta(hours=crawl.interval_hours)
