@@ -223,6 +223,7 @@ def main() -> None:
 
         def sweep(label: str) -> float:
             before = Check.objects.count()
+            workers_cpu = sum(cpu_seconds(w.pid) for w in workers)
             started, cpu = time.monotonic(), time.process_time()
             # What the beat's periodic sweep runs: one query for the due sources, one insert
             # for their checks, then their messages in pipelined batches.
@@ -238,10 +239,13 @@ def main() -> None:
             window = swept.aggregate(first=Min("started_at"), last=Max("finished_at"))
             wall = (window["last"] - window["first"]).total_seconds()
             failed = swept.filter(status="failed").count()
+            # Includes the workers' idle polling while the queue drains, so it errs high.
+            per_check = (sum(cpu_seconds(w.pid) for w in workers) - workers_cpu) / args.sources
             print(
                 f"{label}: {Check.objects.count() - before} checks, {failed} failed, "
                 f"queued in {queued:.1f} s ({queue_cpu * 1000 / args.sources:.2f} ms CPU per "
-                f"source), crawl wall time {wall:.1f} s"
+                f"source), crawl wall time {wall:.1f} s, {per_check * 1000:.1f} ms of worker "
+                f"CPU per check; load average {os.getloadavg()[0]:.1f}"
             )
             return wall
 

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import email.utils
 import functools
+import heapq
 import ipaddress
+import itertools
 import os
 import re
 import socket
@@ -349,12 +351,12 @@ class _Watchdog:
     """Shuts the socket down when the deadline passes, whatever the read is waiting for."""
 
     def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
         self.fired = False
+        self.cancelled = False
         self._socket: socket.socket | None = None
         self._lock = threading.Lock()
-        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+        _watchdog_keeper().watch(self)
 
     def arm(self, sock: socket.socket | None) -> None:
         with self._lock:
@@ -362,8 +364,10 @@ class _Watchdog:
             if self.fired:
                 self._shutdown()
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
         with self._lock:
+            if self.cancelled:
+                return
             self.fired = True
             self._shutdown()
 
@@ -373,7 +377,60 @@ class _Watchdog:
                 self._socket.shutdown(socket.SHUT_RDWR)
 
     def cancel(self) -> None:
-        self._timer.cancel()
+        with self._lock:
+            self.cancelled = True
+            self._socket = None
+
+
+class _WatchdogKeeper:
+    """One thread per process fires every watchdog whose deadline has passed.
+
+    A timer thread per request cost more CPU than the rest of the exchange; this thread
+    sleeps until the earliest deadline and is woken only when an earlier one arrives.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._heap: list[tuple[float, int, _Watchdog]] = []
+        self._order = itertools.count()
+        thread = threading.Thread(target=self._run, name="atlas-fetch-watchdog", daemon=True)
+        thread.start()
+
+    def watch(self, watchdog: _Watchdog) -> None:
+        with self._condition:
+            if len(self._heap) > 4096:
+                # Cancelled watchdogs wait for their deadline in the heap; drop them in bulk.
+                self._heap = [entry for entry in self._heap if not entry[2].cancelled]
+                heapq.heapify(self._heap)
+            heapq.heappush(self._heap, (watchdog.deadline, next(self._order), watchdog))
+            if self._heap[0][2] is watchdog:
+                self._condition.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while True:
+                    while self._heap and self._heap[0][2].cancelled:
+                        heapq.heappop(self._heap)
+                    now = time.monotonic()
+                    if self._heap and self._heap[0][0] <= now:
+                        due = heapq.heappop(self._heap)[2]
+                        break
+                    self._condition.wait(self._heap[0][0] - now if self._heap else None)
+            due.fire()
+
+
+_keeper: tuple[int, _WatchdogKeeper] | None = None
+_keeper_lock = threading.Lock()
+
+
+def _watchdog_keeper() -> _WatchdogKeeper:
+    global _keeper
+    with _keeper_lock:
+        # One per process: a forked worker child has none of its parent's threads.
+        if _keeper is None or _keeper[0] != os.getpid():
+            _keeper = (os.getpid(), _WatchdogKeeper())
+        return _keeper[1]
 
 
 @functools.cache

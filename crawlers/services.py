@@ -14,14 +14,14 @@ moves a *current* claim to *needs review*; a page that cannot be read changes ne
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import time
 from contextlib import nullcontext
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from catalog.models import Claim, Source, Verification
@@ -193,18 +193,134 @@ def sources_sweep(*, limit: int, now: dt.datetime | None = None) -> list[int]:
 # --- running ---------------------------------------------------------------------------------
 
 
-def _load(check_id: int) -> Check:
-    # One query for everything the fetch and the fast path need; the current version's text
-    # and raw body stay in the database until a claim or a re-extraction asks for them.
-    live_claims = Claim.objects.filter(source_id=OuterRef("source_id")).exclude(
-        status=Claim.Status.RETIRED
+# --- the statements every check runs, written by hand ----------------------------------------
+#
+# A worker spends most of a check's CPU compiling ORM queries, not fetching: these few run on
+# every check, so their SQL is built once per process from the models' metadata. Values still
+# go through each field's own ``get_db_prep_save``, exactly as the ORM would send them.
+
+
+def _columns(model, names: tuple[str, ...], alias: str) -> tuple[list[str], str]:
+    """The attnames of ``names`` in the model's field order, and their SELECT list."""
+    fields = [f for f in model._meta.concrete_fields if f.attname in names]
+    quote = connection.ops.quote_name
+    return [f.attname for f in fields], ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
+
+
+# Only columns whose database value already is the Python value (numbers and text: no dates,
+# no JSON), so rows become instances without the ORM's converters; anything else is deferred
+# and loads on first access like any deferred field.
+_CHECK_FIELDS = ("id", "source_id", "kind", "status", "reason", "url", "attempts")
+_CRAWL_FIELDS = (
+    "id",
+    "source_id",
+    "enabled",
+    "keep_selectors",
+    "remove_selectors",
+    "interval_hours",
+    "consecutive_failures",
+    "current_version_id",
+    "etag",
+    "last_modified",
+)
+_VERSION_FIELDS = (
+    "id",
+    "source_id",
+    "number",
+    "content_hash",
+    "raw_hash",
+    "raw_content_type",
+    "keep_selectors",
+    "remove_selectors",
+    "extractor_revision",
+)
+
+
+@functools.cache
+def _load_statement(vendor: str) -> tuple[str, list[str], list[str], list[str]]:
+    del vendor  # the cache key: quoting belongs to the backend
+    quote = connection.ops.quote_name
+    check_names, check_sql = _columns(Check, _CHECK_FIELDS, "c")
+    crawl_names, crawl_sql = _columns(CrawlSettings, _CRAWL_FIELDS, "s")
+    version_names, version_sql = _columns(Version, _VERSION_FIELDS, "v")
+    claims = quote(Claim._meta.db_table)
+    sql = (
+        f"SELECT {check_sql}, {crawl_sql}, {version_sql}, EXISTS (SELECT 1 FROM {claims} cl "
+        "WHERE cl.source_id = c.source_id AND cl.status <> %s) "
+        f"FROM {quote(Check._meta.db_table)} c "
+        f"LEFT JOIN {quote(CrawlSettings._meta.db_table)} s ON s.source_id = c.source_id "
+        f"LEFT JOIN {quote(Version._meta.db_table)} v ON v.id = s.current_version_id "
+        "WHERE c.id = %s"
     )
-    return (
-        Check.objects.select_related("source__crawl__current_version")
-        .defer("source__crawl__current_version__text", "source__crawl__current_version__raw_body")
-        .annotate(cited=Exists(live_claims))
-        .get(pk=check_id)
-    )
+    return sql, check_names, crawl_names, version_names
+
+
+def _claim_and_load(check_id: int, *, now: dt.datetime) -> Check | None:
+    """Claim an open check for this delivery and read it; None when it is already finished.
+
+    The claim is a conditional UPDATE (only one delivery at a time finds the check open and
+    counts its attempt); then one SELECT reads the check with its crawl settings, the current
+    version (without its text and raw body: they load on access) and whether any live claim
+    cites the source (``cited``). ``check.source.crawl`` is set when the settings exist.
+    """
+    quote = connection.ops.quote_name
+    started_at = Check._meta.get_field("started_at").get_db_prep_save(now, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(Check._meta.db_table)} SET status = %s, started_at = %s, "
+            "attempts = attempts + 1 WHERE id = %s AND status IN (%s, %s)",
+            [Check.Status.RUNNING, started_at, check_id, *OPEN_STATUSES],
+        )
+        if cursor.rowcount != 1:
+            return None
+        sql, check_names, crawl_names, version_names = _load_statement(connection.vendor)
+        cursor.execute(sql, [Claim.Status.RETIRED, check_id])
+        row = cursor.fetchone()
+    db = connection.alias
+    split, split2 = len(check_names), len(check_names) + len(crawl_names)
+    check = Check.from_db(db, check_names, row[:split])
+    check.cited = bool(row[-1])
+    crawl_row, version_row = row[split:split2], row[split2:-1]
+    if crawl_row[0] is not None:
+        crawl = CrawlSettings.from_db(db, crawl_names, crawl_row)
+        crawl.current_version = (
+            Version.from_db(db, version_names, version_row) if version_row[0] is not None else None
+        )
+        check._crawl = crawl
+    return check
+
+
+def _update_row(
+    model,
+    *,
+    values: dict,
+    where: str,
+    params: list,
+    extra: str = "",
+    extra_params: tuple | list = (),
+) -> int:
+    """UPDATE ``model``'s table: ``values`` (field name: value) where ``where`` holds.
+
+    ``extra`` is one more hand-written assignment (with its ``extra_params``). Returns the
+    number of rows changed. Related fields take an instance or None.
+    """
+    quote = connection.ops.quote_name
+    assignments, arguments = [], []
+    for name, value in values.items():
+        field = model._meta.get_field(name)
+        if field.is_relation and value is not None:
+            value = value.pk
+        assignments.append(f"{quote(field.column)} = %s")
+        arguments.append(field.get_db_prep_save(value, connection))
+    if extra:
+        assignments.append(extra)
+        arguments.extend(extra_params)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(model._meta.db_table)} SET {', '.join(assignments)} WHERE {where}",
+            [*arguments, *params],
+        )
+        return cursor.rowcount
 
 
 def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
@@ -216,13 +332,9 @@ def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
     as a failure. A body identical to the one that produced the current text (same selectors,
     same extractor) is recorded as *unchanged* without being parsed again.
     """
-    now = timezone.now()
-    claimed = Check.objects.filter(pk=check_id, status__in=OPEN_STATUSES).update(
-        status=Check.Status.RUNNING, started_at=now, attempts=F("attempts") + 1
-    )
-    if not claimed:
+    check = _claim_and_load(check_id, now=timezone.now())
+    if check is None:
         return None
-    check = _load(check_id)
     started = time.monotonic()
     if check.attempts > MAX_ATTEMPTS:
         # A check whose worker keeps dying (a hard time limit, a crash) is re-delivered
@@ -234,7 +346,7 @@ def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
             ),
             started=started,
         )
-    crawl = getattr(check.source, "crawl", None) or crawl_settings_for(source=check.source)
+    crawl = getattr(check, "_crawl", None) or crawl_settings_for(source=check.source)
     has_version = crawl.current_version_id is not None
     try:
         result = fetch.fetch(
@@ -298,19 +410,54 @@ def _extract(result: fetch.FetchResult, crawl: CrawlSettings) -> Extracted:
         raise
 
 
-def _lock_crawl(source_id: int, *, with_text: bool = True) -> CrawlSettings:
-    # Everything that writes a source's versions or schedule holds this row lock, so two
-    # deliveries of one check, or a check and a selector edit, take turns. The current text
-    # comes along only when claims will be searched in it.
-    deferred = ["current_version__raw_body"]
-    if not with_text:
-        deferred.append("current_version__text")
-    return (
-        CrawlSettings.objects.select_for_update(of=("self",))
-        .select_related("current_version")
-        .defer(*deferred)
-        .get(source_id=source_id)
+@functools.cache
+def _lock_statement(vendor: str, *, with_text: bool) -> tuple[str, list[str], list[str]]:
+    quote = connection.ops.quote_name
+    crawl_names, crawl_sql = _columns(CrawlSettings, _CRAWL_FIELDS, "s")
+    version_fields = (*_VERSION_FIELDS, "fetched_url", *(("text",) if with_text else ()))
+    version_names, version_sql = _columns(Version, version_fields, "v")
+    sql = (
+        f"SELECT {crawl_sql}, {version_sql} FROM {quote(CrawlSettings._meta.db_table)} s "
+        f"LEFT JOIN {quote(Version._meta.db_table)} v ON v.id = s.current_version_id "
+        "WHERE s.source_id = %s"
     )
+    if connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF s"
+    elif connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    return sql, crawl_names, version_names
+
+
+def _lock_crawl(source_id: int, *, with_text: bool = True) -> CrawlSettings:
+    """The source's settings under a row lock, with the current version (raw body deferred).
+
+    Everything that writes a source's versions or schedule holds this lock, so two deliveries
+    of one check, or a check and a selector edit, take turns. The current text comes along
+    only when claims will be searched in it. Raises ``CrawlSettings.DoesNotExist``.
+    """
+    sql, crawl_names, version_names = _lock_statement(connection.vendor, with_text=with_text)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [source_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise CrawlSettings.DoesNotExist(f"No crawl settings for source {source_id}.")
+    split = len(crawl_names)
+    crawl = CrawlSettings.from_db(connection.alias, crawl_names, row[:split])
+    crawl.current_version = (
+        Version.from_db(connection.alias, version_names, row[split:])
+        if row[split] is not None
+        else None
+    )
+    return crawl
+
+
+# The next check never moves backwards: a later one already set is kept.
+_NOT_BEFORE = "next_check_at = CASE WHEN next_check_at > %s THEN next_check_at ELSE %s END"
+
+
+def _not_before(when: dt.datetime) -> list:
+    value = CrawlSettings._meta.get_field("next_check_at").get_db_prep_save(when, connection)
+    return [value, value]
 
 
 def _finish(check: Check, **fields) -> bool:
@@ -319,7 +466,12 @@ def _finish(check: Check, **fields) -> bool:
     False means another delivery of the same task finished it first; the caller then rolls
     back whatever it wrote, so nothing is stored twice.
     """
-    finished = Check.objects.filter(pk=check.pk, status=Check.Status.RUNNING).update(**fields)
+    finished = _update_row(
+        Check,
+        values=fields,
+        where="id = %s AND status = %s",
+        params=[check.pk, Check.Status.RUNNING],
+    )
     if not finished:
         transaction.set_rollback(True)
         return False
@@ -343,14 +495,18 @@ def _version_for(
     if current is not None and current.content_hash == extracted.content_hash:
         return current
     # One query answers both "was this text seen before?" and "what number comes next?".
-    found = Version.objects.filter(source_id=crawl.source_id).aggregate(
-        highest=Max("number"), seen=Max("pk", filter=Q(content_hash=extracted.content_hash))
-    )
-    if found["seen"] is not None:
-        return Version.objects.defer("text", "raw_body").get(pk=found["seen"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT MAX(number), MAX(CASE WHEN content_hash = %s THEN id END) "
+            f"FROM {connection.ops.quote_name(Version._meta.db_table)} WHERE source_id = %s",
+            [extracted.content_hash, crawl.source_id],
+        )
+        highest, seen = cursor.fetchone()
+    if seen is not None:
+        return Version.objects.defer("text", "raw_body").get(pk=seen)
     return Version.objects.create(
         source_id=crawl.source_id,
-        number=(found["highest"] or 0) + 1,
+        number=(highest or 0) + 1,
         content_hash=extracted.content_hash,
         text=extracted.text,
         cause=cause,
@@ -487,15 +643,19 @@ def _check_record(
         # its current version and selectors are still those read before the fetch, and
         # that UPDATE's row lock holds until commit, as the SELECT FOR UPDATE below would.
         with transaction.atomic():
-            next_check = now + dt.timedelta(hours=seen.interval_hours)
-            moved = CrawlSettings.objects.filter(
-                pk=seen.pk,
-                current_version_id=seen.current_version_id,
-                keep_selectors=seen.keep_selectors,
-                remove_selectors=seen.remove_selectors,
-            ).update(
-                **_read_fields(result=result, now=now),
-                next_check_at=Greatest(Coalesce("next_check_at", Value(now)), Value(next_check)),
+            moved = _update_row(
+                CrawlSettings,
+                values=_read_fields(result=result, now=now),
+                where="id = %s AND current_version_id = %s AND keep_selectors = %s "
+                "AND remove_selectors = %s",
+                params=[
+                    seen.pk,
+                    seen.current_version_id,
+                    seen.keep_selectors,
+                    seen.remove_selectors,
+                ],
+                extra=_NOT_BEFORE,
+                extra_params=_not_before(now + dt.timedelta(hours=seen.interval_hours)),
             )
             if moved:
                 version = seen.current_version
@@ -577,12 +737,13 @@ def _check_record(
             ),
         ):
             return None
-        CrawlSettings.objects.filter(pk=crawl.pk).update(
-            **_read_fields(result=result, now=now),
-            current_version=version,
-            next_check_at=max(
-                crawl.next_check_at or now, now + dt.timedelta(hours=crawl.interval_hours)
-            ),
+        _update_row(
+            CrawlSettings,
+            values={**_read_fields(result=result, now=now), "current_version": version},
+            where="id = %s",
+            params=[crawl.pk],
+            extra=_NOT_BEFORE,
+            extra_params=_not_before(now + dt.timedelta(hours=crawl.interval_hours)),
         )
         if cited:
             claims_reverify(check=check, text=version.text)
@@ -614,13 +775,18 @@ def _check_fail_locked(
         previous_version=crawl.current_version,
     ):
         return None
-    schedule = {}
+    schedule = "consecutive_failures = consecutive_failures + 1"
+    schedule_params = []
     if error.retry_after:
-        schedule["next_check_at"] = max(
-            crawl.next_check_at or now, now + dt.timedelta(seconds=error.retry_after)
-        )
-    CrawlSettings.objects.filter(pk=crawl.pk).update(
-        last_checked_at=now, consecutive_failures=F("consecutive_failures") + 1, **schedule
+        schedule += ", " + _NOT_BEFORE
+        schedule_params = _not_before(now + dt.timedelta(seconds=error.retry_after))
+    _update_row(
+        CrawlSettings,
+        values={"last_checked_at": now},
+        where="id = %s",
+        params=[crawl.pk],
+        extra=schedule,
+        extra_params=schedule_params,
     )
     if getattr(check, "cited", True):
         claims_reverify(check=check, text=None)

@@ -250,6 +250,32 @@ def test_a_slow_drip_body_is_cut_off_at_the_deadline(server, settings):
     assert raised.value.permanent is False
 
 
+def test_a_deadline_is_kept_while_fetches_with_later_ones_are_in_flight(server, settings):
+    settings.ATLAS_CRAWLER_TOTAL_TIMEOUT = 1
+    # One thread keeps every deadline: one registered earlier but due later must not hide
+    # the drip's.
+    later = fetch._Watchdog(time.monotonic() + 3600)
+
+    def drip(request):
+        request.send_response(200)
+        request.send_header("Content-Type", "text/html")
+        request.send_header("Content-Length", "1000")
+        request.end_headers()
+        for _ in range(1000):
+            request.wfile.write(b"a")
+            request.wfile.flush()
+            time.sleep(0.2)
+
+    server.route("/drip", drip)
+    try:
+        with pytest.raises(CrawlerError) as raised:
+            fetch.fetch(server.url("/drip"))
+    finally:
+        later.cancel()
+    assert "within 1 s" in str(raised.value)
+    assert not later.fired
+
+
 def test_slowly_dripped_headers_are_cut_off_at_the_deadline(server, settings):
     settings.ATLAS_CRAWLER_TOTAL_TIMEOUT = 1
 

@@ -414,3 +414,79 @@ def test_an_allow_list_entry_that_is_not_a_network_is_an_error(settings):
     errors = [m for m in run_checks() if m.id == "crawlers.E001"]
     assert len(errors) == 1
     assert "'intranet.local'" in errors[0].msg
+
+
+def test_an_unchanged_check_moves_the_next_check_forward_but_never_back(server, provider):
+    server.route("/page", Page(TERMS))
+    source = make_source(server.url("/page"), provider=provider)
+    run_check(source)
+    later = timezone.now() + dt.timedelta(days=30)
+    CrawlSettings.objects.filter(source=source).update(next_check_at=later)
+    assert run_check(source).outcome == Check.Outcome.UNCHANGED
+    assert CrawlSettings.objects.get(source=source).next_check_at == later
+
+    CrawlSettings.objects.filter(source=source).update(next_check_at=None, interval_hours=5)
+    check = run_check(source)
+    assert check.outcome == Check.Outcome.UNCHANGED
+    crawl = CrawlSettings.objects.get(source=source)
+    assert crawl.next_check_at == check.finished_at + dt.timedelta(hours=5)
+    assert crawl.last_checked_at == check.finished_at and crawl.consecutive_failures == 0
+
+
+def test_a_check_records_every_field_of_its_outcome(server, provider):
+    server.route("/start", Page("", status=302, headers={"Location": "/page"}))
+    server.route("/page", Page(TERMS))
+    source = make_source(server.url("/start"), provider=provider)
+    first = run_check(source)
+    check = run_check(source)
+    assert check.status == Check.Status.DONE and check.attempts == 1
+    assert check.outcome == Check.Outcome.UNCHANGED
+    assert check.http_status == 200 and check.final_url == server.url("/page")
+    assert check.redirects == [
+        {"status": 302, "from": server.url("/start"), "to": server.url("/page")}
+    ]
+    assert check.content_type == "text/html" and check.bytes_received == len(TERMS.encode())
+    assert check.error == "" and check.error_permanent is None
+    assert check.version == check.previous_version == first.version
+    assert check.started_at <= check.finished_at and check.duration_ms >= 0
+
+
+def test_a_check_of_a_source_whose_settings_are_gone_runs_with_the_defaults(server, provider):
+    server.route("/page", Page(TERMS))
+    source = make_source(server.url("/page"), provider=provider)
+    check = services.check_queue(source=source, reason="test")
+    CrawlSettings.objects.filter(source=source).delete()
+    services.check_run(check_id=check.pk)
+    check.refresh_from_db()
+    assert check.outcome == Check.Outcome.FIRST
+    assert CrawlSettings.objects.get(source=source).current_version == check.version
+
+
+def test_a_retry_after_never_pulls_a_later_next_check_earlier(server, provider):
+    server.route(
+        "/page", Page("slow down", status=429, content_type="text/plain",
+                      headers={"Retry-After": "120"})
+    )  # fmt: skip
+    source = make_source(server.url("/page"), provider=provider)
+    later = timezone.now() + dt.timedelta(days=30)
+    CrawlSettings.objects.filter(source=source).update(next_check_at=later)
+    check = run_check(source)
+    assert check.status == Check.Status.FAILED and check.http_status == 429
+    assert check.redirects == [] and check.error_permanent is False
+    crawl = CrawlSettings.objects.get(source=source)
+    assert crawl.next_check_at == later
+    assert crawl.consecutive_failures == 1 and crawl.last_checked_at == check.finished_at
+
+
+def test_a_changed_text_takes_the_next_number_and_becomes_current(server, provider):
+    server.route("/page", Page(TERMS))
+    source = make_source(server.url("/page"), provider=provider)
+    first = run_check(source)
+    server.route("/page", Page(TERMS.replace("Outputs", "All outputs")))
+    check = run_check(source)
+    assert check.outcome == Check.Outcome.CHANGED
+    assert check.previous_version == first.version
+    assert check.version.number == first.version.number + 1
+    crawl = CrawlSettings.objects.get(source=source)
+    assert crawl.current_version == check.version
+    assert crawl.next_check_at == check.finished_at + dt.timedelta(hours=crawl.interval_hours)
