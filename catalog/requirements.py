@@ -805,19 +805,36 @@ def requirements_check(
     licences = Licence.objects.in_bulk()
     judge = _FactsJudge(requirements, by_model, by_provider)
     ids: dict[str, list[int]] = {outcome: [] for outcome in Outcome.values}
-    rows = list(queryset.values_list("pk", "name", "provider_id", "weights", "licence_id"))
+    # No ORDER BY: the model's default ordering joins the providers, and the rows are
+    # sorted below anyway (a sliced queryset keeps its order, which chose its models).
+    unordered = queryset if queryset.query.is_sliced else queryset.order_by()
+    rows = list(unordered.values_list("pk", "name", "provider_id", "weights", "licence_id"))
     # Sorted here, not by the database, so the order is the judge's whatever the collation.
     rows.sort(key=lambda r: (r[1].lower(), r[0]))
+    key_names = sorted(set(keys.values()))
+    # A model's outcome depends only on what the judge reads: its weights, licence, price,
+    # modalities and the status its claims (or its provider's) decide per key. Thousands of
+    # models share a few hundred such combinations, so each is judged once.
+    outcomes: dict[tuple, str] = {}
     for pk, _name, provider_id, weights, licence_id in rows:
-        row = _Row(
-            pk=pk,
-            provider_id=provider_id,
-            weights=weights,
-            licence=licences.get(licence_id),
-            price=prices.get(pk),
-            modalities=modalities.get(pk, NO_MODALITIES),
+        statuses = tuple(
+            by_model.get((pk, key)) or by_provider.get((provider_id, key)) for key in key_names
         )
-        ids[judge.outcome(row)].append(pk)
+        price = prices.get(pk)
+        handled = modalities.get(pk, NO_MODALITIES)
+        facts = (weights, licence_id, price, handled, statuses)
+        outcome = outcomes.get(facts)
+        if outcome is None:
+            row = _Row(
+                pk=pk,
+                provider_id=provider_id,
+                weights=weights,
+                licence=licences.get(licence_id),
+                price=price,
+                modalities=handled,
+            )
+            outcome = outcomes[facts] = judge.outcome(row)
+        ids[outcome].append(pk)
     return RequirementsCheck(requirements=requirements, ids=ids)
 
 
