@@ -21,11 +21,11 @@ def _count(client, url: str) -> int:
 
 # (url, pinned query count). Each count is the whole request, session-free, with the
 # catalogue-wide figures not cached yet (the home page: 4 queries for the cache stamp,
-# 7 to compute the figures, then its lists and facet counts).
+# 6 to compute the figures, then its lists and facet counts).
 PAGES = [
-    ("/", 16),
-    ("/?q=Bulk", 20),
-    ("/?weights=open&commercial=yes&verdict=recommended&freshness=current", 17),
+    ("/", 15),
+    ("/?q=Bulk", 19),
+    ("/?weights=open&commercial=yes&verdict=recommended&freshness=current", 16),
     # A provider's change history reads the newest versions of its claims and of its
     # models' claims apart (2 queries), then those versions.
     ("/providers/bulk-1/", 26),
