@@ -208,16 +208,20 @@ def models_for_requirements(
 
     Returns results ordered qualifies, conditional, fails, then by model name.
     Only the claims the requested requirements can read are loaded, with the
-    fields findings show, so a large catalogue costs rows, not objects.
+    fields findings show, so a large catalogue costs rows, not objects; prices and
+    modalities are loaded only when a requirement reads them.
     """
     queryset = models if models is not None else AIModel.objects.all()
-    price_qs = Price.objects.select_related("source").order_by("-as_of", "id")
-    model_list = list(
-        queryset.select_related("provider", "licence").prefetch_related(
-            "modalities",
-            Prefetch("prices", queryset=price_qs, to_attr="finder_prices"),
-        )
-    )
+    requested = set(requirements.requested())
+    # Prices and modalities are read only by their own requirements; prefetching them
+    # otherwise cost a query each and a related manager per model.
+    prefetches: list[str | Prefetch] = []
+    if "modalities" in requested:
+        prefetches.append("modalities")
+    if requested & {"max_input_price", "max_output_price"}:
+        price_qs = Price.objects.select_related("source").order_by("-as_of", "id")
+        prefetches.append(Prefetch("prices", queryset=price_qs, to_attr="finder_prices"))
+    model_list = list(queryset.select_related("provider", "licence").prefetch_related(*prefetches))
     model_claims, provider_claims = _claims_for(requirements, queryset, model_list)
     results = []
     for model in model_list:
