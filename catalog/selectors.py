@@ -212,9 +212,9 @@ def provider_facts() -> dict[int, ProviderFacts]:
         .order_by()
         .values_list("provider_id", "verdict", "assessed_on")
     }
-    # One probe per provider into claim_provider_checked_idx (provider, checked_at): the
-    # first current claim in check order is the oldest. Grouping every provider claim
-    # instead read and sorted half the claims table on each cold home page.
+    # One probe per provider into claim_current_provider_checked_idx (current claims by
+    # provider, checked_at): the first in check order is the oldest. Grouping every provider
+    # claim instead read and sorted half the claims table on each cold home page.
     oldest_check = (
         Claim.objects.filter(provider=OuterRef("pk"), status=Claim.Status.CURRENT)
         .order_by("checked_at")
