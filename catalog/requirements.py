@@ -208,16 +208,20 @@ def models_for_requirements(
 
     Returns results ordered qualifies, conditional, fails, then by model name.
     Only the claims the requested requirements can read are loaded, with the
-    fields findings show, so a large catalogue costs rows, not objects.
+    fields findings show, so a large catalogue costs rows, not objects; prices and
+    modalities are loaded only when a requirement reads them.
     """
     queryset = models if models is not None else AIModel.objects.all()
-    price_qs = Price.objects.select_related("source").order_by("-as_of", "id")
-    model_list = list(
-        queryset.select_related("provider", "licence").prefetch_related(
-            "modalities",
-            Prefetch("prices", queryset=price_qs, to_attr="finder_prices"),
-        )
-    )
+    requested = set(requirements.requested())
+    # Prices and modalities are read only by their own requirements; prefetching them
+    # otherwise cost a query each and a related manager per model.
+    prefetches: list[str | Prefetch] = []
+    if "modalities" in requested:
+        prefetches.append("modalities")
+    if requested & {"max_input_price", "max_output_price"}:
+        price_qs = Price.objects.select_related("source").order_by("-as_of", "id")
+        prefetches.append(Prefetch("prices", queryset=price_qs, to_attr="finder_prices"))
+    model_list = list(queryset.select_related("provider", "licence").prefetch_related(*prefetches))
     model_claims, provider_claims = _claims_for(requirements, queryset, model_list)
     results = []
     for model in model_list:
@@ -805,19 +809,36 @@ def requirements_check(
     licences = Licence.objects.in_bulk()
     judge = _FactsJudge(requirements, by_model, by_provider)
     ids: dict[str, list[int]] = {outcome: [] for outcome in Outcome.values}
-    rows = list(queryset.values_list("pk", "name", "provider_id", "weights", "licence_id"))
+    # No ORDER BY: the model's default ordering joins the providers, and the rows are
+    # sorted below anyway (a sliced queryset keeps its order, which chose its models).
+    unordered = queryset if queryset.query.is_sliced else queryset.order_by()
+    rows = list(unordered.values_list("pk", "name", "provider_id", "weights", "licence_id"))
     # Sorted here, not by the database, so the order is the judge's whatever the collation.
     rows.sort(key=lambda r: (r[1].lower(), r[0]))
+    key_names = sorted(set(keys.values()))
+    # A model's outcome depends only on what the judge reads: its weights, licence, price,
+    # modalities and the status its claims (or its provider's) decide per key. Thousands of
+    # models share a few hundred such combinations, so each is judged once.
+    outcomes: dict[tuple, str] = {}
     for pk, _name, provider_id, weights, licence_id in rows:
-        row = _Row(
-            pk=pk,
-            provider_id=provider_id,
-            weights=weights,
-            licence=licences.get(licence_id),
-            price=prices.get(pk),
-            modalities=modalities.get(pk, NO_MODALITIES),
+        statuses = tuple(
+            by_model.get((pk, key)) or by_provider.get((provider_id, key)) for key in key_names
         )
-        ids[judge.outcome(row)].append(pk)
+        price = prices.get(pk)
+        handled = modalities.get(pk, NO_MODALITIES)
+        facts = (weights, licence_id, price, handled, statuses)
+        outcome = outcomes.get(facts)
+        if outcome is None:
+            row = _Row(
+                pk=pk,
+                provider_id=provider_id,
+                weights=weights,
+                licence=licences.get(licence_id),
+                price=price,
+                modalities=handled,
+            )
+            outcome = outcomes[facts] = judge.outcome(row)
+        ids[outcome].append(pk)
     return RequirementsCheck(requirements=requirements, ids=ids)
 
 

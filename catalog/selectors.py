@@ -18,7 +18,6 @@ from django.db.models import (
     Exists,
     F,
     Max,
-    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -163,7 +162,7 @@ def catalogue_figures() -> tuple[dict[int, ProviderFacts], FreshnessSummary, lis
     """Provider facts, claim freshness and the rating spread for the whole catalogue.
 
     They aggregate every claim, so they are cached under ``_catalogue_stamp``: 1 query
-    when cached (4 without the change-stamp triggers), 7 more when not.
+    when cached (4 without the change-stamp triggers), 6 more when not.
     """
     key = f"atlas:figures:{_catalogue_stamp()}"
     figures = cache.get(key)
@@ -200,7 +199,7 @@ class ProviderFacts:
 
 
 def provider_facts() -> dict[int, ProviderFacts]:
-    """Kind, GDPR verdict, oldest current claim and EU residency of every provider; 4 queries.
+    """Kind, GDPR verdict, oldest current claim and EU residency of every provider; 3 queries.
 
     Providers are few (hundreds) next to claims and models, so their facets are
     decided here once per request instead of by a correlated subquery per row.
@@ -213,12 +212,13 @@ def provider_facts() -> dict[int, ProviderFacts]:
         .order_by()
         .values_list("provider_id", "verdict", "assessed_on")
     }
-    oldest = dict(
-        Claim.objects.filter(status=Claim.Status.CURRENT, provider__isnull=False)
-        .order_by()
-        .values("provider_id")
-        .annotate(oldest=Min("checked_at"))
-        .values_list("provider_id", "oldest")
+    # One probe per provider into claim_current_provider_checked_idx (current claims by
+    # provider, checked_at): the first in check order is the oldest. Grouping every provider
+    # claim instead read and sorted half the claims table on each cold home page.
+    oldest_check = (
+        Claim.objects.filter(provider=OuterRef("pk"), status=Claim.Status.CURRENT)
+        .order_by("checked_at")
+        .values("checked_at")[:1]
     )
     eu = set(
         Claim.objects.filter(
@@ -236,11 +236,13 @@ def provider_facts() -> dict[int, ProviderFacts]:
             kind=kind,
             verdict=published.get(pid, (AssessmentVerdict.UNRATED, None))[0],
             assessed_on=published.get(pid, (None, None))[1],
-            oldest_check=oldest.get(pid),
+            oldest_check=oldest,
             eu_residency=pid in eu,
-            level=freshness.level(oldest.get(pid), today),
+            level=freshness.level(oldest, today),
         )
-        for pid, kind in Provider.objects.order_by().values_list("pk", "kind")
+        for pid, kind, oldest in Provider.objects.order_by()
+        .annotate(oldest=Subquery(oldest_check))
+        .values_list("pk", "kind", "oldest")
     }
 
 

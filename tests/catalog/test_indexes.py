@@ -24,6 +24,31 @@ def test_claims_are_indexed_by_provider_and_check_date_on_every_database():
     assert "claim_provider_checked_idx" in _indexes("catalog_claim")
 
 
+def test_current_claims_are_indexed_by_provider_and_check_date_on_every_database():
+    assert "claim_current_provider_checked_idx" in _indexes("catalog_claim")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan checked is PostgreSQL's")
+def test_the_home_figures_read_each_providers_oldest_current_check_from_the_partial_index():
+    from catalog.selectors import provider_facts
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # Nearly empty tables: without these, scanning and sorting would rightly win.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_sort = off")
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            provider_facts()
+        oldest = next(q["sql"] for q in queries.captured_queries if "LIMIT 1" in q["sql"])
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {oldest}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "claim_current_provider_checked_idx" in plan, plan
+
+
 def test_claim_history_is_indexed_by_provider_and_date_on_every_database():
     assert "historicalclaim_provider_date_idx" in _indexes("catalog_historicalclaim")
 

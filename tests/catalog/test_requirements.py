@@ -288,3 +288,33 @@ def test_a_cached_check_is_reused_until_a_model_licence_price_or_claim_is_saved(
     after = requirements_check_cached(requirements=requirements)
     assert after == requirements_check(requirements=requirements)
     assert model.pk not in after.ids[Outcome.FAILS]
+
+
+def test_models_alike_but_for_their_claims_are_sorted_apart(catalogue):
+    # The check judges each combination of facts once; a model's own claim is one of them.
+    import datetime as dt
+
+    from catalog.models import Claim, ClaimKey, Source
+
+    provider = Provider.objects.get(slug="mistral")
+    alike = [
+        AIModel.objects.create(
+            provider=provider, slug=f"alike-{n}", name=f"Alike {n}", weights="api_only"
+        )
+        for n in range(2)
+    ]
+    Claim.objects.create(
+        model=alike[1],
+        key=ClaimKey.objects.get(key="commercial_use_allowed"),
+        source=Source.objects.first(),
+        value_flag=Claim.Flag.NO,
+        evidence_quote="Not for commercial use.",
+        checked_at=dt.date(2026, 4, 18),
+    )
+    requirements = Requirements(commercial_use=True)
+    check = requirements_check(requirements=requirements)
+    judged = _by_slug(models_for_requirements(requirements=requirements))
+    assert judged["alike-1"].outcome == Outcome.FAILS
+    assert judged["alike-0"].outcome != Outcome.FAILS
+    for model in alike:
+        assert model.pk in check.ids[judged[model.slug].outcome]
