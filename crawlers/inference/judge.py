@@ -19,13 +19,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import timedelta
 from typing import Any
 
 import jsonschema
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Claim, Verification
@@ -340,15 +338,9 @@ def judge_job_execute(*, job_id: int) -> JudgeJob | None:
     died) may be claimed again. The job ends ``done`` with its Verification, or
     ``skipped`` with the reason (no endpoint, no passage, budget).
     """
-    from crawlers.inference.services import InferenceError
+    from crawlers.inference.services import InferenceError, job_claim
 
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
-    claimed = JudgeJob.objects.filter(
-        Q(status=JudgeJob.Status.PENDING) | Q(status=JudgeJob.Status.RUNNING, claimed_at__lt=stale),
-        pk=job_id,
-    ).update(status=JudgeJob.Status.RUNNING, claimed_at=now)
-    if not claimed:
+    if not job_claim(job_model=JudgeJob, job_id=job_id):
         return None
     job = JudgeJob.objects.select_related("claim__key", "claim__provider", "claim__model").get(
         pk=job_id

@@ -26,7 +26,7 @@ from django.utils import timezone
 from catalog.models import Claim, Price, Verification
 from crawlers.inference import probes, selectors
 from crawlers.inference.client import BudgetExceeded, LLMClient
-from crawlers.inference.models import Endpoint, EndpointKind, ProbeJob, ProbeRun
+from crawlers.inference.models import Endpoint, EndpointKind, JudgeJob, ProbeJob, ProbeRun
 
 logger = logging.getLogger(__name__)
 
@@ -421,19 +421,30 @@ def claims_probe(
 # -- tasks --------------------------------------------------------------------
 
 
+def job_claim(*, job_model: type[ProbeJob] | type[JudgeJob], job_id: int) -> bool:
+    """Claim a queued probe or judge job for this worker; True when this call claimed it.
+
+    One conditional UPDATE, so of two deliveries of the same task exactly one runs the job.
+    A job left ``running`` longer than the task's hard time limit (its worker died) may be
+    claimed again.
+    """
+    stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    Status = job_model.Status
+    return bool(
+        job_model.objects.filter(
+            Q(status=Status.PENDING) | Q(status=Status.RUNNING, claimed_at__lt=stale),
+            pk=job_id,
+        ).update(status=Status.RUNNING, claimed_at=timezone.now())
+    )
+
+
 def probe_job_execute(*, job_id: int) -> ProbeJob | None:
     """Run one queued job at most once: claimed by a conditional UPDATE, else a no-op.
 
     A job left ``running`` longer than the task's hard time limit (its worker
     died) may be claimed again.
     """
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
-    claimed = ProbeJob.objects.filter(
-        Q(status=ProbeJob.Status.PENDING) | Q(status=ProbeJob.Status.RUNNING, claimed_at__lt=stale),
-        pk=job_id,
-    ).update(status=ProbeJob.Status.RUNNING, claimed_at=now)
-    if not claimed:
+    if not job_claim(job_model=ProbeJob, job_id=job_id):
         return None
     job = ProbeJob.objects.select_related("run__endpoint", "claim__key", "claim__model").get(
         pk=job_id
