@@ -228,20 +228,22 @@ def test_a_429_reports_its_retry_after_and_pushes_the_next_check_back(server, hi
     assert crawl.next_check_at >= timezone.now() + timezone.timedelta(seconds=110)
 
 
+def _drip(request):
+    """Promise 1,000 bytes and send one every 0.2 s: far longer than any deadline here."""
+    request.send_response(200)
+    request.send_header("Content-Type", "text/html")
+    request.send_header("Content-Length", "1000")
+    request.end_headers()
+    for _ in range(1000):
+        request.wfile.write(b"a")
+        request.wfile.flush()
+        time.sleep(0.2)
+
+
 def test_a_slow_drip_body_is_cut_off_at_the_deadline(server, settings):
     settings.ATLAS_CRAWLER_TOTAL_TIMEOUT = 1
 
-    def drip(request):
-        request.send_response(200)
-        request.send_header("Content-Type", "text/html")
-        request.send_header("Content-Length", "1000")
-        request.end_headers()
-        for _ in range(1000):
-            request.wfile.write(b"a")
-            request.wfile.flush()
-            time.sleep(0.2)
-
-    server.route("/drip", drip)
+    server.route("/drip", _drip)
     started = time.monotonic()
     with pytest.raises(CrawlerError) as raised:
         fetch.fetch(server.url("/drip"))
@@ -256,17 +258,7 @@ def test_a_deadline_is_kept_while_fetches_with_later_ones_are_in_flight(server, 
     # the drip's.
     later = fetch._Watchdog(time.monotonic() + 3600)
 
-    def drip(request):
-        request.send_response(200)
-        request.send_header("Content-Type", "text/html")
-        request.send_header("Content-Length", "1000")
-        request.end_headers()
-        for _ in range(1000):
-            request.wfile.write(b"a")
-            request.wfile.flush()
-            time.sleep(0.2)
-
-    server.route("/drip", drip)
+    server.route("/drip", _drip)
     try:
         with pytest.raises(CrawlerError) as raised:
             fetch.fetch(server.url("/drip"))

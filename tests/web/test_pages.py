@@ -147,10 +147,8 @@ def test_a_claims_verification_history_is_one_click_away(client, rows):
     assert "<strong>Confirmed</strong> by manual review" in html
 
 
-def test_a_long_verification_history_shows_the_newest_checks_and_links_to_the_rest(client, rows):
-    rows.add(1, claims_each=1)
-    claim = Claim.objects.get(provider__slug="bulk-1")
-    claim.verifications.all().delete()
+def _seven_daily_checks(claim: Claim) -> None:
+    """Seven confirmed checks of ``claim``, one a day, the newest 23 days ago."""
     start = timezone.now() - dt.timedelta(days=30)
     for day in range(1, 8):
         Verification.objects.create(
@@ -160,6 +158,13 @@ def test_a_long_verification_history_shows_the_newest_checks_and_links_to_the_re
             outcome="confirmed",
             note=f"re-read on day {day}",
         )
+
+
+def test_a_long_verification_history_shows_the_newest_checks_and_links_to_the_rest(client, rows):
+    rows.add(1, claims_each=1)
+    claim = Claim.objects.get(provider__slug="bulk-1")
+    claim.verifications.all().delete()
+    _seven_daily_checks(claim)
     html = client.get("/providers/bulk-1/").content.decode()
     assert "<summary>Verification history (7)</summary>" in html
     # The five newest, newest first; the older ones are on the claim's own page.
@@ -217,15 +222,7 @@ def test_the_model_page_shows_each_claim_with_its_source_and_newest_checks_only(
     claim.evidence_quote = "<script>alert(1)</script> we say so"
     claim.status = Claim.Status.DISPUTED
     claim.save()
-    start = timezone.now() - dt.timedelta(days=30)
-    for day in range(1, 8):
-        Verification.objects.create(
-            claim=claim,
-            checked_at=start + dt.timedelta(days=day),
-            method="source_check",
-            outcome="confirmed",
-            note=f"re-read on day {day}",
-        )
+    _seven_daily_checks(claim)
 
     html = client.get("/models/bulk-1-model-0/").content.decode()
 
