@@ -14,7 +14,6 @@ moves a *current* claim to *needs review*; a page that cannot be read changes ne
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import time
 from contextlib import nullcontext
@@ -25,7 +24,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from catalog.models import Claim, Source, Verification
-from crawlers import fetch
+from crawlers import fetch, statements
 from crawlers.errors import CrawlerError
 from crawlers.extract import EXTRACTOR_REVISION, Extracted, extract
 from crawlers.matching import MATCH_THRESHOLD, TextIndex
@@ -193,136 +192,6 @@ def sources_sweep(*, limit: int, now: dt.datetime | None = None) -> list[int]:
 # --- running ---------------------------------------------------------------------------------
 
 
-# --- the statements every check runs, written by hand ----------------------------------------
-#
-# A worker spends most of a check's CPU compiling ORM queries, not fetching: these few run on
-# every check, so their SQL is built once per process from the models' metadata. Values still
-# go through each field's own ``get_db_prep_save``, exactly as the ORM would send them.
-
-
-def _columns(model, names: tuple[str, ...], alias: str) -> tuple[list[str], str]:
-    """The attnames of ``names`` in the model's field order, and their SELECT list."""
-    fields = [f for f in model._meta.concrete_fields if f.attname in names]
-    quote = connection.ops.quote_name
-    return [f.attname for f in fields], ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
-
-
-# Only columns whose database value already is the Python value (numbers and text: no dates,
-# no JSON), so rows become instances without the ORM's converters; anything else is deferred
-# and loads on first access like any deferred field.
-_CHECK_FIELDS = ("id", "source_id", "kind", "status", "reason", "url", "attempts")
-_CRAWL_FIELDS = (
-    "id",
-    "source_id",
-    "enabled",
-    "keep_selectors",
-    "remove_selectors",
-    "interval_hours",
-    "consecutive_failures",
-    "current_version_id",
-    "etag",
-    "last_modified",
-)
-_VERSION_FIELDS = (
-    "id",
-    "source_id",
-    "number",
-    "content_hash",
-    "raw_hash",
-    "raw_content_type",
-    "keep_selectors",
-    "remove_selectors",
-    "extractor_revision",
-)
-
-
-@functools.cache
-def _load_statement(vendor: str) -> tuple[str, list[str], list[str], list[str]]:
-    del vendor  # the cache key: quoting belongs to the backend
-    quote = connection.ops.quote_name
-    check_names, check_sql = _columns(Check, _CHECK_FIELDS, "c")
-    crawl_names, crawl_sql = _columns(CrawlSettings, _CRAWL_FIELDS, "s")
-    version_names, version_sql = _columns(Version, _VERSION_FIELDS, "v")
-    claims = quote(Claim._meta.db_table)
-    sql = (
-        f"SELECT {check_sql}, {crawl_sql}, {version_sql}, EXISTS (SELECT 1 FROM {claims} cl "
-        "WHERE cl.source_id = c.source_id AND cl.status <> %s) "
-        f"FROM {quote(Check._meta.db_table)} c "
-        f"LEFT JOIN {quote(CrawlSettings._meta.db_table)} s ON s.source_id = c.source_id "
-        f"LEFT JOIN {quote(Version._meta.db_table)} v ON v.id = s.current_version_id "
-        "WHERE c.id = %s"
-    )
-    return sql, check_names, crawl_names, version_names
-
-
-def _claim_and_load(check_id: int, *, now: dt.datetime) -> Check | None:
-    """Claim an open check for this delivery and read it; None when it is already finished.
-
-    The claim is a conditional UPDATE (only one delivery at a time finds the check open and
-    counts its attempt); then one SELECT reads the check with its crawl settings, the current
-    version (without its text and raw body: they load on access) and whether any live claim
-    cites the source (``cited``). ``check.source.crawl`` is set when the settings exist.
-    """
-    quote = connection.ops.quote_name
-    started_at = Check._meta.get_field("started_at").get_db_prep_save(now, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quote(Check._meta.db_table)} SET status = %s, started_at = %s, "
-            "attempts = attempts + 1 WHERE id = %s AND status IN (%s, %s)",
-            [Check.Status.RUNNING, started_at, check_id, *OPEN_STATUSES],
-        )
-        if cursor.rowcount != 1:
-            return None
-        sql, check_names, crawl_names, version_names = _load_statement(connection.vendor)
-        cursor.execute(sql, [Claim.Status.RETIRED, check_id])
-        row = cursor.fetchone()
-    db = connection.alias
-    split, split2 = len(check_names), len(check_names) + len(crawl_names)
-    check = Check.from_db(db, check_names, row[:split])
-    check.cited = bool(row[-1])
-    crawl_row, version_row = row[split:split2], row[split2:-1]
-    if crawl_row[0] is not None:
-        crawl = CrawlSettings.from_db(db, crawl_names, crawl_row)
-        crawl.current_version = (
-            Version.from_db(db, version_names, version_row) if version_row[0] is not None else None
-        )
-        check._crawl = crawl
-    return check
-
-
-def _update_row(
-    model,
-    *,
-    values: dict,
-    where: str,
-    params: list,
-    extra: str = "",
-    extra_params: tuple | list = (),
-) -> int:
-    """UPDATE ``model``'s table: ``values`` (field name: value) where ``where`` holds.
-
-    ``extra`` is one more hand-written assignment (with its ``extra_params``). Returns the
-    number of rows changed. Related fields take an instance or None.
-    """
-    quote = connection.ops.quote_name
-    assignments, arguments = [], []
-    for name, value in values.items():
-        field = model._meta.get_field(name)
-        if field.is_relation and value is not None:
-            value = value.pk
-        assignments.append(f"{quote(field.column)} = %s")
-        arguments.append(field.get_db_prep_save(value, connection))
-    if extra:
-        assignments.append(extra)
-        arguments.extend(extra_params)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quote(model._meta.db_table)} SET {', '.join(assignments)} WHERE {where}",
-            [*arguments, *params],
-        )
-        return cursor.rowcount
-
-
 def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
     """Run one queued check: fetch, extract, record, re-verify the source's claims.
 
@@ -332,7 +201,7 @@ def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
     as a failure. A body identical to the one that produced the current text (same selectors,
     same extractor) is recorded as *unchanged* without being parsed again.
     """
-    check = _claim_and_load(check_id, now=timezone.now())
+    check = statements.check_claim_and_load(check_id, now=timezone.now())
     if check is None:
         return None
     started = time.monotonic()
@@ -410,63 +279,13 @@ def _extract(result: fetch.FetchResult, crawl: CrawlSettings) -> Extracted:
         raise
 
 
-@functools.cache
-def _lock_statement(vendor: str, *, with_text: bool) -> tuple[str, list[str], list[str]]:
-    quote = connection.ops.quote_name
-    crawl_names, crawl_sql = _columns(CrawlSettings, _CRAWL_FIELDS, "s")
-    version_fields = (*_VERSION_FIELDS, "fetched_url", *(("text",) if with_text else ()))
-    version_names, version_sql = _columns(Version, version_fields, "v")
-    sql = (
-        f"SELECT {crawl_sql}, {version_sql} FROM {quote(CrawlSettings._meta.db_table)} s "
-        f"LEFT JOIN {quote(Version._meta.db_table)} v ON v.id = s.current_version_id "
-        "WHERE s.source_id = %s"
-    )
-    if connection.features.has_select_for_update_of:
-        sql += " FOR UPDATE OF s"
-    elif connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
-    return sql, crawl_names, version_names
-
-
-def _lock_crawl(source_id: int, *, with_text: bool = True) -> CrawlSettings:
-    """The source's settings under a row lock, with the current version (raw body deferred).
-
-    Everything that writes a source's versions or schedule holds this lock, so two deliveries
-    of one check, or a check and a selector edit, take turns. The current text comes along
-    only when claims will be searched in it. Raises ``CrawlSettings.DoesNotExist``.
-    """
-    sql, crawl_names, version_names = _lock_statement(connection.vendor, with_text=with_text)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [source_id])
-        row = cursor.fetchone()
-    if row is None:
-        raise CrawlSettings.DoesNotExist(f"No crawl settings for source {source_id}.")
-    split = len(crawl_names)
-    crawl = CrawlSettings.from_db(connection.alias, crawl_names, row[:split])
-    crawl.current_version = (
-        Version.from_db(connection.alias, version_names, row[split:])
-        if row[split] is not None
-        else None
-    )
-    return crawl
-
-
-# The next check never moves backwards: a later one already set is kept.
-_NOT_BEFORE = "next_check_at = CASE WHEN next_check_at > %s THEN next_check_at ELSE %s END"
-
-
-def _not_before(when: dt.datetime) -> list:
-    value = CrawlSettings._meta.get_field("next_check_at").get_db_prep_save(when, connection)
-    return [value, value]
-
-
 def _finish(check: Check, **fields) -> bool:
     """Write the check's outcome if it is still running (caller holds the crawl lock).
 
     False means another delivery of the same task finished it first; the caller then rolls
     back whatever it wrote, so nothing is stored twice.
     """
-    finished = _update_row(
+    finished = statements.row_update(
         Check,
         values=fields,
         where="id = %s AND status = %s",
@@ -643,7 +462,7 @@ def _check_record(
         # its current version and selectors are still those read before the fetch, and
         # that UPDATE's row lock holds until commit, as the SELECT FOR UPDATE below would.
         with transaction.atomic():
-            moved = _update_row(
+            moved = statements.row_update(
                 CrawlSettings,
                 values=_read_fields(result=result, now=now),
                 where="id = %s AND current_version_id = %s AND keep_selectors = %s "
@@ -654,8 +473,8 @@ def _check_record(
                     seen.keep_selectors,
                     seen.remove_selectors,
                 ],
-                extra=_NOT_BEFORE,
-                extra_params=_not_before(now + dt.timedelta(hours=seen.interval_hours)),
+                extra=statements.NOT_BEFORE,
+                extra_params=statements.not_before(now + dt.timedelta(hours=seen.interval_hours)),
             )
             if moved:
                 version = seen.current_version
@@ -679,7 +498,7 @@ def _check_record(
                 return check
         # Something moved the current version or the selectors meanwhile: the full path.
     with transaction.atomic():
-        crawl = _lock_crawl(check.source_id, with_text=cited)
+        crawl = statements.crawl_lock(check.source_id, with_text=cited)
         current = crawl.current_version
         if current is not None and not result.not_modified and _rules_changed(crawl, current):
             # Selectors were edited since the last version: whatever that edit alone
@@ -737,13 +556,13 @@ def _check_record(
             ),
         ):
             return None
-        _update_row(
+        statements.row_update(
             CrawlSettings,
             values={**_read_fields(result=result, now=now), "current_version": version},
             where="id = %s",
             params=[crawl.pk],
-            extra=_NOT_BEFORE,
-            extra_params=_not_before(now + dt.timedelta(hours=crawl.interval_hours)),
+            extra=statements.NOT_BEFORE,
+            extra_params=statements.not_before(now + dt.timedelta(hours=crawl.interval_hours)),
         )
         if cited:
             claims_reverify(check=check, text=version.text)
@@ -753,7 +572,7 @@ def _check_record(
 def _check_fail(*, check: Check, error: CrawlerError, started: float) -> Check | None:
     now = timezone.now()
     with transaction.atomic():
-        crawl = _lock_crawl(check.source_id, with_text=False)
+        crawl = statements.crawl_lock(check.source_id, with_text=False)
         return _check_fail_locked(check=check, crawl=crawl, error=error, started=started, now=now)
 
 
@@ -778,9 +597,9 @@ def _check_fail_locked(
     schedule = "consecutive_failures = consecutive_failures + 1"
     schedule_params = []
     if error.retry_after:
-        schedule += ", " + _NOT_BEFORE
-        schedule_params = _not_before(now + dt.timedelta(seconds=error.retry_after))
-    _update_row(
+        schedule += ", " + statements.NOT_BEFORE
+        schedule_params = statements.not_before(now + dt.timedelta(seconds=error.retry_after))
+    statements.row_update(
         CrawlSettings,
         values={"last_checked_at": now},
         where="id = %s",
