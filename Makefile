@@ -7,7 +7,7 @@ LOCAL_STAMP := $(VENV)/.installed-local-$(shell cksum pyproject.toml | cut -d' '
 MANAGE := $(BIN)/python manage.py
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install install-local run test lint browser worker beat bench clean
+.PHONY: install install-local run test lint browser worker crawl-worker beat bench clean
 
 install: $(STAMP)
 
@@ -53,8 +53,18 @@ lint: install
 test: install-local browser lint
 	$(BIN)/pytest
 
+# Every queue, on the prefork pool, where Celery's time limits hold. Beside a crawl worker, serve
+# only the rest: `make worker WORKER_QUEUES=celery`.
+WORKER_QUEUES ?= celery,crawl
 worker: install
-	$(BIN)/celery -A atlas worker --loglevel=INFO
+	$(BIN)/celery -A atlas worker -Q $(WORKER_QUEUES) --loglevel=INFO
+
+# Only the checks of sources, from threads: a check spends its time waiting on the network and
+# is bounded by the fetch's own deadline and byte cap. On PostgreSQL, give it a connection pool
+# as large as its threads: `DATABASE_POOL_SIZE=40 make crawl-worker`.
+CRAWL_THREADS ?= 40
+crawl-worker: install
+	$(BIN)/celery -A atlas worker -Q crawl -P threads -c $(CRAWL_THREADS) --loglevel=INFO
 
 beat: install
 	$(BIN)/celery -A atlas beat --loglevel=INFO

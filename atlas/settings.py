@@ -160,6 +160,26 @@ DATABASES = {
     "default": env_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'atlas.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0)
+# A pool of connections per process (Django's own, on psycopg_pool), for processes that serve
+# many short units of work from threads: a crawl worker's threads pool above all. Celery's
+# Django fixup closes the database connection after every task whatever CONN_MAX_AGE says; with
+# a pool, that close hands the connection back instead of ending a PostgreSQL session.
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 0)
+if DATABASE_POOL_SIZE:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            "DATABASE_POOL_SIZE needs PostgreSQL; DATABASE_URL names "
+            f"{DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}. Leave it unset or 0."
+        )
+    if DATABASES["default"]["CONN_MAX_AGE"]:
+        raise ImproperlyConfigured(
+            "DATABASE_POOL_SIZE and DATABASE_CONN_MAX_AGE cannot both be set: pooled "
+            "connections are already kept open. Unset DATABASE_CONN_MAX_AGE."
+        )
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_SIZE,
+    }
 DATABASES["default"].setdefault("TEST", {})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -223,6 +243,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+# Checks of sources wait on the network, so they have a queue of their own that a worker with a
+# threads pool can serve (`make crawl-worker`); `make worker` serves both queues.
+CELERY_TASK_ROUTES = {"crawlers.tasks.check_source": {"queue": "crawl"}}
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 

@@ -149,9 +149,11 @@ def main() -> None:
         "ATLAS_CRAWLER_POLITENESS_MS": str(args.politeness_ms),
         "ATLAS_CRAWLER_TOTAL_TIMEOUT": "60",
         "LOG_LEVEL": "WARNING",
-        # Worker threads keep their database connection between tasks.
-        "DATABASE_CONN_MAX_AGE": "300",
     }
+    # The workers run as `make crawl-worker` does: the crawl queue, a threads pool, and a pool of
+    # database connections as large as the threads (Celery closes a task's connection after
+    # it; the pool keeps the PostgreSQL session).
+    worker_env = {**env, "DATABASE_POOL_SIZE": str(threads)}
     os.environ.update(env)
     workers: list[subprocess.Popen] = []
     try:
@@ -165,6 +167,7 @@ def main() -> None:
 
         os.environ["DJANGO_SETTINGS_MODULE"] = "atlas.settings"
         django.setup()
+        from django.db import connection
         from django.db.models import Max, Min
 
         from catalog.models import Source
@@ -192,6 +195,8 @@ def main() -> None:
                     "-A",
                     "atlas",
                     "worker",
+                    "-Q",
+                    "crawl",
                     "-P",
                     "threads",
                     "-c",
@@ -204,7 +209,7 @@ def main() -> None:
                     f"bench-{n}-{uuid.uuid4().hex[:6]}@%h",
                 ],
                 cwd=ROOT,
-                env=env,
+                env=worker_env,
                 start_new_session=True,
             )
             for n in range(args.processes)
@@ -221,8 +226,18 @@ def main() -> None:
                 sys.exit("The workers did not start.")
         cpu_at_start = sum(cpu_seconds(w.pid) for w in workers)
 
+        def sessions() -> int:
+            # PostgreSQL sessions opened on the benchmark's database so far.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_stat_clear_snapshot()")
+                cursor.execute(
+                    "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+                )
+                return cursor.fetchone()[0]
+
         def sweep(label: str) -> float:
             before = Check.objects.count()
+            sessions_before = sessions()
             workers_cpu = sum(cpu_seconds(w.pid) for w in workers)
             started, cpu = time.monotonic(), time.process_time()
             # What the beat's periodic sweep runs: one query for the due sources, one insert
@@ -245,7 +260,8 @@ def main() -> None:
                 f"{label}: {Check.objects.count() - before} checks, {failed} failed, "
                 f"queued in {queued:.1f} s ({queue_cpu * 1000 / args.sources:.2f} ms CPU per "
                 f"source), crawl wall time {wall:.1f} s, {per_check * 1000:.1f} ms of worker "
-                f"CPU per check; load average {os.getloadavg()[0]:.1f}"
+                f"CPU per check, {sessions() - sessions_before} database sessions opened; "
+                f"load average {os.getloadavg()[0]:.1f}"
             )
             return wall
 

@@ -57,6 +57,7 @@ def test_it_refuses_to_start_without_a_secret_key():
         ("DATABASE_CONN_MAX_AGE", "-5"),
         ("ATLAS_CACHE_URL", "memcached://127.0.0.1:11211"),
         ("API_PAGE_CACHE_SECONDS", "five minutes"),
+        ("DATABASE_POOL_SIZE", "plenty"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable, value):
@@ -81,6 +82,43 @@ def test_a_broker_url_turns_off_in_process_tasks():
     result = _run(code, SECRET_KEY=GOOD_KEY, CELERY_BROKER_URL="redis://127.0.0.1:6379/3")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[1:] == ["False", "redis://127.0.0.1:6379/3"]
+
+
+POSTGRES = "postgres://atlas@db.example.org:5432/atlas"
+
+
+def test_a_pool_size_gives_postgresql_a_pool_of_that_many_connections():
+    code = SETUP + "; print(settings.DATABASES['default']['OPTIONS']['pool'])"
+    result = _run(code, SECRET_KEY=GOOD_KEY, DATABASE_URL=POSTGRES, DATABASE_POOL_SIZE="40")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1] == "{'min_size': 1, 'max_size': 40}"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DATABASE_POOL_SIZE": "8"}, "DATABASE_POOL_SIZE needs PostgreSQL; DATABASE_URL names"),
+        (
+            {"DATABASE_URL": POSTGRES, "DATABASE_POOL_SIZE": "8", "DATABASE_CONN_MAX_AGE": "60"},
+            "DATABASE_POOL_SIZE and DATABASE_CONN_MAX_AGE cannot both be set",
+        ),
+    ],
+)
+def test_a_pool_it_cannot_have_stops_start_up_saying_why(env, message):
+    result = _run(SETUP, SECRET_KEY=GOOD_KEY, **env)
+    assert result.returncode != 0
+    assert message in result.stderr.splitlines()[-1]
+
+
+def test_checks_of_sources_go_to_the_crawl_queue_and_the_rest_to_the_default_one():
+    code = SETUP + (
+        "; from atlas.celery import app; route = app.amqp.router.route;"
+        " print(route({}, 'crawlers.tasks.check_source')['queue'].name);"
+        " print(route({}, 'crawlers.tasks.sweep_sources')['queue'].name)"
+    )
+    result = _run(code, SECRET_KEY=GOOD_KEY, CELERY_BROKER_URL="redis://127.0.0.1:6379/3")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[1:] == ["crawl", "celery"]
 
 
 def test_check_deploy_is_clean_with_production_settings():

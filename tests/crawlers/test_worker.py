@@ -50,15 +50,25 @@ def worker_env(fixture_server, django_db_blocker):
         yield env
 
 
-def _start_worker(env: dict, log: Path) -> subprocess.Popen:
+# The two ways the README runs workers: `make worker` (prefork, every queue) and
+# `make crawl-worker` (threads, the crawl queue only, with a pool of database connections).
+POOLS = {
+    "prefork": (["-Q", "celery,crawl", "-P", "prefork", "-c", "2"], {}),
+    "threads": (["-Q", "crawl", "-P", "threads", "-c", "8"], {"DATABASE_POOL_SIZE": "8"}),
+}
+
+
+def _start_worker(env: dict, log: Path, pool: str) -> subprocess.Popen:
+    arguments, pool_env = POOLS[pool]
     handle = log.open("ab")
     return subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "atlas", "worker", "-c", "2", "-P", "prefork",
+            sys.executable, "-m", "celery", "-A", "atlas", "worker", *arguments,
             "-l", "warning", "--without-gossip", "--without-mingle",
             "-n", f"test-{uuid.uuid4().hex[:6]}@%h",
         ],
-        cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT, env=env | pool_env, stdout=handle, stderr=subprocess.STDOUT,
+        start_new_session=True,
     )  # fmt: skip
 
 
@@ -130,17 +140,37 @@ def _wait_until(predicate, *, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _sessions_opened() -> int:
+    """PostgreSQL sessions ever opened on the workers' database, once the workers' have ended."""
+    from django.db import connections
+
+    with connections[ALIAS].cursor() as cursor:
+        for _ in range(60):
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                break
+            time.sleep(0.25)
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("pool", sorted(POOLS))
 def test_a_sweep_of_200_sources_completes_though_a_worker_is_killed_mid_sweep(
-    worker_env, server, tmp_path
+    worker_env, server, tmp_path, pool
 ):
     from catalog.models import Verification
     from crawlers.models import Check, Version
 
-    ids = _sources("sweep", server, with_claims=SOURCES)
+    ids = _sources(f"sweep-{pool}", server, with_claims=SOURCES)
     server.latency = 0.02
     _queue_due(worker_env)
+    sessions_before = _sessions_opened()
     log = tmp_path / "worker.log"
-    first = _start_worker(worker_env, log)
+    first = _start_worker(worker_env, log, pool)
     try:
         _wait_until(
             lambda: _count(ids, status=Check.Status.DONE) >= 20,
@@ -151,7 +181,7 @@ def test_a_sweep_of_200_sources_completes_though_a_worker_is_killed_mid_sweep(
         _stop(first, signal.SIGKILL)
     assert _count(ids, status=Check.Status.DONE) < SOURCES, "finished before the kill"
 
-    second = _start_worker(worker_env, log)
+    second = _start_worker(worker_env, log, pool)
     try:
         _wait_until(
             lambda: _count(ids, status=Check.Status.DONE) == SOURCES,
@@ -160,6 +190,11 @@ def test_a_sweep_of_200_sources_completes_though_a_worker_is_killed_mid_sweep(
         )
     finally:
         _stop(second)
+    if pool == "threads":
+        # Each of the two workers opened at most its pool's 8 connections for 200 checks
+        # (Celery closes a task's connection after it; without the pool, that is a session
+        # per check).
+        assert _sessions_opened() - sessions_before <= 2 * 8 + 2
 
     assert _count(ids) == SOURCES  # one check per source: none lost, none doubled
     assert _count(ids, outcome=Check.Outcome.FIRST) == SOURCES
