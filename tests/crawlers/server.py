@@ -129,6 +129,10 @@ class FixtureServer:
         try:
             if self.latency:
                 time.sleep(self.latency)
+            # Out of flight before the answer goes out: once the client has read it, it may
+            # send the next request before this thread gets to run again.
+            with self._lock:
+                self.in_flight -= 1
             if handler is None:
                 handler = Page("not here", status=404, content_type="text/plain")
             if isinstance(handler, list):
@@ -139,9 +143,6 @@ class FixtureServer:
             write(request, handler)
         except (BrokenPipeError, ConnectionResetError):
             pass
-        finally:
-            with self._lock:
-                self.in_flight -= 1
 
 
 def write(request: BaseHTTPRequestHandler, page: Page) -> None:
