@@ -19,12 +19,13 @@ import time
 from contextlib import nullcontext
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from catalog.models import Claim, Source, Verification
-from crawlers import fetch, statements
+from crawlers import fetch
 from crawlers.errors import CrawlerError
 from crawlers.extract import EXTRACTOR_REVISION, Extracted, extract
 from crawlers.matching import MATCH_THRESHOLD, TextIndex
@@ -192,6 +193,20 @@ def sources_sweep(*, limit: int, now: dt.datetime | None = None) -> list[int]:
 # --- running ---------------------------------------------------------------------------------
 
 
+def _load(check_id: int) -> Check:
+    # One query for everything the fetch and the fast path need; the current version's text
+    # and raw body stay in the database until a claim or a re-extraction asks for them.
+    live_claims = Claim.objects.filter(source_id=OuterRef("source_id")).exclude(
+        status=Claim.Status.RETIRED
+    )
+    return (
+        Check.objects.select_related("source__crawl__current_version")
+        .defer("source__crawl__current_version__text", "source__crawl__current_version__raw_body")
+        .annotate(cited=Exists(live_claims))
+        .get(pk=check_id)
+    )
+
+
 def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
     """Run one queued check: fetch, extract, record, re-verify the source's claims.
 
@@ -201,9 +216,13 @@ def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
     as a failure. A body identical to the one that produced the current text (same selectors,
     same extractor) is recorded as *unchanged* without being parsed again.
     """
-    check = statements.check_claim_and_load(check_id, now=timezone.now())
-    if check is None:
+    now = timezone.now()
+    claimed = Check.objects.filter(pk=check_id, status__in=OPEN_STATUSES).update(
+        status=Check.Status.RUNNING, started_at=now, attempts=F("attempts") + 1
+    )
+    if not claimed:
         return None
+    check = _load(check_id)
     started = time.monotonic()
     if check.attempts > MAX_ATTEMPTS:
         # A check whose worker keeps dying (a hard time limit, a crash) is re-delivered
@@ -215,7 +234,7 @@ def check_run(*, check_id: int, final_attempt: bool = True) -> Check | None:
             ),
             started=started,
         )
-    crawl = getattr(check, "_crawl", None) or crawl_settings_for(source=check.source)
+    crawl = getattr(check.source, "crawl", None) or crawl_settings_for(source=check.source)
     has_version = crawl.current_version_id is not None
     try:
         result = fetch.fetch(
@@ -279,18 +298,28 @@ def _extract(result: fetch.FetchResult, crawl: CrawlSettings) -> Extracted:
         raise
 
 
+def _lock_crawl(source_id: int, *, with_text: bool = True) -> CrawlSettings:
+    # Everything that writes a source's versions or schedule holds this row lock, so two
+    # deliveries of one check, or a check and a selector edit, take turns. The current text
+    # comes along only when claims will be searched in it.
+    deferred = ["current_version__raw_body"]
+    if not with_text:
+        deferred.append("current_version__text")
+    return (
+        CrawlSettings.objects.select_for_update(of=("self",))
+        .select_related("current_version")
+        .defer(*deferred)
+        .get(source_id=source_id)
+    )
+
+
 def _finish(check: Check, **fields) -> bool:
     """Write the check's outcome if it is still running (caller holds the crawl lock).
 
     False means another delivery of the same task finished it first; the caller then rolls
     back whatever it wrote, so nothing is stored twice.
     """
-    finished = statements.row_update(
-        Check,
-        values=fields,
-        where="id = %s AND status = %s",
-        params=[check.pk, Check.Status.RUNNING],
-    )
+    finished = Check.objects.filter(pk=check.pk, status=Check.Status.RUNNING).update(**fields)
     if not finished:
         transaction.set_rollback(True)
         return False
@@ -314,18 +343,14 @@ def _version_for(
     if current is not None and current.content_hash == extracted.content_hash:
         return current
     # One query answers both "was this text seen before?" and "what number comes next?".
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT MAX(number), MAX(CASE WHEN content_hash = %s THEN id END) "
-            f"FROM {connection.ops.quote_name(Version._meta.db_table)} WHERE source_id = %s",
-            [extracted.content_hash, crawl.source_id],
-        )
-        highest, seen = cursor.fetchone()
-    if seen is not None:
-        return Version.objects.defer("text", "raw_body").get(pk=seen)
+    found = Version.objects.filter(source_id=crawl.source_id).aggregate(
+        highest=Max("number"), seen=Max("pk", filter=Q(content_hash=extracted.content_hash))
+    )
+    if found["seen"] is not None:
+        return Version.objects.defer("text", "raw_body").get(pk=found["seen"])
     return Version.objects.create(
         source_id=crawl.source_id,
-        number=(highest or 0) + 1,
+        number=(found["highest"] or 0) + 1,
         content_hash=extracted.content_hash,
         text=extracted.text,
         cause=cause,
@@ -462,19 +487,15 @@ def _check_record(
         # its current version and selectors are still those read before the fetch, and
         # that UPDATE's row lock holds until commit, as the SELECT FOR UPDATE below would.
         with transaction.atomic():
-            moved = statements.row_update(
-                CrawlSettings,
-                values=_read_fields(result=result, now=now),
-                where="id = %s AND current_version_id = %s AND keep_selectors = %s "
-                "AND remove_selectors = %s",
-                params=[
-                    seen.pk,
-                    seen.current_version_id,
-                    seen.keep_selectors,
-                    seen.remove_selectors,
-                ],
-                extra=statements.NOT_BEFORE,
-                extra_params=statements.not_before(now + dt.timedelta(hours=seen.interval_hours)),
+            next_check = now + dt.timedelta(hours=seen.interval_hours)
+            moved = CrawlSettings.objects.filter(
+                pk=seen.pk,
+                current_version_id=seen.current_version_id,
+                keep_selectors=seen.keep_selectors,
+                remove_selectors=seen.remove_selectors,
+            ).update(
+                **_read_fields(result=result, now=now),
+                next_check_at=Greatest(Coalesce("next_check_at", Value(now)), Value(next_check)),
             )
             if moved:
                 version = seen.current_version
@@ -498,7 +519,7 @@ def _check_record(
                 return check
         # Something moved the current version or the selectors meanwhile: the full path.
     with transaction.atomic():
-        crawl = statements.crawl_lock(check.source_id, with_text=cited)
+        crawl = _lock_crawl(check.source_id, with_text=cited)
         current = crawl.current_version
         if current is not None and not result.not_modified and _rules_changed(crawl, current):
             # Selectors were edited since the last version: whatever that edit alone
@@ -556,13 +577,12 @@ def _check_record(
             ),
         ):
             return None
-        statements.row_update(
-            CrawlSettings,
-            values={**_read_fields(result=result, now=now), "current_version": version},
-            where="id = %s",
-            params=[crawl.pk],
-            extra=statements.NOT_BEFORE,
-            extra_params=statements.not_before(now + dt.timedelta(hours=crawl.interval_hours)),
+        CrawlSettings.objects.filter(pk=crawl.pk).update(
+            **_read_fields(result=result, now=now),
+            current_version=version,
+            next_check_at=max(
+                crawl.next_check_at or now, now + dt.timedelta(hours=crawl.interval_hours)
+            ),
         )
         if cited:
             claims_reverify(check=check, text=version.text)
@@ -572,7 +592,7 @@ def _check_record(
 def _check_fail(*, check: Check, error: CrawlerError, started: float) -> Check | None:
     now = timezone.now()
     with transaction.atomic():
-        crawl = statements.crawl_lock(check.source_id, with_text=False)
+        crawl = _lock_crawl(check.source_id, with_text=False)
         return _check_fail_locked(check=check, crawl=crawl, error=error, started=started, now=now)
 
 
@@ -594,18 +614,13 @@ def _check_fail_locked(
         previous_version=crawl.current_version,
     ):
         return None
-    schedule = "consecutive_failures = consecutive_failures + 1"
-    schedule_params = []
+    schedule = {}
     if error.retry_after:
-        schedule += ", " + statements.NOT_BEFORE
-        schedule_params = statements.not_before(now + dt.timedelta(seconds=error.retry_after))
-    statements.row_update(
-        CrawlSettings,
-        values={"last_checked_at": now},
-        where="id = %s",
-        params=[crawl.pk],
-        extra=schedule,
-        extra_params=schedule_params,
+        schedule["next_check_at"] = max(
+            crawl.next_check_at or now, now + dt.timedelta(seconds=error.retry_after)
+        )
+    CrawlSettings.objects.filter(pk=crawl.pk).update(
+        last_checked_at=now, consecutive_failures=F("consecutive_failures") + 1, **schedule
     )
     if getattr(check, "cited", True):
         claims_reverify(check=check, text=None)
