@@ -141,7 +141,7 @@ def _wait_until(predicate, *, timeout: float, what: str) -> None:
 
 
 def _sessions_opened() -> int:
-    """PostgreSQL sessions ever opened on the workers' database, once the workers' have ended."""
+    """PostgreSQL sessions ever opened on the workers' database, once the workers have ended."""
     from django.db import connections
 
     with connections[ALIAS].cursor() as cursor:
