@@ -434,19 +434,24 @@ def _watchdog_keeper() -> _WatchdogKeeper:
 
 
 @functools.cache
-def _ssl_context(ca_file: str = "") -> ssl.SSLContext:
-    """A verifying context: the default CA bundle, or only the CAs in the PEM file ``ca_file``.
+def _ssl_context(ca_file: str = "", extra_ca_file: str = "") -> ssl.SSLContext:
+    """A verifying context: only the CAs in the PEM file ``ca_file`` when given, else the
+    default CA bundle plus those in ``extra_ca_file`` (``ATLAS_CRAWLER_EXTRA_CA_FILE``).
 
-    Both check the chain and the host name; there is deliberately no way to turn that off.
+    Every one checks the chain and the host name; there is deliberately no way to turn that off.
     """
     # Loading the CA bundle costs ~90 ms; one context per bundle serves the whole process.
-    if not ca_file:
-        return httpx.create_ssl_context()
     try:
-        return ssl.create_default_context(cafile=ca_file)
+        if ca_file:
+            return ssl.create_default_context(cafile=ca_file)
+        context = httpx.create_ssl_context()
+        if extra_ca_file:
+            context.load_verify_locations(cafile=extra_ca_file)
+        return context
     except (OSError, ValueError) as exc:
         raise _TLSRefused(
-            f"The CA bundle {ca_file!r} could not be loaded ({exc}).", permanent=True
+            f"The CA bundle {ca_file or extra_ca_file!r} could not be loaded ({exc}).",
+            permanent=True,
         ) from None
 
 
@@ -590,7 +595,7 @@ def _exchange(
             timeout=timeout,
             follow_redirects=False,
             trust_env=False,
-            verify=_ssl_context(ca_file),
+            verify=_ssl_context(ca_file, settings.ATLAS_CRAWLER_EXTRA_CA_FILE),
         ) as client:
             # The URL carries the vetted address, so the name for SNI and for checking the
             # certificate must be given apart: httpcore uses sni_hostname for both.
@@ -718,7 +723,8 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "", ca_file: str = "
 
     A 304 answer to the conditional headers gives ``not_modified=True`` and no body.
     ``ca_file`` names a PEM file of the only CAs to trust instead of the default bundle (a
-    test's own CA); certificates are verified for the host name either way.
+    test's own CA); without it, the default bundle is trusted with any CAs in
+    ``ATLAS_CRAWLER_EXTRA_CA_FILE``. Certificates are verified for the host name either way.
     """
     started = time.monotonic()
     deadline = started + settings.ATLAS_CRAWLER_TOTAL_TIMEOUT

@@ -58,6 +58,8 @@ def test_it_refuses_to_start_without_a_secret_key():
         ("ATLAS_CACHE_URL", "memcached://127.0.0.1:11211"),
         ("API_PAGE_CACHE_SECONDS", "five minutes"),
         ("DATABASE_POOL_SIZE", "plenty"),
+        ("ATLAS_CRAWLER_EXTRA_CA_FILE", "/nonexistent/private-ca.pem"),
+        ("ATLAS_CRAWLER_EXTRA_CA_FILE", "README.md"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable, value):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import ssl
 
+import httpx
 import pytest
 import trustme
 
@@ -156,6 +157,31 @@ def test_without_a_ca_file_the_default_bundle_does_not_trust_the_test_ca(tls_ser
     assert raised.value.permanent is True
     assert "did not verify" in str(raised.value)
     assert tls_server.requests == []
+
+
+def test_an_extra_ca_file_is_trusted_besides_the_default_bundle(ca_file):
+    default = httpx.create_ssl_context().cert_store_stats()["x509_ca"]
+    both = fetch._ssl_context("", ca_file).cert_store_stats()["x509_ca"]
+    assert default > 100  # the public CAs are still there
+    assert both == default + 1
+
+
+@pytest.mark.django_db
+def test_a_source_behind_a_private_ca_is_read_once_that_ca_is_trusted(
+    tls_server, network, provider, claim_key, ca_file, settings
+):
+    settings.ATLAS_CRAWLER_EXTRA_CA_FILE = ca_file
+    tls_server.route("/terms", Page(TERMS))
+    source = make_source(tls_server.url("/terms", host=HOST), provider=provider)
+    claim = make_claim(
+        source=source, provider=provider, key=claim_key, quote="Outputs belong to you."
+    )
+    queued = services.check_queue(source=source, reason="test")
+    check = services.check_run(check_id=queued.pk)
+    assert check.status == Check.Status.DONE and check.outcome == Check.Outcome.FIRST
+    assert "Outputs belong to you." in check.version.text
+    assert claim.verifications.get().outcome == Verification.Outcome.CONFIRMED
+    assert tls_server.server_names == [HOST, HOST]
 
 
 def test_a_ca_file_that_cannot_be_loaded_is_named_in_a_permanent_error(
