@@ -476,27 +476,39 @@ def _decoder(encoding: str):
     raise _refuse(f"The server used an unsupported content encoding {encoding!r}.")
 
 
-def _read_body(response: httpx.Response, *, max_bytes: int) -> tuple[bytes, int]:
-    """Read and decode the body, stopping at ``max_bytes`` decoded bytes. Returns (body, wire)."""
+def _read_body(
+    response: httpx.Response, *, max_bytes: int, truncate: bool = False
+) -> tuple[bytes, int]:
+    """Read and decode the body, stopping at ``max_bytes`` decoded bytes. Returns (body, wire).
+
+    A longer body is an error, or with ``truncate`` cut to its first ``max_bytes``.
+    """
     decoder = _decoder(response.headers.get("content-encoding", ""))
     parts: list[bytes] = []
     total = 0
     wire = 0
 
-    def too_big() -> CrawlerError:
-        return _refuse(
-            f"The body is larger than the {max_bytes}-byte limit"
-            + (" once decompressed." if decoder else "."),
-            bytes_received=wire,
-        )
+    def full(data: bytes) -> bool:
+        """Keep ``data``; True once the limit is reached (only when truncating)."""
+        nonlocal total
+        room = max_bytes - total
+        if len(data) > room:
+            if not truncate:
+                raise _refuse(
+                    f"The body is larger than the {max_bytes}-byte limit"
+                    + (" once decompressed." if decoder else "."),
+                    bytes_received=wire,
+                )
+            data = data[:room]
+        parts.append(data)
+        total += len(data)
+        return total >= max_bytes and truncate
 
     for chunk in response.iter_raw(CHUNK):
         wire += len(chunk)
         if decoder is None:
-            total += len(chunk)
-            if total > max_bytes:
-                raise too_big()
-            parts.append(chunk)
+            if full(chunk):
+                return b"".join(parts), wire
             continue
         data = chunk
         while data:
@@ -504,17 +516,11 @@ def _read_body(response: httpx.Response, *, max_bytes: int) -> tuple[bytes, int]
                 out = decoder.decompress(data, max_bytes - total + 1)
             except zlib.error as exc:
                 raise _refuse(f"The compressed body is corrupt ({exc}).") from None
-            total += len(out)
-            if total > max_bytes:
-                raise too_big()
-            parts.append(out)
+            if full(out):
+                return b"".join(parts), wire
             data = decoder.unconsumed_tail
     if decoder is not None:
-        tail = decoder.flush()
-        total += len(tail)
-        if total > max_bytes:
-            raise too_big()
-        parts.append(tail)
+        full(decoder.flush())
     return b"".join(parts), wire
 
 
@@ -549,9 +555,13 @@ def _exchange(
     read_body: bool,
     max_bytes: int,
     check_type: bool = True,
+    truncate: bool = False,
     ca_file: str = "",
 ) -> _Reply:
-    """One GET to the vetted address of ``target``; reads the body only when asked and 2xx."""
+    """One GET to the vetted address of ``target``; reads the body only when asked and 2xx.
+
+    A body over ``max_bytes`` is an error, or with ``truncate`` cut to its first ``max_bytes``.
+    """
     parts = urlsplit(target.url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     ip_host = f"[{target.address}]" if target.address.version == 6 else str(target.address)
@@ -611,7 +621,9 @@ def _exchange(
                 if read_body and 200 <= response.status_code < 300:
                     if check_type:
                         _check_type_and_length(response, max_bytes=max_bytes)
-                    reply.body, reply.wire_bytes = _read_body(response, max_bytes=max_bytes)
+                    reply.body, reply.wire_bytes = _read_body(
+                        response, max_bytes=max_bytes, truncate=truncate
+                    )
                 return reply
             finally:
                 response.close()
@@ -684,6 +696,8 @@ def _robots_for(target: Target, *, deadline: float, ca_file: str = "") -> RobotF
                 read_body=True,
                 max_bytes=ROBOTS_MAX_BYTES,
                 check_type=False,
+                # RFC 9309: a longer file is read up to the limit, not ignored.
+                truncate=True,
                 ca_file=ca_file,
             )
         except _TLSRefused:
@@ -693,7 +707,7 @@ def _robots_for(target: Target, *, deadline: float, ca_file: str = "") -> RobotF
         except CrawlerError as exc:
             if not exc.permanent:
                 raise
-            reply = _Reply(404, httpx.Headers())  # oversized or undecodable: no usable rules
+            reply = _Reply(404, httpx.Headers())  # undecodable: no usable rules
     parser: RobotFileParser | None = None
     if reply.status_code >= 500 or reply.status_code == 429:
         # RFC 9309: while robots.txt is unreachable, assume everything is disallowed.

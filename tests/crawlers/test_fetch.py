@@ -520,6 +520,24 @@ def test_robots_txt_is_honoured_and_the_user_agent_is_sent(server, settings):
     assert server.requests[-1][1]["User-Agent"] == settings.ATLAS_CRAWLER_USER_AGENT
 
 
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_a_robots_txt_over_the_limit_is_read_up_to_the_limit_not_ignored(server, encoding):
+    rules = "User-agent: *\nDisallow: /private\n"
+    padding = "# " + "x" * 1000 + "\n"
+    body = (rules + padding * (fetch.ROBOTS_MAX_BYTES // len(padding) + 100)).encode()
+    assert len(body) > fetch.ROBOTS_MAX_BYTES
+    headers = {}
+    if encoding == "gzip":
+        body = gzip.compress(body)
+        headers = {"Content-Encoding": "gzip"}
+    server.route("/robots.txt", Page(body, content_type="text/plain", headers=headers))
+    server.route("/private/terms", Page(TERMS))
+    with pytest.raises(CrawlerError) as raised:
+        fetch.fetch(server.url("/private/terms"))
+    assert "robots.txt" in str(raised.value) and "disallows" in str(raised.value)
+    assert server.hits("/private/terms") == 0
+
+
 def test_requests_to_one_host_respect_the_concurrency_limit(server, settings):
     settings.ATLAS_CRAWLER_PER_HOST_CONCURRENCY = 2
     server.route("/robots.txt", Page("", status=404))
