@@ -68,3 +68,18 @@ def test_a_list_runs_the_same_number_of_queries_at_two_page_sizes(
             response = client.get(url, {"page_size": page_size})
         assert response.status_code == 200, response.content
         assert len(response.json()["results"]) == page_size, url
+
+
+def test_the_claims_changed_since_a_moment_take_as_many_queries_as_the_whole_list(
+    big, curator, django_assert_num_queries
+):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user=curator)
+    for page_size in (2, 4):
+        params = {"updated_since": "2000-01-01T00:00:00Z", "page_size": page_size}
+        with django_assert_num_queries(EXPECTED["/api/v1/claims"]):
+            response = client.get("/api/v1/claims", params)
+        assert response.status_code == 200, response.content
+        assert len(response.json()["results"]) == page_size

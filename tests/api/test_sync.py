@@ -193,3 +193,26 @@ def test_the_changes_feed_pages_claims_by_their_latest_edit_or_verification(anon
     rest = anon.get("/api/v1/changes", {"since": page["next_since"]}).json()
     assert [c["id"] for c in rest["changes"]] == [str(third.pk), str(first.pk)]
     assert rest["truncated"] is False
+
+
+def test_updated_since_lists_each_claim_edited_or_verified_since_exactly_once(anon, catalogue):
+    since = timezone.now()
+    edited, verified, both = catalogue.claims[0], catalogue.claims[1], catalogue.claims[2]
+    edited.note = "Re-read today."
+    edited.save()
+    _verify(verified)
+    both.note = "Re-read and probed today."
+    both.save()
+    _verify(both)
+    _verify(both)
+
+    ids, url, params = [], "/api/v1/claims", {"updated_since": since.isoformat(), "page_size": 1}
+    while url:
+        response = anon.get(url, params)
+        assert response.status_code == 200, response.content
+        ids += [claim["id"] for claim in response.json()["results"]]
+        url, params = response.json()["next"], None
+    # Once each (the twice-verified one too), in the list's order (by id), one per page; the
+    # untouched claims not at all.
+    assert ids == sorted([edited.pk, verified.pk, both.pk])
+    assert Claim.objects.exclude(pk__in=ids).exists()
