@@ -6,6 +6,10 @@ reviewer's draft is a 404 in every method. Writes go through the moderation serv
 web pages use (``assessments.moderation``): the same submit step and completeness check, the
 same revision check, the same history records. An ``AssessmentError`` becomes the API error
 shape, each offending field named by its path.
+
+The moderation thread of an assessment or a correction (``.../notes``) is read and added to
+by the people the web pages show it to: the author and curators (``selectors``), so another
+reviewer gets a 404, as for a draft that is not theirs.
 """
 
 from __future__ import annotations
@@ -22,17 +26,19 @@ from knox.models import AuthToken
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView, set_rollback
 
-from assessments import filters, moderation, selectors, services
+from assessments import filters, moderation, queues, selectors, services
 from assessments.models import (
     Assessment,
     AssessmentSource,
     AssessmentVerdict,
     ClaimCorrection,
     Criterion,
+    ModerationNote,
     Rating,
     RatingEvidence,
     RatingValue,
@@ -40,6 +46,7 @@ from assessments.models import (
 from assessments.permissions import IsCurator, IsReviewer, ReadOnlyOrReviewer
 from atlas.api import (
     ConditionalGetMixin,
+    CursorPagination,
     RejectUnknownFieldsMixin,
     StrictQueryMixin,
     error_body,
@@ -126,6 +133,54 @@ def _decision(request, serializer_class):
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+# --- moderation threads ---------------------------------------------------------------------
+
+
+class ModerationNoteSerializer(serializers.ModelSerializer):
+    """One step of the moderation thread: who did what, when, and the words they gave."""
+
+    author = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        help_text="The author's username, as the web pages show it (never an e-mail address).",
+    )
+
+    class Meta:
+        model = ModerationNote
+        fields = ["id", "action", "text", "author", "created_at"]
+        read_only_fields = fields
+
+
+class CommentSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """A plain comment on the thread; it changes nothing else."""
+
+    text = _words("The comment, for the author and the curators.")
+
+
+class ThreadPagination(CursorPagination):
+    """A thread reads oldest first, as on the web pages."""
+
+    ordering = ("created_at", "id")
+
+
+class ModerationThreadMixin:
+    """Serves the `notes` action of a moderated resource: the paged thread on GET, a new
+    comment on POST. The action takes only the thread's paging, none of the list's filters."""
+
+    def allowed_query_params(self) -> set[str]:
+        if self.action == "notes" and self.request.method in ("GET", "HEAD"):
+            return {"cursor", "page_size"}
+        return super().allowed_query_params()
+
+    def _thread(self, request, *, subject: dict, comment) -> Response:
+        if request.method == "POST":
+            data = _decision(request, CommentSerializer)
+            note = comment(user=request.user, text=data["text"], **subject)
+            return Response(ModerationNoteSerializer(note).data, status=status.HTTP_201_CREATED)
+        page = self.paginate_queryset(queues.notes_for(**subject))
+        return self.get_paginated_response(ModerationNoteSerializer(page, many=True).data)
 
 
 # --- criteria -------------------------------------------------------------------------------
@@ -310,6 +365,7 @@ class AssessmentUpdateSerializer(AssessmentFieldsSerializer):
 @extend_schema(tags=["assessments"])
 class AssessmentViewSet(
     ModerationErrorsMixin,
+    ModerationThreadMixin,
     StrictQueryMixin,
     ConditionalGetMixin,
     mixins.ListModelMixin,
@@ -477,6 +533,38 @@ class AssessmentViewSet(
         )
         return self._read(assessment)
 
+    @extend_schema(
+        methods=["GET"],
+        responses=ModerationNoteSerializer(many=True),
+        summary="Read the moderation thread (its author and curators)",
+        description="Every step, oldest first: submissions, comments, requests for changes "
+        "with what to change, rejections, approvals and reverts. The author reads it in every "
+        "state and curators once the assessment is submitted, as on the web pages; anyone else "
+        "gets 404.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=CommentSerializer,
+        responses={201: ModerationNoteSerializer},
+        summary="Comment on the moderation thread (its author and curators)",
+        description="Adds a comment and changes nothing else, so no `revision` is needed. The "
+        "same people who read the thread may comment; anyone else gets 404.",
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        permission_classes=[IsAuthenticated],
+        filter_backends=[],
+        pagination_class=ThreadPagination,
+    )
+    def notes(self, request, pk=None):
+        assessment = get_object_or_404(
+            selectors.assessment_threads_visible_to(user=request.user), pk=pk
+        )
+        return self._thread(
+            request, subject={"assessment": assessment}, comment=moderation.assessment_comment
+        )
+
 
 # --- claim corrections ----------------------------------------------------------------------
 
@@ -569,6 +657,7 @@ class ClaimCorrectionAmendSerializer(RevisionSerializer):
 @extend_schema(tags=["assessments"])
 class ClaimCorrectionViewSet(
     ModerationErrorsMixin,
+    ModerationThreadMixin,
     StrictQueryMixin,
     ConditionalGetMixin,
     mixins.ListModelMixin,
@@ -689,6 +778,38 @@ class ClaimCorrectionViewSet(
             comment=data["comment"],
         )
         return self._read(correction)
+
+    @extend_schema(
+        methods=["GET"],
+        responses=ModerationNoteSerializer(many=True),
+        summary="Read the moderation thread (its author and curators)",
+        description="Every step, oldest first: submissions, comments, requests for changes "
+        "with what to change, rejections, approvals and reverts. The author and curators read "
+        "it, as on the web pages; another reviewer gets 404.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=CommentSerializer,
+        responses={201: ModerationNoteSerializer},
+        summary="Comment on the moderation thread (its author and curators)",
+        description="Adds a comment and changes nothing else, so no `revision` is needed. The "
+        "same people who read the thread may comment; another reviewer gets 404.",
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        filter_backends=[],
+        pagination_class=ThreadPagination,
+    )
+    def notes(self, request, pk=None):
+        correction = get_object_or_404(
+            selectors.claim_corrections_visible_to(user=request.user), pk=pk
+        )
+        return self._thread(
+            request,
+            subject={"correction": correction},
+            comment=moderation.claim_correction_comment,
+        )
 
 
 # --- API tokens -----------------------------------------------------------------------------

@@ -378,15 +378,15 @@ def assessment_reject(*, assessment: Assessment, curator, revision: int, reason:
 
 
 def assessment_comment(*, assessment: Assessment, user, text: str) -> ModerationNote:
-    """Add to the moderation thread without changing the assessment (author or curator)."""
+    """Add a comment to the moderation thread without changing the assessment (its author or
+    a curator); returns the new note. Empty or overlong ``text`` is refused naming ``text``."""
     if assessment.author_id != user.pk and not is_curator(user):
         raise AssessmentError("only the author and curators may comment", code="forbidden")
-    return _note(
-        user=user,
-        action=ModerationNote.Action.COMMENT,
-        text=_words(text, what="Comment"),
-        assessment=assessment,
-    )
+    text = _words(text, what="Comment")
+    with transaction.atomic():
+        return _note(
+            user=user, action=ModerationNote.Action.COMMENT, text=text, assessment=assessment
+        )
 
 
 @dataclass(frozen=True)
@@ -656,14 +656,15 @@ def claim_correction_submit(
 
 
 def claim_correction_comment(*, correction: ClaimCorrection, user, text: str) -> ModerationNote:
+    """Add a comment to the correction's moderation thread without changing it (its author or
+    a curator); returns the new note. Empty or overlong ``text`` is refused naming ``text``."""
     if correction.author_id != user.pk and not is_curator(user):
         raise AssessmentError("only the author and curators may comment", code="forbidden")
-    return _note(
-        user=user,
-        action=ModerationNote.Action.COMMENT,
-        text=_words(text, what="Comment"),
-        correction=correction,
-    )
+    text = _words(text, what="Comment")
+    with transaction.atomic():
+        return _note(
+            user=user, action=ModerationNote.Action.COMMENT, text=text, correction=correction
+        )
 
 
 CLAIM_RESTORED_FIELDS = (

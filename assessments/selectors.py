@@ -37,10 +37,25 @@ def assessments_visible_to(*, user) -> QuerySet[Assessment]:
 
 
 def claim_corrections_visible_to(*, user) -> QuerySet[ClaimCorrection]:
-    """A reviewer's own corrections; every correction for a curator; nothing for anyone else."""
+    """A reviewer's own corrections; every correction for a curator; nothing for anyone else.
+    The same people read and add to a correction's moderation thread, as on the web pages
+    (the author's correction page, the curators' moderation page)."""
     queryset = ClaimCorrection.objects.select_related("claim", "author", "source", "decided_by")
     if is_curator(user):
         return queryset
     if is_reviewer(user):
         return queryset.filter(author=user)
     return queryset.none()
+
+
+def assessment_threads_visible_to(*, user) -> QuerySet[Assessment]:
+    """Assessments whose moderation thread ``user`` may read and add to, as on the web pages:
+    a reviewer's own in every state (their editing page) and, for a curator, every assessment
+    that is not a draft (the moderation page). Another reviewer's draft is its author's alone;
+    anyone without a role gets nothing."""
+    if not is_reviewer(user):
+        return Assessment.objects.none()
+    visible = Q(author=user)
+    if is_curator(user):
+        visible |= ~Q(status=Assessment.Status.DRAFT)
+    return Assessment.objects.filter(visible)

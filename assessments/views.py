@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from assessments import moderation, public_reviews, queues
+from assessments import moderation, public_reviews, queues, selectors
 from assessments.forms import (
     AssessmentForm,
     CommentForm,
@@ -206,12 +206,9 @@ def _edit_context(assessment: Assessment, form: AssessmentForm, problems: list[s
 def assessment_comment(request: HttpRequest, pk: int) -> HttpResponse:
     """A comment on the moderation thread, by the author or a curator."""
     _reviewer_only(request)
-    visible = (
-        queues.assessments_for_curator(user=request.user)
-        if is_curator(request.user)
-        else queues.own_assessments(user=request.user)
+    assessment = queues.get_or_404(
+        selectors.assessment_threads_visible_to(user=request.user), pk=pk
     )
-    assessment = queues.get_or_404(visible, pk=pk)
     form = CommentForm(request.POST)
     if form.is_valid():
         try:

@@ -341,6 +341,7 @@ SPECTACULAR_SETTINGS = {
         "ClaimStatusEnum": "catalog.models.ClaimStatus",
         "AssessmentStatusEnum": "assessments.models.AssessmentStatus",
         "CorrectionStatusEnum": "assessments.models.CorrectionStatus",
+        "ModerationActionEnum": "assessments.models.ModerationAction",
         "RequirementsOutcomeEnum": "catalog.requirements.Outcome",
         "VerificationOutcomeEnum": "catalog.models.VerificationOutcome",
     },

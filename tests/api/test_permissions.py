@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from assessments.models import Assessment, ClaimCorrection
+from assessments.models import Assessment, ClaimCorrection, ModerationNote
 from tests.api.conftest import complete_draft
 
 pytestmark = pytest.mark.django_db
@@ -52,6 +52,7 @@ def by(
 # Rita's own record: she and curators see it; others get 404 in every method.
 AUTHOR_ONLY = by(reviewer=200, other_reviewer=404, curator=403, token_client=404)
 CURATORS_ONLY = by(reviewer=403, other_reviewer=403, curator=200, token_client=403)
+AUTHOR_AND_CURATORS = by(reviewer=200, other_reviewer=404, curator=200, token_client=404)
 
 
 @pytest.fixture
@@ -333,3 +334,22 @@ def test_moderation_actions_take_only_a_post(request, world, url):
         (c.pk, c.status, c.revision) for c in ClaimCorrection.objects.order_by("pk")
     ]
     assert after == before
+
+
+def test_a_moderation_thread_is_read_and_commented_on_by_its_author_and_curators(request, world):
+    for url in (
+        "/api/v1/assessments/{submission}/notes",
+        "/api/v1/claim-corrections/{correction}/notes",
+    ):
+        check(request, world, "get", url, AUTHOR_AND_CURATORS)
+        written = by(reviewer=201, other_reviewer=404, curator=201, token_client=404)
+        check(request, world, "post", url, written, {"text": "Seen."})
+    # A draft's thread is its author's alone, as on the web pages.
+    check(
+        request,
+        world,
+        "get",
+        "/api/v1/assessments/{rita_draft}/notes",
+        by(reviewer=200, other_reviewer=404, curator=404, token_client=404),
+    )
+    assert ModerationNote.objects.filter(action="comment", text="Seen.").count() == 4

@@ -83,3 +83,36 @@ def test_the_claims_changed_since_a_moment_take_as_many_queries_as_the_whole_lis
             response = client.get("/api/v1/claims", params)
         assert response.status_code == 200, response.content
         assert len(response.json()["results"]) == page_size
+
+
+@pytest.mark.parametrize("subject", ["assessments", "claim-corrections"])
+def test_a_moderation_thread_runs_the_same_number_of_queries_at_two_page_sizes(
+    subject, big, reviewer, curator, django_assert_num_queries
+):
+    from rest_framework.test import APIClient
+
+    from assessments import moderation
+    from assessments.models import Assessment, ClaimCorrection
+
+    if subject == "assessments":
+        record = Assessment.objects.create(
+            provider=big.providers[0], assessed_on="2026-03-01", author=reviewer, status="submitted"
+        )
+        comment, about = moderation.assessment_comment, {"assessment": record}
+    else:
+        record = ClaimCorrection.objects.create(
+            claim=big.claims[0], author=reviewer, reason="typo", condition="y"
+        )
+        comment, about = moderation.claim_correction_comment, {"correction": record}
+    for n in range(6):
+        comment(user=curator if n % 2 else reviewer, text=f"Note {n}.", **about)
+    client = APIClient()
+    client.force_authenticate(user=curator)
+    for page_size in (2, 4):
+        curator._atlas_roles = None
+        # Roles; the record, through the selector that decides who reads its thread; the
+        # page of notes with their authors.
+        with django_assert_num_queries(3):
+            response = client.get(f"/api/v1/{subject}/{record.pk}/notes", {"page_size": page_size})
+        assert response.status_code == 200, response.content
+        assert len(response.json()["results"]) == page_size

@@ -42,6 +42,24 @@ def test_a_reviewer_cannot_see_or_edit_another_reviewers_draft(client, draft, ot
     assert draft.revision == 1
 
 
+def test_a_curator_comments_on_their_own_draft_from_its_editing_page(client, curator, mistral):
+    draft = moderation.assessment_start(author=curator, provider=mistral)
+    client.force_login(curator)
+    response = client.post(
+        reverse("assessments:comment", args=[draft.pk]), {"text": "Check the DPA again."}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("assessments:edit", args=[draft.pk])
+    assert list(draft.notes.values_list("action", "text")) == [("comment", "Check the DPA again.")]
+
+
+def test_a_curator_does_not_comment_on_another_reviewers_draft(client, curator, draft):
+    client.force_login(curator)
+    response = client.post(reverse("assessments:comment", args=[draft.pk]), {"text": "Hi."})
+    assert response.status_code == 404
+    assert not draft.notes.exists()
+
+
 def test_reviewer_pages_need_a_reviewer(client, outsider, draft):
     assert client.get(reverse("assessments:dashboard")).status_code == 302
     client.force_login(outsider)
