@@ -10,6 +10,7 @@ variables win over it.
 from __future__ import annotations
 
 import os
+import ssl
 from pathlib import Path
 
 import environ
@@ -400,8 +401,6 @@ ATLAS_CRAWLER_CONNECT_TIMEOUT = env_int("ATLAS_CRAWLER_CONNECT_TIMEOUT", 10, min
 # source behind a private CA. Loaded here, so a file that is not one stops start-up.
 ATLAS_CRAWLER_EXTRA_CA_FILE = env_str("ATLAS_CRAWLER_EXTRA_CA_FILE", "")
 if ATLAS_CRAWLER_EXTRA_CA_FILE:
-    import ssl
-
     try:
         ssl.create_default_context(cafile=ATLAS_CRAWLER_EXTRA_CA_FILE)
     except (OSError, ValueError) as exc:
