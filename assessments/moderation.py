@@ -81,31 +81,40 @@ def _words(text: str, *, what: str) -> str:
     return text
 
 
-def _claim_assessment(*, assessment: Assessment, revision: int, statuses: tuple[str, ...]):
-    """Take the right to change ``assessment``: bump its revision if it is still at ``revision``
-    and in one of ``statuses``. Returns the row, locked, or raises a conflict naming why not."""
-    claimed = Assessment.objects.filter(
-        pk=assessment.pk, revision=revision, status__in=statuses
-    ).update(revision=F("revision") + 1)
+def _claim_revision(queryset, *, pk: int, revision: int, statuses: tuple[str, ...], noun: str):
+    """Take the right to change the row ``pk`` of ``queryset``'s model (an assessment or a
+    claim correction, called ``noun`` in messages): bump its revision if it is still at
+    ``revision`` and in one of ``statuses``. Returns the row from ``queryset``, locked, or
+    raises a conflict naming why not."""
+    model = queryset.model
+    claimed = model.objects.filter(pk=pk, revision=revision, status__in=statuses).update(
+        revision=F("revision") + 1
+    )
     if not claimed:
-        current = Assessment.objects.filter(pk=assessment.pk).first()
+        current = model.objects.filter(pk=pk).first()
         if current is None:
-            raise AssessmentError("this assessment no longer exists", code="conflict")
+            raise AssessmentError(f"this {noun} no longer exists", code="conflict")
+        status = current.get_status_display().lower()
         if current.revision != revision:
             raise AssessmentError(
-                "someone changed this assessment meanwhile (it is now "
-                f"{current.get_status_display().lower()}, revision {current.revision}; you read "
-                f"revision {revision}); reload it and decide again",
+                f"someone changed this {noun} meanwhile (it is now {status}, revision "
+                f"{current.revision}; you read revision {revision}); reload it and decide again",
                 code="conflict",
                 path="revision",
             )
         raise AssessmentError(
-            f"a {current.get_status_display().lower()} assessment cannot do this", code="conflict"
+            f"this {noun} is {status}, which does not allow this", code="conflict"
         )
-    return (
-        Assessment.objects.select_for_update(of=("self",))
-        .select_related("provider")
-        .get(pk=assessment.pk)
+    return queryset.select_for_update(of=("self",)).get(pk=pk)
+
+
+def _claim_assessment(*, assessment: Assessment, revision: int, statuses: tuple[str, ...]):
+    return _claim_revision(
+        Assessment.objects.select_related("provider"),
+        pk=assessment.pk,
+        revision=revision,
+        statuses=statuses,
+        noun="assessment",
     )
 
 
@@ -503,28 +512,13 @@ def assessment_revert(
 def _claim_correction(
     *, correction: ClaimCorrection, revision: int, statuses: tuple[str, ...]
 ) -> ClaimCorrection:
-    """Take the right to change ``correction``, as ``_claim_assessment`` does for assessments.
-    Returns the row, locked, or raises a conflict naming why not."""
-    claimed = ClaimCorrection.objects.filter(
-        pk=correction.pk, revision=revision, status__in=statuses
-    ).update(revision=F("revision") + 1)
-    if not claimed:
-        current = ClaimCorrection.objects.filter(pk=correction.pk).first()
-        if current is None:
-            raise AssessmentError("this correction no longer exists", code="conflict")
-        if current.revision != revision:
-            raise AssessmentError(
-                "someone changed this correction meanwhile (it is now "
-                f"{current.get_status_display().lower()}, revision {current.revision}; you read "
-                f"revision {revision}); reload it and decide again",
-                code="conflict",
-                path="revision",
-            )
-        raise AssessmentError(
-            f"a correction that is {current.get_status_display().lower()} cannot do this",
-            code="conflict",
-        )
-    return ClaimCorrection.objects.select_for_update(of=("self",)).get(pk=correction.pk)
+    return _claim_revision(
+        ClaimCorrection.objects.all(),
+        pk=correction.pk,
+        revision=revision,
+        statuses=statuses,
+        noun="correction",
+    )
 
 
 def claim_correction_publish(
