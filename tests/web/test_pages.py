@@ -160,19 +160,24 @@ def _seven_daily_checks(claim: Claim) -> None:
         )
 
 
+def _assert_newest_five_of_seven_checks(html: str, claim: Claim) -> None:
+    """The page shows the newest five of ``_seven_daily_checks``, newest first, and links to
+    the claim's own page for the rest."""
+    assert "<summary>Verification history (7)</summary>" in html
+    shown = [f"re-read on day {day}" for day in (7, 6, 5, 4, 3)]
+    assert all(note in html for note in shown)
+    assert [html.index(note) for note in shown] == sorted(html.index(note) for note in shown)
+    assert "re-read on day 2" not in html and "re-read on day 1" not in html
+    assert f'<a href="/claims/{claim.pk}/">All 7 checks on the claim\'s page</a>' in html
+
+
 def test_a_long_verification_history_shows_the_newest_checks_and_links_to_the_rest(client, rows):
     rows.add(1, claims_each=1)
     claim = Claim.objects.get(provider__slug="bulk-1")
     claim.verifications.all().delete()
     _seven_daily_checks(claim)
     html = client.get("/providers/bulk-1/").content.decode()
-    assert "<summary>Verification history (7)</summary>" in html
-    # The five newest, newest first; the older ones are on the claim's own page.
-    shown = [f"re-read on day {day}" for day in (7, 6, 5, 4, 3)]
-    assert all(note in html for note in shown)
-    assert [html.index(note) for note in shown] == sorted(html.index(note) for note in shown)
-    assert "re-read on day 2" not in html and "re-read on day 1" not in html
-    assert f'<a href="/claims/{claim.pk}/">All 7 checks on the claim\'s page</a>' in html
+    _assert_newest_five_of_seven_checks(html, claim)
     claim_page = client.get(f"/claims/{claim.pk}/").content.decode()
     assert "re-read on day 2" in claim_page and "re-read on day 1" in claim_page
 
@@ -232,13 +237,7 @@ def test_the_model_page_shows_each_claim_with_its_source_and_newest_checks_only(
     assert "“&lt;script&gt;alert(1)&lt;/script&gt; we say so”" in html
     assert "<script>alert" not in html
     assert '<span class="badge status-disputed">Disputed</span>' in html
-    # The newest five of seven checks, newest first; the others are on the claim's page.
-    assert "<summary>Verification history (7)</summary>" in html
-    shown = [f"re-read on day {day}" for day in (7, 6, 5, 4, 3)]
-    assert all(note in html for note in shown)
-    assert [html.index(note) for note in shown] == sorted(html.index(note) for note in shown)
-    assert "re-read on day 2" not in html and "re-read on day 1" not in html
-    assert f'<a href="/claims/{claim.pk}/">All 7 checks on the claim\'s page</a>' in html
+    _assert_newest_five_of_seven_checks(html, claim)
 
 
 def test_the_model_page_leaves_out_retired_claims(client, rows):
