@@ -291,29 +291,18 @@ def claim_correction_create(
     """Record a reviewer's proposed change to ``claim``; it changes nothing until approved."""
     if not is_reviewer(author):
         raise AssessmentError("only reviewers and curators propose corrections", code="forbidden")
-    correction_check(
-        claim=claim,
-        reason=reason,
-        value_flag=value_flag,
-        value_number=value_number,
-        value_unit=value_unit,
-        value_text=value_text,
-        condition=condition,
-        source=source,
-        evidence_quote=evidence_quote,
-    )
-    correction = ClaimCorrection(
-        claim=claim,
-        author=author,
-        reason=reason,
-        value_flag=value_flag,
-        value_number=value_number,
-        value_unit=value_unit,
-        value_text=value_text,
-        condition=condition,
-        source=source,
-        evidence_quote=evidence_quote,
-    )
+    fields = {
+        "reason": reason,
+        "value_flag": value_flag,
+        "value_number": value_number,
+        "value_unit": value_unit,
+        "value_text": value_text,
+        "condition": condition,
+        "source": source,
+        "evidence_quote": evidence_quote,
+    }
+    correction_check(claim=claim, **fields)
+    correction = ClaimCorrection(claim=claim, author=author, **fields)
     model_check(correction)
     correction.save()
     return correction
