@@ -240,3 +240,22 @@ def test_revert_from_the_web_restores_the_previous_assessment(
     )
     assert response.status_code == 302
     assert published_of(mistral).pk == old.pk
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/", "/review/", "/accounts/login/"])
+def test_the_navigation_offers_each_account_link_once(client, curator, path):
+    def nav() -> str:
+        html = client.get(path, follow=True).content.decode()
+        return html.split('<nav aria-label="Main">', 1)[1].split("</nav>", 1)[0]
+
+    links = nav()
+    assert links.count(">Sign in</a>") == 1
+    assert links.count(">Become a reviewer</a>") == 1
+
+    client.force_login(curator)
+    links = nav()
+    assert ">Sign in</a>" not in links
+    assert links.count(">My reviews</a>") == 1
+    assert links.count(">Moderation queue</a>") == 1
+    assert links.count(f">Sign out {curator.get_username()}</button>") == 1
