@@ -124,6 +124,9 @@ INSTALLED_APPS = [
     "catalog",
     "assessments",
     "crawlers",
+    "knox",
+    "axes",
+    "inference",
 ]
 
 MIDDLEWARE = [
@@ -260,7 +263,6 @@ LOGGING = {
 
 # --- REST API ---
 # Defaults for every API view, set once; views override only what differs.
-INSTALLED_APPS += ["knox"]
 API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50, minimum=1)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200, minimum=1)
 API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90, minimum=1)
@@ -351,7 +353,6 @@ SPECTACULAR_SETTINGS = {
 # --- Reviews, moderation and accounts ---
 # Login throttling: django-axes counts failed sign-ins per username and client address and
 # locks that pair out for a while; sessions rotate at login and end at logout (Django auth).
-INSTALLED_APPS += ["axes"]
 MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -445,7 +446,6 @@ _default_limit_url = (
 ATLAS_CRAWLER_HOST_LIMIT_URL = env_str("ATLAS_CRAWLER_HOST_LIMIT_URL", _default_limit_url)
 
 # --- inference tester ---
-INSTALLED_APPS += ["crawlers.inference"]
 # A NAME=value file consulted for an endpoint's key when its variable is not in the environment.
 INFERENCE_SECRETS_FILE = env_str("INFERENCE_SECRETS_FILE", "")
 INFERENCE_MAX_RETRIES = env_int("INFERENCE_MAX_RETRIES", 2)

@@ -11,6 +11,6 @@ urlpatterns = [
     path("review/", include("assessments.urls")),
     path("accounts/", include((account_urlpatterns, "accounts"))),
     path("sources/", include("crawlers.urls")),
-    path("inference/", include("crawlers.inference.urls")),
+    path("inference/", include("inference.urls")),
     path("", include("catalog.urls")),
 ]

@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 
-from crawlers.inference import probes
-from crawlers.inference.client import LLMClient
+from inference import probes
+from inference.client import LLMClient
 from tests.inference.testserver import ProtocolServer, ServedModel
 
 CHAT = {
@@ -163,8 +163,8 @@ def passage_rows(rounds: int) -> None:
     Both are pure text work: Django is not set up here, so ``--store`` still sets it
     up later on its own throw-away database.
     """
-    from crawlers.inference.passages import passage_around
     from crawlers.matching import TextIndex
+    from inference.passages import passage_around
 
     quote = "Customer content is never used to train our models."
     print(f"judge passage: median of {rounds} rounds, quote at 80% of the text")
@@ -210,8 +210,8 @@ def store(base_url: str, n: int) -> None:
 
     call_command("migrate", verbosity=0)
     from catalog.models import AIModel, Claim, ClaimKey, Provider, Source
-    from crawlers.inference import services
-    from crawlers.inference.models import Endpoint
+    from inference import services
+    from inference.models import Endpoint
 
     provider = Provider.objects.create(slug="bench", name="Bench", kind="model_developer")
     model = AIModel.objects.create(

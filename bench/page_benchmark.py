@@ -116,8 +116,8 @@ def main() -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     call_command("migrate", verbosity=0)
+    from catalog.loader import catalogue_load
     from catalog.models import AIModel, Claim, Provider
-    from catalog.services import catalogue_load
 
     if not Provider.objects.filter(slug="gen-p-0").exists():
         catalogue_load()  # the real claim keys, criteria and licences, as in production

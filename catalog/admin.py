@@ -16,6 +16,7 @@ from catalog.models import (
     Source,
     Verification,
 )
+from inference.admin_actions import test_claims_now
 
 
 class ClaimInline(admin.TabularInline):
@@ -126,6 +127,7 @@ class ClaimAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ("provider", "model", "key", "source")
     date_hierarchy = "checked_at"
     inlines = (VerificationInline,)
+    actions = (test_claims_now,)
 
 
 @admin.register(Verification)

@@ -23,7 +23,7 @@ from catalog.requirements import (
     requirements_check_cached,
     requirements_results,
 )
-from crawlers.inference import selectors as inference_selectors
+from inference import selectors as inference_selectors
 
 PAGE_SIZE = 50
 # Models listed per outcome on one finder page; the rest are counted and paged.

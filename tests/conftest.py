@@ -16,7 +16,7 @@ from django.contrib.auth.models import Group
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from catalog.services import catalogue_load
+from catalog.loader import catalogue_load
 
 PASSWORD = "a long test passphrase"
 

@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from assessments.models import Assessment, Rating, RatingEvidence
+from catalog.loader import DEFAULT_CATALOGUE, CatalogueError, catalogue_load
 from catalog.models import FAQ, AIModel, Claim, Licence, Price, Provider, Source
-from catalog.services import DEFAULT_CATALOGUE, CatalogueError, catalogue_load
 
 HISTORIES = [Provider, Licence, AIModel, Source, Claim, Price, FAQ, Assessment, Rating]
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import AIModel, Claim, ClaimKey, Provider, Source
-from crawlers.inference.models import Endpoint
+from inference.models import Endpoint
 from tests.inference.testserver import ProtocolServer, ServedModel
 
 

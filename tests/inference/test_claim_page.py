@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from catalog.models import Claim
-from crawlers.inference import judge, services
+from inference import judge, services
 from tests.inference.testserver import ServedModel
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawlers.inference.client import BudgetExceeded, LLMClient, LLMError, MemoryBudget
+from inference.client import BudgetExceeded, LLMClient, LLMError, MemoryBudget
 from tests.inference.testserver import ServedModel
 
 CHAT = {"model": "test-model", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 8}

@@ -81,7 +81,7 @@ def test_it_asks_the_judge_about_a_passage_file(serve, make_endpoint, make_claim
 
 
 def test_the_embedded_model_is_there_without_configuration(db):
-    from crawlers.inference.models import Endpoint
+    from inference.models import Endpoint
 
     endpoint = Endpoint.objects.get(name="embedded-smollm2")
     assert endpoint.kind == Endpoint.Kind.EMBEDDED_LOCAL

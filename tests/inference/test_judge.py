@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 
 from catalog.models import Verification
-from crawlers.inference import judge
-from crawlers.inference.models import JudgeVerdict
-from crawlers.inference.services import InferenceError
+from inference import judge
+from inference.models import JudgeVerdict
+from inference.services import InferenceError
 from tests.inference.testserver import ServedModel
 
 PASSAGE = (

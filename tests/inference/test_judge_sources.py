@@ -13,9 +13,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from catalog.models import Claim, Verification
-from crawlers.inference import judge, passages, selectors, tasks
-from crawlers.inference.models import JudgeJob, ProbeRun
 from crawlers.models import CrawlSettings, Version
+from inference import judge, passages, selectors, tasks
+from inference.models import JudgeJob, ProbeRun
 from tests.inference.testserver import ServedModel
 
 QUOTE = "Our chat models support function calling."

@@ -11,9 +11,9 @@ import time
 import httpx
 import pytest
 
-from crawlers.inference import local, probes, services
-from crawlers.inference.client import LLMClient
-from crawlers.inference.models import Endpoint
+from inference import local, probes, services
+from inference.client import LLMClient
+from inference.models import Endpoint
 
 pytestmark = [
     pytest.mark.local_model,

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from catalog.models import AIModel
-from crawlers.inference import local, services
-from crawlers.inference.models import Endpoint
+from inference import local, services
+from inference.models import Endpoint
 
 pytestmark = [
     pytest.mark.local_model,
@@ -73,7 +73,7 @@ def test_a_model_it_does_not_serve_is_not_listed(smol_endpoint, make_claim):
 
 
 def test_the_judge_answers_through_the_embedded_model_within_its_schema(smol_endpoint, make_claim):
-    from crawlers.inference import judge
+    from inference import judge
 
     endpoint, model = smol_endpoint
     claim = make_claim("json_mode")
@@ -136,8 +136,8 @@ class TestContextWindowOnTheEmbeddedModel:
 def test_the_scheduled_judge_reads_a_stored_passage_with_the_embedded_model(
     smol_endpoint, make_claim, settings
 ):
-    from crawlers.inference import judge
-    from crawlers.inference.models import JudgeJob
+    from inference import judge
+    from inference.models import JudgeJob
     from tests.inference.test_judge_sources import add_version
 
     # The passage and claim of the direct judge test above, which this model answers

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from crawlers.inference import probes
-from crawlers.inference.client import LLMClient
+from inference import probes
+from inference.client import LLMClient
 from tests.inference.testserver import ServedModel
 
 

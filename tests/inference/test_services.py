@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import ClaimKey, Verification
-from crawlers.inference import services
-from crawlers.inference.models import ProbeJob, ProbeRun
+from inference import services
+from inference.models import ProbeJob, ProbeRun
 
 SENTINEL = "sk-SENTINEL-4f1d2c9e-never-show-me"
 
@@ -185,7 +185,7 @@ class TestQueuedJobs:
     ):
         run = services.probe_run_start(endpoint=acme_endpoint, trigger=ProbeRun.Trigger.SCHEDULE)
         job = ProbeJob.objects.create(run=run, claim=make_claim("streaming"))
-        from crawlers.inference.tasks import probe_job
+        from inference.tasks import probe_job
 
         assert probe_job.apply(args=[job.pk]).get() == "done"
         assert probe_job.apply(args=[job.pk]).get().startswith("skipped")
@@ -204,7 +204,7 @@ class TestQueuedJobs:
         services.claims_probe(claims=[recent])
         make_claim("commercial_use_allowed")
         make_claim("context_window", number=1000)
-        from crawlers.inference.tasks import probe_due_claims
+        from inference.tasks import probe_due_claims
 
         with django_capture_on_commit_callbacks(execute=True):
             assert probe_due_claims.apply().get() == 1
@@ -225,8 +225,8 @@ class TestQueuedJobs:
 def test_an_embedded_endpoint_without_the_local_extra_says_what_to_install(
     make_claim, provider, monkeypatch
 ):
-    from crawlers.inference import local
-    from crawlers.inference.models import Endpoint
+    from inference import local
+    from inference.models import Endpoint
 
     monkeypatch.setattr(local, "llama_available", lambda: False)
     endpoint = Endpoint.objects.create(
@@ -242,7 +242,7 @@ def test_an_endpoint_cannot_name_a_variable_that_is_not_an_api_key(provider, nam
     from django.core.exceptions import ValidationError
     from django.db import IntegrityError, transaction
 
-    from crawlers.inference.models import Endpoint
+    from inference.models import Endpoint
 
     endpoint = Endpoint(
         name="sneaky", kind="self_hosted", base_url="http://127.0.0.1:9/v1", api_key_env=name

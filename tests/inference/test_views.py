@@ -79,7 +79,7 @@ def test_the_action_is_offered_on_the_catalogue_claim_admin_too(admin_client, en
     from django.contrib import admin
 
     from catalog.models import Claim
-    from crawlers.inference.admin_actions import test_claims_now
+    from inference.admin_actions import test_claims_now
 
     assert test_claims_now in admin.site.get_model_admin(Claim).actions
     claim = make_claim("json_mode")

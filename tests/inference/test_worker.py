@@ -58,7 +58,7 @@ def _wait_until(predicate, *, timeout: float, what: str) -> None:
 
 def test_the_sweep_runs_each_due_probe_once_on_a_real_worker(worker_env, tmp_path):
     from catalog.models import AIModel, Claim, ClaimKey, Provider, Source, Verification
-    from crawlers.inference.models import Endpoint, ProbeJob
+    from inference.models import Endpoint, ProbeJob
 
     server = ProtocolServer(models=[ServedModel(id="w-model", embedding_dim=8)]).start()
     db = ALIAS
@@ -137,8 +137,8 @@ def test_the_judge_sweep_judges_each_claim_once_on_a_real_worker(worker_env, tmp
     from django.utils import timezone
 
     from catalog.models import Claim, ClaimKey, Provider, Source, Verification
-    from crawlers.inference.models import Endpoint, JudgeJob
     from crawlers.models import Version
+    from inference.models import Endpoint, JudgeJob
 
     quote = "Customer content is never used to train our models."
     text = f"Data use\n{quote} It is deleted after 30 days.\nContact us."

@@ -9,8 +9,8 @@ from django.test import override_settings
 
 from assessments import moderation
 from assessments.models import Assessment, Rating, RatingEvidence
+from catalog.loader import catalogue_load
 from catalog.models import Provider
-from catalog.services import catalogue_load
 from tests.conftest import make_user
 
 CHANGED_CRITERION = "eu-saas"

@@ -18,7 +18,7 @@ import pytest
 from django.core import mail
 
 from assessments.models import Assessment, Rating, Review, ReviewReport
-from catalog.services import catalogue_load
+from catalog.loader import catalogue_load
 from tests.conftest import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

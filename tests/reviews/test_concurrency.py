@@ -10,7 +10,7 @@ from django.db import connection, connections
 from assessments import moderation
 from assessments.models import Assessment, ModerationNote
 from assessments.services import AssessmentError
-from catalog.services import catalogue_load
+from catalog.loader import catalogue_load
 from tests.conftest import make_user
 from tests.reviews.conftest import amend_one_criterion
 

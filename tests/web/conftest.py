@@ -13,6 +13,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from assessments.models import Assessment, AssessmentSource, Criterion, Rating, RatingEvidence
+from catalog.loader import catalogue_load
 from catalog.models import (
     FAQ,
     AIModel,
@@ -26,7 +27,6 @@ from catalog.models import (
     Source,
     Verification,
 )
-from catalog.services import catalogue_load
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from catalog.loader import catalogue_load
 from catalog.models import AIModel, Licence, Provider
-from catalog.services import catalogue_load
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.services import DEFAULT_CATALOGUE, CatalogueError, catalogue_load
+from catalog.loader import DEFAULT_CATALOGUE, CatalogueError, catalogue_load
 
 
 class Command(BaseCommand):

@@ -9,8 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import Claim
-from crawlers.inference import probes, selectors, services
-from crawlers.inference.models import ProbeRun
+from inference import probes, selectors, services
+from inference.models import ProbeRun
 
 
 def _claim(claim_id: int) -> Claim:

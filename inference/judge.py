@@ -27,9 +27,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Claim, Verification
-from crawlers.inference import selectors
-from crawlers.inference.client import BudgetExceeded, Exchange, LLMError
-from crawlers.inference.models import Endpoint, JudgeJob, JudgeVerdict, ProbeRun
+from inference import selectors
+from inference.client import BudgetExceeded, Exchange, LLMError
+from inference.models import Endpoint, JudgeJob, JudgeVerdict, ProbeRun
 
 PROMPT_VERSION = 1
 MAX_PASSAGE_CHARS = 6000
@@ -139,7 +139,7 @@ def claim_judge(
     ``InferenceError`` (from services) when the passage is empty or the run's
     budget stops the call.
     """
-    from crawlers.inference import services
+    from inference import services
 
     passage = passage.strip()
     if not passage:
@@ -280,7 +280,7 @@ def claim_judge_from_source(
     Raises ``InferenceError`` when the claim has no quote or no stored text of
     its source holds it, and whatever ``claim_judge`` raises.
     """
-    from crawlers.inference.services import InferenceError
+    from inference.services import InferenceError
 
     if not claim.evidence_quote.strip():
         raise InferenceError(
@@ -312,7 +312,7 @@ def judge_schedule_due(*, limit: int, queue: bool = True) -> list[JudgeJob]:
     lets exactly one sweep create its job. Returns the jobs this call created;
     without ``queue`` the caller runs them (``judge_job_execute``).
     """
-    from crawlers.inference import tasks
+    from inference import tasks
 
     if selectors.judge_endpoint() is None:
         return []
@@ -338,7 +338,7 @@ def judge_job_execute(*, job_id: int) -> JudgeJob | None:
     died) may be claimed again. The job ends ``done`` with its Verification, or
     ``skipped`` with the reason (no endpoint, no passage, budget).
     """
-    from crawlers.inference.services import InferenceError, job_claim
+    from inference.services import InferenceError, job_claim
 
     if not job_claim(job_model=JudgeJob, job_id=job_id):
         return None

@@ -33,7 +33,7 @@ from typing import Any
 
 import jsonschema
 
-from crawlers.inference.client import BudgetExceeded, Exchange, LLMClient, LLMError
+from inference.client import BudgetExceeded, Exchange, LLMClient, LLMError
 
 PROBE_VERSION = 1
 

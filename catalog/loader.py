@@ -1,4 +1,4 @@
-"""Writes to the catalogue. The catalogue loader lives here.
+"""The catalogue loader.
 
 ``catalogue_load`` reads the human-edited data file and brings the database in
 line with it inside one transaction: records are matched by natural keys, only

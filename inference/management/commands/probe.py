@@ -8,8 +8,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.models import Claim, Provider, Verification
-from crawlers.inference import judge, probes, selectors, services
-from crawlers.inference.models import Endpoint
+from inference import judge, probes, selectors, services
+from inference.models import Endpoint
 
 # --judge given without a file: the passage comes from the source's stored texts.
 STORED = Path("-stored-")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from crawlers.inference import judge, services
+from inference import judge, services
 
 
 @shared_task(name="inference.probe_job", acks_late=True)

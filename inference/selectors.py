@@ -12,9 +12,9 @@ from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 
 from catalog.models import Claim, Verification
-from crawlers.inference import passages, probes
-from crawlers.inference.models import Endpoint, EndpointKind, JudgeJob, ProbeJob
 from crawlers.models import CrawlSettings, Version
+from inference import passages, probes
+from inference.models import Endpoint, EndpointKind, JudgeJob, ProbeJob
 
 # How far back the judge looks for the last text that held a claim's quote; each
 # version searched is one read of its text.
@@ -77,7 +77,7 @@ def judge_endpoint() -> Endpoint | None:
         return None
     endpoint = Endpoint.objects.filter(name=name, active=True).first()
     if endpoint is not None and endpoint.kind == EndpointKind.EMBEDDED_LOCAL:
-        from crawlers.inference import local
+        from inference import local
 
         if not local.llama_available():
             return None
@@ -265,7 +265,7 @@ def _answer_excerpt(exchange: dict[str, Any]) -> str:
 
 
 def _judge_row(verification: Verification) -> JudgeRow:
-    from crawlers.inference.models import JudgeVerdict
+    from inference.models import JudgeVerdict
 
     evidence = verification.evidence or {}
     verdict = evidence.get("verdict", "")

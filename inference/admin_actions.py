@@ -1,13 +1,10 @@
-"""The curator's "test this claim now" admin action, offered on every claim admin list."""
+"""The curator's "test this claim now" admin action, on the claim and claims-to-test admins."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.contrib.admin.exceptions import NotRegistered
 from django.db.models import QuerySet
 from django.http import HttpRequest
-
-from catalog.models import Claim
 
 # Probes run while the curator waits; a larger batch belongs in `manage.py probe`.
 MAX_CLAIMS_PER_ACTION = 20
@@ -15,8 +12,8 @@ MAX_CLAIMS_PER_ACTION = 20
 
 @admin.action(description="Test the selected claims now against their endpoint")
 def test_claims_now(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
-    from crawlers.inference import services
-    from crawlers.inference.models import ProbeRun
+    from inference import services
+    from inference.models import ProbeRun
 
     if not request.user.has_perm("inference.run_probe"):
         modeladmin.message_user(
@@ -43,14 +40,3 @@ def test_claims_now(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset
             f"{outcome.message}",
             level,
         )
-
-
-def attach_to_claim_admin() -> None:
-    """Add the action to the catalogue's claim admin too, when that admin exists."""
-    try:
-        model_admin = admin.site.get_model_admin(Claim)
-    except NotRegistered:
-        return
-    actions = list(model_admin.actions or [])
-    if test_claims_now not in actions:
-        model_admin.actions = [*actions, test_claims_now]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from crawlers.inference import views
+from inference import views
 
 app_name = "inference"
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from crawlers.inference.admin_actions import test_claims_now
-from crawlers.inference.models import ClaimToTest, Endpoint, JudgeJob, JudgeVerdict, ProbeRun
-from crawlers.inference.probes import PROBES
+from inference.admin_actions import test_claims_now
+from inference.models import ClaimToTest, Endpoint, JudgeJob, JudgeVerdict, ProbeRun
+from inference.probes import PROBES
 
 
 @admin.register(Endpoint)

@@ -24,9 +24,9 @@ from django.db.models.functions import Least
 from django.utils import timezone
 
 from catalog.models import Claim, Price, Verification
-from crawlers.inference import probes, selectors
-from crawlers.inference.client import BudgetExceeded, LLMClient
-from crawlers.inference.models import Endpoint, EndpointKind, JudgeJob, ProbeJob, ProbeRun
+from inference import probes, selectors
+from inference.client import BudgetExceeded, LLMClient
+from inference.models import Endpoint, EndpointKind, JudgeJob, ProbeJob, ProbeRun
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ def client_for_endpoint(
     transport = None
     base_url = endpoint.base_url
     if endpoint.kind == EndpointKind.EMBEDDED_LOCAL:
-        from crawlers.inference import local
+        from inference import local
 
         try:
             transport = local.transport()
@@ -471,7 +471,7 @@ def probe_job_execute(*, job_id: int) -> ProbeJob | None:
 
 def probe_schedule_due(*, limit: int = 100) -> list[ProbeJob]:
     """Queue a run per endpoint for claims whose probe is due; returns the jobs queued."""
-    from crawlers.inference import tasks
+    from inference import tasks
 
     due = selectors.claims_due_for_probe(
         older_than=timezone.now() - timedelta(days=settings.INFERENCE_PROBE_INTERVAL_DAYS),
