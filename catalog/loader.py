@@ -16,7 +16,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import yaml
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
@@ -26,6 +25,16 @@ from assessments.models import (
     Criterion,
     Rating,
     RatingEvidence,
+)
+from catalog.catalogue_file import (
+    CLAIM_FIELDS,
+    DEFAULT_CATALOGUE,
+    FAQ_FIELDS,
+    PRICE_FIELDS,
+    RATING_FIELDS,
+    SECTIONS,
+    CatalogueError,
+    catalogue_read,
 )
 from catalog.models import (
     FAQ,
@@ -39,19 +48,6 @@ from catalog.models import (
     Provider,
     Source,
 )
-
-DEFAULT_CATALOGUE = Path(__file__).resolve().parent / "data" / "catalogue.yaml"
-SUPPORTED_VERSIONS = {1}
-
-
-class CatalogueError(Exception):
-    """The data file cannot be loaded; ``errors`` lists every problem found."""
-
-    def __init__(self, path: Path, errors: list[str]) -> None:
-        self.path = path
-        self.errors = errors
-        listing = "\n".join(f"  - {e}" for e in errors)
-        super().__init__(f"{path}: {len(errors)} problem(s), nothing was written:\n{listing}")
 
 
 @dataclasses.dataclass
@@ -82,7 +78,7 @@ def catalogue_load(*, path: Path = DEFAULT_CATALOGUE) -> LoadReport:
     left exactly as it was.
     """
     path = Path(path)
-    data = _read(path)
+    data = catalogue_read(path)
     loader = _Loader(path)
     with transaction.atomic():
         loader.run(data)
@@ -90,28 +86,6 @@ def catalogue_load(*, path: Path = DEFAULT_CATALOGUE) -> LoadReport:
             # Raising inside the atomic block rolls back everything written so far.
             raise CatalogueError(path, loader.errors)
     return loader.report
-
-
-def _read(path: Path) -> dict:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CatalogueError(path, ["file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogueError(path, [f"cannot be read: {exc}"]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise CatalogueError(path, [f"{where}not valid YAML ({problem})"]) from None
-    if not isinstance(data, dict):
-        raise CatalogueError(path, ["the top level must be a mapping of sections"])
-    version = data.get("version")
-    if version not in SUPPORTED_VERSIONS:
-        raise CatalogueError(path, [f"version: unsupported format version {version!r}; expected 1"])
-    return data
 
 
 def _same(obj: models.Model, name: str, value: Any) -> bool:
@@ -124,43 +98,6 @@ def _same(obj: models.Model, name: str, value: Any) -> bool:
 
 class _Skip(Exception):
     """A record could not be used; its error is already recorded."""
-
-
-# The fields each section accepts; anything else is reported, so a typo is never ignored.
-SECTIONS = {
-    "version": None,
-    "modalities": {"slug", "name"},
-    "claim_keys": {"key", "label", "group", "value_type", "unit", "description"},
-    "licences": {
-        "slug", "spdx_id", "name", "kind", "url", "summary", "permissions", "conditions",
-        "limitations", "commercial_use", "self_hosting", "fine_tuning", "weight_redistribution",
-        "attribution_required", "output_restrictions", "user_threshold",
-    },
-    "sources": {"slug", "url", "title", "publisher", "doc_type", "language", "provider"},
-    "providers": {
-        "slug", "name", "kind", "status", "headquarters_country", "headquarters_address",
-        "founded_year", "website", "summary", "analysis", "sources", "claims", "faq",
-    },
-    "models": {
-        "slug", "provider", "name", "family", "description", "weights", "licence", "architecture",
-        "total_params_b", "active_params_b", "context_window", "modalities", "api_ids",
-        "release_date", "deprecation_date", "retirement_date", "successor", "claims", "prices",
-    },
-    "criteria": {"slug", "name", "description", "position", "active"},
-    "assessments": {
-        "provider", "status", "verdict", "assessed_on", "conclusion", "data_processing",
-        "positives", "negatives", "server_locations", "strengths", "weaknesses", "sources",
-        "ratings",
-    },
-    "comparisons": {"slug", "title", "summary", "providers"},
-}  # fmt: skip
-CLAIM_FIELDS = {
-    "key", "value", "unit", "condition", "scope_plan", "scope_surface", "scope_region", "source",
-    "quote", "checked", "status", "note",
-}  # fmt: skip
-PRICE_FIELDS = {"input", "output", "currency", "tier", "as_of", "source"}
-FAQ_FIELDS = {"question", "answer", "position", "source"}
-RATING_FIELDS = {"criterion", "value", "justification", "evidence"}
 
 
 class _Loader:
