@@ -12,7 +12,7 @@ from assessments.models import Assessment, ModerationNote
 from assessments.services import AssessmentError
 from catalog.loader import catalogue_load
 from tests.conftest import make_user
-from tests.reviews.conftest import amend_one_criterion
+from tests.assessments.conftest import amend_one_criterion
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from assessments import moderation
 from assessments.models import Assessment, Rating
-from tests.reviews.conftest import CHANGED_CRITERION, EVIDENCE_URL, published_of
+from tests.assessments.conftest import CHANGED_CRITERION, EVIDENCE_URL, published_of
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from assessments import moderation
 from assessments.models import Assessment, ModerationNote
 from assessments.services import AssessmentError
 from catalog.models import Claim, Verification
-from tests.reviews.conftest import CHANGED_CRITERION, amend_one_criterion, published_of
+from tests.assessments.conftest import CHANGED_CRITERION, amend_one_criterion, published_of
 
 Status = Assessment.Status
 

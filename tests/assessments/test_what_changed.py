@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from assessments import moderation
 from assessments.models import Criterion
 from catalog.selectors import recent_changes
-from tests.reviews.conftest import CHANGED_CRITERION, published_of
+from tests.assessments.conftest import CHANGED_CRITERION, published_of
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 JUSTIFICATION = "The EU residency page now binds all API data to EU data centres."
