@@ -58,14 +58,14 @@ from django.contrib import messages  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.admin import UserAdmin  # noqa: E402
 
-from assessments.accounts import user_disable, user_role_set  # noqa: E402
 from assessments.models import (  # noqa: E402
     ClaimCorrection,
     ModerationNote,
     Review,
     ReviewReport,
 )
-from assessments.services import AssessmentError  # noqa: E402
+from assessments.services.moderation import AssessmentError  # noqa: E402
+from assessments.services.roles import user_disable, user_role_set  # noqa: E402
 
 
 class ReviewReportInline(admin.TabularInline):
