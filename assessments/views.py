@@ -34,7 +34,7 @@ from assessments.forms import (
     StartAssessmentForm,
 )
 from assessments.models import Assessment, ClaimCorrection, Review
-from assessments.permissions import is_curator, is_reviewer
+from assessments.permissions import IsCurator, IsReviewer, is_curator, is_reviewer
 from assessments.services import public_reviews
 from assessments.services.assessments import (
     EvidenceInput,
@@ -71,12 +71,12 @@ def _client_ip(request: HttpRequest) -> str | None:
 
 def _reviewer_only(request: HttpRequest) -> None:
     if not is_reviewer(request.user):
-        raise PermissionDenied("Only reviewers and curators may do this.")
+        raise PermissionDenied(IsReviewer.message)
 
 
 def _curator_only(request: HttpRequest) -> None:
     if not is_curator(request.user):
-        raise PermissionDenied("Only curators may do this.")
+        raise PermissionDenied(IsCurator.message)
 
 
 def _get_or_404(queryset, **lookup):

@@ -30,8 +30,8 @@ CONFIRM_SALT = "atlas.reviews.confirm"
 
 
 class ReviewError(AssessmentError):
-    """A review that cannot be posted, confirmed or reported; ``code`` as in AssessmentError,
-    plus ``rate_limited``."""
+    """A review that cannot be posted, confirmed or reported (``code`` as in AssessmentError,
+    ``rate_limited`` included)."""
 
 
 def _limit(name: str, default: int) -> int:
