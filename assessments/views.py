@@ -37,6 +37,7 @@ from assessments.models import Assessment, ClaimCorrection, Review
 from assessments.permissions import IsCurator, IsReviewer, is_curator, is_reviewer
 from assessments.services import public_reviews
 from assessments.services.assessments import (
+    EDITABLE_STATUSES,
     EvidenceInput,
     RatingInput,
     assessment_approve,
@@ -165,10 +166,7 @@ def _save_draft(request, form: AssessmentForm, assessment: Assessment) -> Assess
 def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     _reviewer_only(request)
     assessment = _get_or_404(selectors.own_assessments(user=request.user), pk=pk)
-    editable = assessment.status in (
-        Assessment.Status.DRAFT,
-        Assessment.Status.CHANGES_REQUESTED,
-    )
+    editable = assessment.status in EDITABLE_STATUSES
     problems: list[str] = []
     if request.method == "POST" and editable:
         form = AssessmentForm(request.POST, assessment=assessment)
@@ -222,8 +220,7 @@ def _edit_context(assessment: Assessment, form: AssessmentForm, problems: list[s
         "form": form,
         "rows": form.rows(),
         "problems": problems,
-        "editable": assessment.status
-        in (Assessment.Status.DRAFT, Assessment.Status.CHANGES_REQUESTED),
+        "editable": assessment.status in EDITABLE_STATUSES,
         "notes": selectors.notes_for(assessment=assessment),
         "comment_form": CommentForm(),
     }
