@@ -1,9 +1,27 @@
+"""Admin of criteria, assessments, ratings, corrections, public reviews and the moderation
+thread, and the user admin's actions that appoint curators and disable accounts (through
+``services.roles``)."""
+
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from assessments.models import Assessment, AssessmentSource, Criterion, Rating, RatingEvidence
+from assessments.models import (
+    Assessment,
+    AssessmentSource,
+    ClaimCorrection,
+    Criterion,
+    ModerationNote,
+    Rating,
+    RatingEvidence,
+    Review,
+    ReviewReport,
+)
+from assessments.services.moderation import AssessmentError
+from assessments.services.roles import user_disable, user_role_set
 
 
 class RatingInline(admin.TabularInline):
@@ -54,19 +72,6 @@ class RatingAdmin(SimpleHistoryAdmin):
 
 # --- Reviews and moderation ---------------------------------------------------------------
 
-from django.contrib import messages  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.contrib.auth.admin import UserAdmin  # noqa: E402
-
-from assessments.accounts import user_disable, user_role_set  # noqa: E402
-from assessments.models import (  # noqa: E402
-    ClaimCorrection,
-    ModerationNote,
-    Review,
-    ReviewReport,
-)
-from assessments.services import AssessmentError  # noqa: E402
-
 
 class ReviewReportInline(admin.TabularInline):
     model = ReviewReport
@@ -97,14 +102,12 @@ class ModerationNoteAdmin(admin.ModelAdmin):
         return False
 
 
-if not admin.site.is_registered(ClaimCorrection):
-
-    @admin.register(ClaimCorrection)
-    class ClaimCorrectionAdmin(SimpleHistoryAdmin):
-        list_display = ("claim", "author", "status", "created_at", "decided_by")
-        list_filter = ("status",)
-        list_select_related = ("claim__key", "author", "decided_by")
-        raw_id_fields = ("claim", "source", "author", "decided_by")
+@admin.register(ClaimCorrection)
+class ClaimCorrectionAdmin(SimpleHistoryAdmin):
+    list_display = ("claim", "author", "status", "created_at", "decided_by")
+    list_filter = ("status",)
+    list_select_related = ("claim__key", "author", "decided_by")
+    raw_id_fields = ("claim", "source", "author", "decided_by")
 
 
 User = get_user_model()

@@ -2,7 +2,7 @@
 
 The assessment form checks only what a draft needs (well-formed addresses and dates, evidence
 rows that are complete enough to keep); whether a draft is complete enough to submit is decided
-by ``moderation.assessment_problems`` so the web form and the API apply one rule.
+by ``services.assessments.assessment_problems`` so the web form and the API apply one rule.
 """
 
 from __future__ import annotations
@@ -242,7 +242,7 @@ class AssessmentForm(forms.Form):
         return out
 
     def field_for_problem(self, path: str) -> str | None:
-        """The form field a ``moderation.assessment_problems`` path points at."""
+        """The form field an ``assessment_problems`` path points at."""
         if path in self.fields:
             return path
         parts = path.split(".")

@@ -1,7 +1,8 @@
 """HTML pages for accounts, reviewers, curators and public reviews.
 
-Views parse the request, call the moderation and review services and render; what a user
-may see comes from the querysets in ``assessments.queues`` (so someone else's draft is a 404).
+Views parse the request, call the services (``assessments.services``) and render; what a user
+may see comes from the querysets in ``assessments.selectors`` (so someone else's draft is a
+404). A refused write is shown on the page with the HTTP status its error names.
 """
 
 from __future__ import annotations
@@ -11,15 +12,14 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from assessments import moderation, public_reviews, queues, selectors
+from assessments import selectors
 from assessments.forms import (
     AssessmentForm,
     CommentForm,
@@ -34,13 +34,35 @@ from assessments.forms import (
     StartAssessmentForm,
 )
 from assessments.models import Assessment, ClaimCorrection, Review
-from assessments.permissions import REVIEWER, is_curator, is_reviewer
-from assessments.services import (
-    AssessmentError,
+from assessments.permissions import IsCurator, IsReviewer, is_curator, is_reviewer
+from assessments.services import public_reviews
+from assessments.services.assessments import (
+    EDITABLE_STATUSES,
     EvidenceInput,
     RatingInput,
-    claim_correction_create,
+    assessment_approve,
+    assessment_draft_save,
+    assessment_problems,
+    assessment_reject,
+    assessment_request_changes,
+    assessment_revert,
+    assessment_start,
+    assessment_submit,
+    evidence_source_for_url,
 )
+from assessments.services.corrections import (
+    claim_correction_amend,
+    claim_correction_approve,
+    claim_correction_create,
+    claim_correction_reject,
+    claim_correction_request_changes,
+    claim_correction_submit,
+)
+from assessments.services.moderation import (
+    AssessmentError,
+    thread_comment,
+)
+from assessments.services.roles import user_register
 from catalog.models import Claim, Provider
 
 
@@ -50,12 +72,19 @@ def _client_ip(request: HttpRequest) -> str | None:
 
 def _reviewer_only(request: HttpRequest) -> None:
     if not is_reviewer(request.user):
-        raise PermissionDenied("Only reviewers and curators may do this.")
+        raise PermissionDenied(IsReviewer.message)
 
 
 def _curator_only(request: HttpRequest) -> None:
     if not is_curator(request.user):
-        raise PermissionDenied("Only curators may do this.")
+        raise PermissionDenied(IsCurator.message)
+
+
+def _get_or_404(queryset, **lookup):
+    found = queryset.filter(**lookup).first()
+    if found is None:
+        raise Http404("Not found, or not yours to see.")
+    return found
 
 
 # --- accounts --------------------------------------------------------------------------------
@@ -69,7 +98,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             user = form.save()
-            user.groups.add(Group.objects.get_or_create(name=REVIEWER)[0])
+            user_register(user=user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.get_username()}. You can now review.")
         return redirect("assessments:dashboard")
@@ -86,8 +115,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         request,
         "assessments/dashboard.html",
         {
-            "assessments": queues.own_assessments(user=request.user).order_by("-updated_at"),
-            "corrections": queues.own_corrections(user=request.user)[:50],
+            "assessments": selectors.own_assessments(user=request.user).order_by("-updated_at"),
+            "corrections": selectors.own_corrections(user=request.user)[:50],
             "start_form": StartAssessmentForm(),
             "is_curator": is_curator(request.user),
         },
@@ -102,7 +131,7 @@ def assessment_new(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose a provider to assess.")
         return redirect("assessments:dashboard")
-    draft = moderation.assessment_start(author=request.user, provider=form.cleaned_data["provider"])
+    draft = assessment_start(author=request.user, provider=form.cleaned_data["provider"])
     return redirect("assessments:edit", pk=draft.pk)
 
 
@@ -115,7 +144,7 @@ def _save_draft(request, form: AssessmentForm, assessment: Assessment) -> Assess
             justification=justification,
             evidence=[
                 EvidenceInput(
-                    source=moderation.evidence_source_for_url(url=url, provider=provider),
+                    source=evidence_source_for_url(url=url, provider=provider),
                     quote=quote,
                     read_on=read_on,
                 )
@@ -124,7 +153,7 @@ def _save_draft(request, form: AssessmentForm, assessment: Assessment) -> Assess
         )
         for criterion, value, justification, evidence in form.rating_rows()
     ]
-    return moderation.assessment_draft_save(
+    return assessment_draft_save(
         assessment=assessment,
         editor=request.user,
         revision=form.cleaned_data["revision"],
@@ -136,11 +165,8 @@ def _save_draft(request, form: AssessmentForm, assessment: Assessment) -> Assess
 @login_required
 def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     _reviewer_only(request)
-    assessment = queues.get_or_404(queues.own_assessments(user=request.user), pk=pk)
-    editable = assessment.status in (
-        Assessment.Status.DRAFT,
-        Assessment.Status.CHANGES_REQUESTED,
-    )
+    assessment = _get_or_404(selectors.own_assessments(user=request.user), pk=pk)
+    editable = assessment.status in EDITABLE_STATUSES
     problems: list[str] = []
     if request.method == "POST" and editable:
         form = AssessmentForm(request.POST, assessment=assessment)
@@ -159,10 +185,10 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 if "submit" not in request.POST:
                     messages.success(request, "Draft saved.")
                     return redirect("assessments:edit", pk=saved.pk)
-                found = moderation.assessment_problems(assessment=saved)
+                found = assessment_problems(assessment=saved)
                 if not found:
                     try:
-                        moderation.assessment_submit(
+                        assessment_submit(
                             assessment=saved, author=request.user, revision=saved.revision
                         )
                     except AssessmentError as exc:
@@ -194,9 +220,8 @@ def _edit_context(assessment: Assessment, form: AssessmentForm, problems: list[s
         "form": form,
         "rows": form.rows(),
         "problems": problems,
-        "editable": assessment.status
-        in (Assessment.Status.DRAFT, Assessment.Status.CHANGES_REQUESTED),
-        "notes": queues.notes_for(assessment=assessment),
+        "editable": assessment.status in EDITABLE_STATUSES,
+        "notes": selectors.notes_for(assessment=assessment),
         "comment_form": CommentForm(),
     }
 
@@ -206,15 +231,11 @@ def _edit_context(assessment: Assessment, form: AssessmentForm, problems: list[s
 def assessment_comment(request: HttpRequest, pk: int) -> HttpResponse:
     """A comment on the moderation thread, by the author or a curator."""
     _reviewer_only(request)
-    assessment = queues.get_or_404(
-        selectors.assessment_threads_visible_to(user=request.user), pk=pk
-    )
+    assessment = _get_or_404(selectors.assessment_threads_visible_to(user=request.user), pk=pk)
     form = CommentForm(request.POST)
     if form.is_valid():
         try:
-            moderation.assessment_comment(
-                assessment=assessment, user=request.user, text=form.cleaned_data["text"]
-            )
+            thread_comment(assessment=assessment, user=request.user, text=form.cleaned_data["text"])
         except AssessmentError as exc:
             messages.error(request, exc.message)
     else:
@@ -242,7 +263,7 @@ def _correction_fields(form: CorrectionForm, claim: Claim) -> dict:
         "condition": data["condition"].strip() or None,
         "evidence_quote": data["evidence_quote"].strip() or None,
         "source": (
-            moderation.evidence_source_for_url(url=data["source_url"], provider=claim.provider)
+            evidence_source_for_url(url=data["source_url"], provider=claim.provider)
             if data["source_url"]
             else None
         ),
@@ -312,8 +333,8 @@ def correction_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The author's page of a correction: its state and thread and, when a curator asked for
     changes, the proposal to amend and submit again."""
     _reviewer_only(request)
-    correction = queues.get_or_404(
-        queues.own_corrections(user=request.user).select_related(
+    correction = _get_or_404(
+        selectors.own_corrections(user=request.user).select_related(
             "claim__source", "claim__provider", "source"
         ),
         pk=pk,
@@ -330,13 +351,13 @@ def correction_edit(request: HttpRequest, pk: int) -> HttpResponse:
             if form.is_valid():
                 try:
                     with transaction.atomic():
-                        amended = moderation.claim_correction_amend(
+                        amended = claim_correction_amend(
                             correction=correction,
                             author=request.user,
                             revision=form.cleaned_data["revision"],
                             **_correction_fields(form, claim),
                         )
-                        moderation.claim_correction_submit(
+                        claim_correction_submit(
                             correction=amended, author=request.user, revision=amended.revision
                         )
                 except AssessmentError as exc:
@@ -357,7 +378,7 @@ def correction_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "correction": correction,
             "claim": claim,
             "form": form,
-            "notes": queues.notes_for(correction=correction),
+            "notes": selectors.notes_for(correction=correction),
         },
         status=status,
     )
@@ -386,14 +407,14 @@ def queue(request: HttpRequest) -> HttpResponse:
         request,
         "assessments/queue.html",
         {
-            "submissions": queues.submissions_for_curator(
+            "submissions": selectors.submissions_for_curator(
                 user=request.user, provider=provider, author=author, older_than_days=older
             ),
-            "corrections": queues.corrections_for_curator(
+            "corrections": selectors.corrections_for_curator(
                 user=request.user, provider=provider, author=author
             ),
-            "reported": public_reviews.reported_reviews(),
-            "published": queues.assessments_for_curator(user=request.user)
+            "reported": selectors.reported_reviews(),
+            "published": selectors.assessments_for_curator(user=request.user)
             .filter(status=Assessment.Status.PUBLISHED)
             .order_by("-published_at")[:20],
             "providers": Provider.objects.order_by("name"),
@@ -410,7 +431,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @login_required
 def moderate(request: HttpRequest, pk: int) -> HttpResponse:
     _curator_only(request)
-    assessment = queues.get_or_404(queues.assessments_for_curator(user=request.user), pk=pk)
+    assessment = _get_or_404(selectors.assessments_for_curator(user=request.user), pk=pk)
     form = ModerationForm(
         request.POST or None, initial={"revision": assessment.revision, "action": "comment"}
     )
@@ -422,24 +443,22 @@ def moderate(request: HttpRequest, pk: int) -> HttpResponse:
             revision = form.cleaned_data["revision"]
             try:
                 if action == "comment":
-                    moderation.assessment_comment(
-                        assessment=assessment, user=request.user, text=text
-                    )
+                    thread_comment(assessment=assessment, user=request.user, text=text)
                 elif action == "request_changes":
-                    moderation.assessment_request_changes(
+                    assessment_request_changes(
                         assessment=assessment, curator=request.user, revision=revision, comment=text
                     )
                 elif action == "reject":
-                    moderation.assessment_reject(
+                    assessment_reject(
                         assessment=assessment, curator=request.user, revision=revision, reason=text
                     )
                 else:
-                    moderation.assessment_publish(
+                    assessment_approve(
                         assessment=assessment, curator=request.user, revision=revision, comment=text
                     )
             except AssessmentError as exc:
                 form.add_error("text" if exc.path == "text" else None, exc.message)
-                status = 409 if exc.code == "conflict" else 403 if exc.code == "forbidden" else 400
+                status = exc.http_status
             else:
                 done = dict(ModerationForm.ACTIONS)[action].lower()
                 messages.success(request, f"Done: {done}.")
@@ -453,10 +472,10 @@ def moderate(request: HttpRequest, pk: int) -> HttpResponse:
         "assessments/moderate.html",
         {
             "assessment": assessment,
-            "comparison": queues.comparison(submission=assessment),
+            "comparison": selectors.comparison(submission=assessment),
             "form": form,
             "revert_form": RevertForm(initial={"revision": assessment.revision}),
-            "notes": queues.notes_for(assessment=assessment),
+            "notes": selectors.notes_for(assessment=assessment),
             "own": assessment.author_id == request.user.pk,
         },
         status=status,
@@ -467,13 +486,13 @@ def moderate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def revert(request: HttpRequest, pk: int) -> HttpResponse:
     _curator_only(request)
-    assessment = queues.get_or_404(queues.assessments_for_curator(user=request.user), pk=pk)
+    assessment = _get_or_404(selectors.assessments_for_curator(user=request.user), pk=pk)
     form = RevertForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give the reason for reverting.")
         return redirect("assessments:moderate", pk=pk)
     try:
-        moderation.assessment_revert(
+        assessment_revert(
             assessment=assessment,
             curator=request.user,
             revision=form.cleaned_data["revision"],
@@ -506,24 +525,22 @@ def correction_moderate(request: HttpRequest, pk: int) -> HttpResponse:
         revision = form.cleaned_data["revision"]
         try:
             if action == "comment":
-                moderation.claim_correction_comment(
-                    correction=correction, user=request.user, text=text
-                )
+                thread_comment(correction=correction, user=request.user, text=text)
             elif action == "request_changes":
-                moderation.claim_correction_request_changes(
+                claim_correction_request_changes(
                     correction=correction, curator=request.user, revision=revision, comment=text
                 )
             elif action == "reject":
-                moderation.claim_correction_reject(
+                claim_correction_reject(
                     correction=correction, curator=request.user, revision=revision, reason=text
                 )
             else:
-                moderation.claim_correction_publish(
+                claim_correction_approve(
                     correction=correction, curator=request.user, revision=revision, comment=text
                 )
         except AssessmentError as exc:
             form.add_error("text" if exc.path == "text" else None, exc.message)
-            status = 409 if exc.code == "conflict" else 403 if exc.code == "forbidden" else 400
+            status = exc.http_status
         else:
             messages.success(request, "Done.")
             return redirect("assessments:correction", pk=pk)
@@ -536,7 +553,7 @@ def correction_moderate(request: HttpRequest, pk: int) -> HttpResponse:
             "correction": correction,
             "claim": correction.claim,
             "form": form,
-            "notes": queues.notes_for(correction=correction),
+            "notes": selectors.notes_for(correction=correction),
             "own": correction.author_id == request.user.pk,
         },
         status=status,
@@ -595,7 +612,7 @@ def provider_reviews(request: HttpRequest, slug: str) -> HttpResponse:
                 )
             except AssessmentError as exc:
                 form.add_error(exc.path if exc.path in form.fields else None, exc.message)
-                status = 429 if exc.code == "rate_limited" else 400
+                status = exc.http_status
             else:
                 return redirect(reverse("assessments:reviews", args=[slug]) + "?sent=1")
         else:
@@ -605,7 +622,7 @@ def provider_reviews(request: HttpRequest, slug: str) -> HttpResponse:
         "assessments/reviews.html",
         {
             "provider": provider,
-            "reviews": public_reviews.reviews_shown(provider=provider),
+            "reviews": selectors.reviews_shown(provider=provider),
             "form": form,
             "sent": request.GET.get("sent") == "1",
             "report_form": ReportForm(),

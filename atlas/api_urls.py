@@ -6,7 +6,9 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from assessments import apis as assessment_apis
+from assessments.apis import assessments as assessment_apis
+from assessments.apis import corrections as correction_apis
+from assessments.apis import tokens as token_apis
 from catalog import apis as catalog_apis
 
 router = SimpleRouter(trailing_slash=False)
@@ -20,12 +22,12 @@ router.register("prices", catalog_apis.PriceViewSet, basename="price")
 router.register("criteria", assessment_apis.CriterionViewSet, basename="criterion")
 router.register("assessments", assessment_apis.AssessmentViewSet, basename="assessment")
 router.register(
-    "claim-corrections", assessment_apis.ClaimCorrectionViewSet, basename="claim-correction"
+    "claim-corrections", correction_apis.ClaimCorrectionViewSet, basename="claim-correction"
 )
 
 v1 = [
-    path("auth/tokens", assessment_apis.TokenView.as_view(), name="token-create"),
-    path("auth/tokens/current", assessment_apis.CurrentTokenView.as_view(), name="token-current"),
+    path("auth/tokens", token_apis.TokenView.as_view(), name="token-create"),
+    path("auth/tokens/current", token_apis.CurrentTokenView.as_view(), name="token-current"),
     path(
         "requirements/check",
         catalog_apis.RequirementsCheckView.as_view(),

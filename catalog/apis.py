@@ -1007,7 +1007,7 @@ EXPORT_CHUNK = 2000
 
 
 def _export_sections() -> list[tuple[str, QuerySet, type[serializers.Serializer]]]:
-    from assessments.apis import AssessmentSerializer, CriterionSerializer
+    from assessments.apis.assessments import AssessmentSerializer, CriterionSerializer
     from assessments.selectors import assessments_visible_to
 
     published = assessments_visible_to(user=None).order_by("id")

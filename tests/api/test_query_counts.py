@@ -91,19 +91,19 @@ def test_a_moderation_thread_runs_the_same_number_of_queries_at_two_page_sizes(
 ):
     from rest_framework.test import APIClient
 
-    from assessments import moderation
     from assessments.models import Assessment, ClaimCorrection
+    from assessments.services.moderation import thread_comment
 
     if subject == "assessments":
         record = Assessment.objects.create(
             provider=big.providers[0], assessed_on="2026-03-01", author=reviewer, status="submitted"
         )
-        comment, about = moderation.assessment_comment, {"assessment": record}
+        comment, about = thread_comment, {"assessment": record}
     else:
         record = ClaimCorrection.objects.create(
             claim=big.claims[0], author=reviewer, reason="typo", condition="y"
         )
-        comment, about = moderation.claim_correction_comment, {"correction": record}
+        comment, about = thread_comment, {"correction": record}
     for n in range(6):
         comment(user=curator if n % 2 else reviewer, text=f"Note {n}.", **about)
     client = APIClient()

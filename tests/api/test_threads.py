@@ -9,8 +9,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from assessments import moderation
 from assessments.models import Assessment, ClaimCorrection, ModerationNote
+from assessments.services.assessments import assessment_request_changes, assessment_submit
+from assessments.services.corrections import claim_correction_request_changes
+from assessments.services.moderation import thread_comment
 from tests.api.conftest import complete_draft
 from tests.conftest import api_client_for
 
@@ -21,14 +23,14 @@ pytestmark = pytest.mark.django_db
 def sent_back(assessments, reviewer, curator) -> Assessment:
     """Rita's submission, sent back by Carla with what to change, and Rita's reply."""
     draft = complete_draft(cat=assessments, author=reviewer)
-    submitted = moderation.assessment_submit(assessment=draft, author=reviewer, revision=1)
-    moderation.assessment_request_changes(
+    submitted = assessment_submit(assessment=draft, author=reviewer, revision=1)
+    assessment_request_changes(
         assessment=submitted,
         curator=curator,
         revision=submitted.revision,
         comment="Name the data centres.",
     )
-    moderation.assessment_comment(assessment=submitted, user=reviewer, text="Paris and Lyon.")
+    thread_comment(assessment=submitted, user=reviewer, text="Paris and Lyon.")
     return submitted
 
 
@@ -38,7 +40,7 @@ def correction(catalogue, reviewer, curator) -> ClaimCorrection:
     proposed = ClaimCorrection.objects.create(
         claim=catalogue.claims[0], author=reviewer, reason="The terms changed.", value_flag="no"
     )
-    return moderation.claim_correction_request_changes(
+    return claim_correction_request_changes(
         correction=proposed, curator=curator, revision=1, comment="Which plan?"
     )
 
@@ -127,9 +129,7 @@ def test_outsiders_and_other_reviewers_get_404_and_anonymous_clients_401(
 def test_a_draft_thread_is_its_authors_alone_as_on_the_web(
     reviewer_api, curator_api, reviewer, assessments
 ):
-    moderation.assessment_comment(
-        assessment=assessments.rita_draft, user=reviewer, text="Note to self."
-    )
+    thread_comment(assessment=assessments.rita_draft, user=reviewer, text="Note to self.")
     url = f"/api/v1/assessments/{assessments.rita_draft.pk}/notes"
     assert steps(reviewer_api.get(url)) == [("comment", "rita-reviewer", "Note to self.")]
     # A curator reads the draft itself, but not its thread until it is submitted.

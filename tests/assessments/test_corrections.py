@@ -6,9 +6,14 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from assessments import moderation
 from assessments.models import ClaimCorrection, ModerationNote
-from assessments.services import AssessmentError, claim_correction_create
+from assessments.services.corrections import (
+    claim_correction_approve,
+    claim_correction_create,
+    claim_correction_reject,
+    claim_correction_revert,
+)
+from assessments.services.moderation import AssessmentError
 from catalog.models import Claim
 
 
@@ -48,7 +53,7 @@ def test_a_reviewer_proposes_a_correction_from_the_web(client, reviewer, claim):
 
 
 def test_approving_a_correction_changes_the_claim_and_records_why(claim, correction, curator):
-    moderation.claim_correction_publish(
+    claim_correction_approve(
         correction=correction, curator=curator, revision=1, comment="Checked the terms."
     )
     claim.refresh_from_db()
@@ -64,7 +69,7 @@ def test_approving_a_correction_changes_the_claim_and_records_why(claim, correct
 def test_a_curator_cannot_approve_their_own_correction(claim, curator):
     own = claim_correction_create(author=curator, claim=claim, reason="Wrong.", value_flag="no")
     with pytest.raises(AssessmentError) as caught:
-        moderation.claim_correction_publish(correction=own, curator=curator, revision=1)
+        claim_correction_approve(correction=own, curator=curator, revision=1)
     assert caught.value.code == "forbidden"
     own.refresh_from_db()
     assert own.status == ClaimCorrection.Status.PENDING
@@ -74,7 +79,7 @@ def test_rejecting_a_correction_leaves_the_claim_and_keeps_the_reason(
     claim, correction, curator, second_curator
 ):
     before = claim.value_flag
-    moderation.claim_correction_reject(
+    claim_correction_reject(
         correction=correction, curator=curator, revision=1, reason="The source says otherwise."
     )
     claim.refresh_from_db()
@@ -83,7 +88,7 @@ def test_rejecting_a_correction_leaves_the_claim_and_keeps_the_reason(
     assert correction.status == ClaimCorrection.Status.REJECTED
     assert correction.decided_by == curator
     with pytest.raises(AssessmentError) as caught:
-        moderation.claim_correction_publish(
+        claim_correction_approve(
             correction=correction, curator=second_curator, revision=correction.revision
         )
     assert caught.value.code == "conflict"
@@ -94,9 +99,9 @@ def test_reverting_an_approved_correction_restores_the_claim(
     claim, correction, curator, second_curator
 ):
     before = (claim.value_flag, claim.condition, claim.checked_at)
-    moderation.claim_correction_publish(correction=correction, curator=curator, revision=1)
+    claim_correction_approve(correction=correction, curator=curator, revision=1)
     versions = claim.history.count()
-    moderation.claim_correction_revert(
+    claim_correction_revert(
         correction=correction, curator=second_curator, reason="Approved by mistake."
     )
     claim.refresh_from_db()

@@ -1,4 +1,5 @@
-"""Account writes an admin performs: appointing curators and disabling accounts."""
+"""Writes to accounts and roles: a new account becomes a reviewer; an admin appoints curators
+and disables accounts."""
 
 from __future__ import annotations
 
@@ -8,9 +9,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from assessments.permissions import CURATOR, REVIEWER
-from assessments.services import AssessmentError
+from assessments.services.moderation import AssessmentError
 
 ROLES = (REVIEWER, CURATOR, "admin")
+
+
+@transaction.atomic
+def user_register(*, user) -> None:
+    """Give a newly signed-up ``user`` the reviewer role: anyone may become a reviewer;
+    curators are appointed by an admin (``user_role_set``)."""
+    user.groups.add(Group.objects.get_or_create(name=REVIEWER)[0])
 
 
 def _require_admin(actor) -> None:

@@ -7,12 +7,18 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from assessments import moderation
 from assessments.models import Assessment, ModerationNote
-from assessments.services import AssessmentError
+from assessments.services.assessments import (
+    Publication,
+    assessment_approve,
+    assessment_reject,
+    assessment_start,
+    assessment_submit,
+)
+from assessments.services.moderation import AssessmentError
 from catalog.loader import catalogue_load
+from tests.assessments.conftest import amend_one_criterion
 from tests.conftest import make_user
-from tests.reviews.conftest import amend_one_criterion
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -46,12 +52,12 @@ def racing_submission():
         pytest.skip("row locking under real concurrency is tested on PostgreSQL")
     catalogue_load()
     reviewer = make_user("rita-reviewer", "reviewer")
-    draft = moderation.assessment_start(
+    draft = assessment_start(
         author=reviewer, provider=Assessment.objects.get(status="published").provider
     )
     amend_one_criterion(draft)
     draft.refresh_from_db()
-    return moderation.assessment_submit(assessment=draft, author=reviewer, revision=draft.revision)
+    return assessment_submit(assessment=draft, author=reviewer, revision=draft.revision)
 
 
 @pytest.mark.parametrize("rounds", range(3))
@@ -60,15 +66,11 @@ def test_two_curators_approving_at_once_resolve_to_exactly_one(racing_submission
     read = racing_submission.revision
     outcomes = _race(
         [
-            lambda: moderation.assessment_publish(
-                assessment=racing_submission, curator=first, revision=read
-            ),
-            lambda: moderation.assessment_publish(
-                assessment=racing_submission, curator=second, revision=read
-            ),
+            lambda: assessment_approve(assessment=racing_submission, curator=first, revision=read),
+            lambda: assessment_approve(assessment=racing_submission, curator=second, revision=read),
         ]
     )
-    wins = [o for o in outcomes if isinstance(o, moderation.Publication)]
+    wins = [o for o in outcomes if isinstance(o, Publication)]
     losses = [o for o in outcomes if isinstance(o, AssessmentError)]
     assert len(wins) == 1, outcomes
     assert len(losses) == 1, outcomes
@@ -91,10 +93,8 @@ def test_an_approval_racing_a_rejection_leaves_one_decision(racing_submission):
     read = racing_submission.revision
     outcomes = _race(
         [
-            lambda: moderation.assessment_publish(
-                assessment=racing_submission, curator=first, revision=read
-            ),
-            lambda: moderation.assessment_reject(
+            lambda: assessment_approve(assessment=racing_submission, curator=first, revision=read),
+            lambda: assessment_reject(
                 assessment=racing_submission, curator=second, revision=read, reason="Off-topic."
             ),
         ]

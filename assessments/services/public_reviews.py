@@ -14,21 +14,24 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from assessments.models import ModerationNote, Review, ReviewReport
-from assessments.moderation import _save_recorded, _words
-from assessments.permissions import is_curator
-from assessments.services import AssessmentError
+from assessments.services.moderation import (
+    AssessmentError,
+    curator_required,
+    note_add,
+    save_recorded,
+    words,
+)
 from catalog.models import Provider
 
 CONFIRM_SALT = "atlas.reviews.confirm"
 
 
 class ReviewError(AssessmentError):
-    """A review that cannot be posted, confirmed or reported; ``code`` as in AssessmentError,
-    plus ``rate_limited``."""
+    """A review that cannot be posted, confirmed or reported (``code`` as in AssessmentError,
+    ``rate_limited`` included)."""
 
 
 def _limit(name: str, default: int) -> int:
@@ -140,13 +143,13 @@ def review_confirm(*, token: str) -> Review:
         if review.status == Review.Status.UNCONFIRMED:
             review.status = Review.Status.PUBLISHED
             review.confirmed_at = timezone.now()
-            _save_recorded(review, user=None, reason="E-mail address confirmed")
+            save_recorded(review, user=None, reason="E-mail address confirmed")
     return review
 
 
 def review_report(*, review: Review, reason: str, client_ip: str | None) -> ReviewReport:
     """Send a published review to the curators' queue with the reporter's reason."""
-    text = _words(reason, what="Say what is wrong with the review")[:1000]
+    text = words(reason, what="Say what is wrong with the review")[:1000]
     if review.status != Review.Status.PUBLISHED:
         raise ReviewError("only published reviews can be reported", code="conflict")
     per_ip = _limit("ATLAS_REPORTS_PER_IP_PER_HOUR", 10)
@@ -162,18 +165,17 @@ def review_report(*, review: Review, reason: str, client_ip: str | None) -> Revi
 
 def review_decide(*, review: Review, curator, hide: bool, reason: str) -> Review:
     """Close the open reports on ``review``: hide it, or keep it (both with the reason)."""
-    if not is_curator(curator):
-        raise ReviewError("only curators decide on reported reviews", code="forbidden")
-    text = _words(reason, what="Give the reason")
+    curator_required(curator, to="decide on reported reviews")
+    text = words(reason, what="Give the reason")
     with transaction.atomic():
         locked = Review.objects.select_for_update().get(pk=review.pk)
         now = timezone.now()
         locked.reports.filter(resolved_at__isnull=True).update(resolved_at=now, resolved_by=curator)
         if hide and locked.status == Review.Status.PUBLISHED:
             locked.status = Review.Status.HIDDEN
-            _save_recorded(locked, user=curator, reason=f"Hidden: {text}")
-        ModerationNote.objects.create(
-            author=curator,
+            save_recorded(locked, user=curator, reason=f"Hidden: {text}")
+        note_add(
+            user=curator,
             action=ModerationNote.Action.HIDE if hide else ModerationNote.Action.COMMENT,
             text=text,
             review=locked,
@@ -183,34 +185,13 @@ def review_decide(*, review: Review, curator, hide: bool, reason: str) -> Review
 
 def review_restore(*, review: Review, curator, reason: str) -> Review:
     """Show a hidden review again (a revert of the curator's decision), recorded."""
-    if not is_curator(curator):
-        raise ReviewError("only curators restore reviews", code="forbidden")
-    text = _words(reason, what="Give the reason")
+    curator_required(curator, to="restore reviews")
+    text = words(reason, what="Give the reason")
     with transaction.atomic():
         locked = Review.objects.select_for_update().get(pk=review.pk)
         if locked.status != Review.Status.HIDDEN:
             raise ReviewError("only a hidden review can be restored", code="conflict")
         locked.status = Review.Status.PUBLISHED
-        _save_recorded(locked, user=curator, reason=f"Restored: {text}")
-        ModerationNote.objects.create(
-            author=curator, action=ModerationNote.Action.RESTORE, text=text, review=locked
-        )
+        save_recorded(locked, user=curator, reason=f"Restored: {text}")
+        note_add(user=curator, action=ModerationNote.Action.RESTORE, text=text, review=locked)
     return locked
-
-
-def reviews_shown(*, provider: Provider) -> QuerySet[Review]:
-    """What the public sees: confirmed reviews no curator hid. Never exposes the address."""
-    return Review.objects.filter(provider=provider, status=Review.Status.PUBLISHED).defer(
-        "email", "client_ip"
-    )
-
-
-def reported_reviews() -> QuerySet[Review]:
-    """Reviews with open reports, oldest report first, for the curators' queue."""
-    return (
-        Review.objects.filter(reports__resolved_at__isnull=True)
-        .select_related("provider")
-        .prefetch_related("reports")
-        .distinct()
-        .order_by("created_at")
-    )

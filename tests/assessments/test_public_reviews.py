@@ -10,8 +10,8 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from assessments import public_reviews
 from assessments.models import Review, ReviewReport
+from assessments.services import public_reviews
 from catalog.models import Provider
 
 

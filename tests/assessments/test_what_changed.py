@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from assessments import moderation
 from assessments.models import Criterion
+from assessments.services.assessments import assessment_approve
 from catalog.selectors import recent_changes
-from tests.reviews.conftest import CHANGED_CRITERION, published_of
+from tests.assessments.conftest import CHANGED_CRITERION, published_of
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 JUSTIFICATION = "The EU residency page now binds all API data to EU data centres."
 
 
 def publish(submission, curator):
-    return moderation.assessment_publish(
+    return assessment_approve(
         assessment=submission, curator=curator, revision=submission.revision, comment="Checked."
     )
 
@@ -68,7 +68,7 @@ def test_a_first_assessment_lists_its_ratings_as_added_at_publication(mistral, s
     # Without a published assessment to supersede there is nothing to compare with.
     old.status = "superseded"
     old.save(update_fields=["status"])
-    publication = moderation.assessment_publish(
+    publication = assessment_approve(
         assessment=submission, curator=curator, revision=submission.revision
     )
     ratings = [

@@ -114,7 +114,7 @@ def test_password_reset_sends_a_working_link(client, reviewer):
 def test_an_admin_disabling_an_account_ends_its_sessions(client, reviewer, db):
     from django.contrib.sessions.models import Session
 
-    from assessments.accounts import user_disable
+    from assessments.services.roles import user_disable
 
     admin_user = get_user_model().objects.create_superuser("ada", "ada@example.org", PASSWORD)
     sign_in(client, reviewer.username)
@@ -127,9 +127,9 @@ def test_an_admin_disabling_an_account_ends_its_sessions(client, reviewer, db):
 
 
 def test_only_an_admin_appoints_a_curator(reviewer, curator, db):
-    from assessments.accounts import user_role_set
     from assessments.permissions import is_curator
-    from assessments.services import AssessmentError
+    from assessments.services.moderation import AssessmentError
+    from assessments.services.roles import user_role_set
 
     with pytest.raises(AssessmentError):
         user_role_set(user=reviewer, role="curator", granted=True, actor=curator)

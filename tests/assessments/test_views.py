@@ -5,14 +5,19 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from assessments import moderation
 from assessments.models import Assessment, Rating
-from tests.reviews.conftest import CHANGED_CRITERION, EVIDENCE_URL, published_of
+from assessments.services.assessments import (
+    assessment_approve,
+    assessment_reject,
+    assessment_start,
+    assessment_submit,
+)
+from tests.assessments.conftest import CHANGED_CRITERION, EVIDENCE_URL, published_of
 
 
 @pytest.fixture
 def draft(mistral, reviewer) -> Assessment:
-    return moderation.assessment_start(author=reviewer, provider=mistral)
+    return assessment_start(author=reviewer, provider=mistral)
 
 
 def form_data(client, assessment: Assessment) -> dict:
@@ -43,7 +48,7 @@ def test_a_reviewer_cannot_see_or_edit_another_reviewers_draft(client, draft, ot
 
 
 def test_a_curator_comments_on_their_own_draft_from_its_editing_page(client, curator, mistral):
-    draft = moderation.assessment_start(author=curator, provider=mistral)
+    draft = assessment_start(author=curator, provider=mistral)
     client.force_login(curator)
     response = client.post(
         reverse("assessments:comment", args=[draft.pk]), {"text": "Check the DPA again."}
@@ -189,7 +194,7 @@ def test_submit_then_curator_sees_the_difference_and_approves(
 def test_a_stale_form_is_told_someone_else_decided(client, curator, second_curator, submission):
     client.force_login(curator)
     read = submission.revision
-    moderation.assessment_reject(
+    assessment_reject(
         assessment=submission, curator=second_curator, revision=read, reason="Duplicate."
     )
     response = client.post(
@@ -201,8 +206,8 @@ def test_a_stale_form_is_told_someone_else_decided(client, curator, second_curat
 
 
 def test_the_web_refuses_self_approval(client, curator, mistral):
-    draft = moderation.assessment_start(author=curator, provider=mistral)
-    draft = moderation.assessment_submit(assessment=draft, author=curator, revision=1)
+    draft = assessment_start(author=curator, provider=mistral)
+    draft = assessment_submit(assessment=draft, author=curator, revision=1)
     client.force_login(curator)
     response = client.post(
         reverse("assessments:moderate", args=[draft.pk]),
@@ -230,7 +235,7 @@ def test_revert_from_the_web_restores_the_previous_assessment(
     client, curator, second_curator, submission, mistral
 ):
     old = published_of(mistral)
-    published = moderation.assessment_publish(
+    published = assessment_approve(
         assessment=submission, curator=curator, revision=submission.revision
     ).assessment
     client.force_login(second_curator)

@@ -7,8 +7,12 @@ from django.conf import settings as django_settings
 from django.db import transaction
 from django.test import override_settings
 
-from assessments import moderation
 from assessments.models import Assessment, Rating, RatingEvidence
+from assessments.services.assessments import (
+    assessment_start,
+    assessment_submit,
+    evidence_source_for_url,
+)
 from catalog.loader import catalogue_load
 from catalog.models import Provider
 from tests.conftest import make_user
@@ -64,7 +68,7 @@ def amend_one_criterion(draft: Assessment, *, value: str = "supported") -> Ratin
     rating.value = value
     rating.justification = "The EU residency page now binds all API data to EU data centres."
     rating.save()
-    source = moderation.evidence_source_for_url(url=EVIDENCE_URL, provider=draft.provider)
+    source = evidence_source_for_url(url=EVIDENCE_URL, provider=draft.provider)
     RatingEvidence.objects.create(
         rating=rating,
         source=source,
@@ -76,7 +80,7 @@ def amend_one_criterion(draft: Assessment, *, value: str = "supported") -> Ratin
 
 @pytest.fixture
 def submission(mistral, reviewer) -> Assessment:
-    draft = moderation.assessment_start(author=reviewer, provider=mistral)
+    draft = assessment_start(author=reviewer, provider=mistral)
     amend_one_criterion(draft)
     draft.refresh_from_db()
-    return moderation.assessment_submit(assessment=draft, author=reviewer, revision=draft.revision)
+    return assessment_submit(assessment=draft, author=reviewer, revision=draft.revision)

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from assessments import moderation
 from assessments.models import Assessment, ModerationNote
-from assessments.services import AssessmentError
+from assessments.services.assessments import (
+    assessment_approve,
+    assessment_problems,
+    assessment_reject,
+    assessment_request_changes,
+    assessment_revert,
+    assessment_start,
+    assessment_submit,
+)
+from assessments.services.moderation import AssessmentError, thread_comment
 from catalog.models import Claim, Verification
-from tests.reviews.conftest import CHANGED_CRITERION, amend_one_criterion, published_of
+from tests.assessments.conftest import CHANGED_CRITERION, amend_one_criterion, published_of
 
 Status = Assessment.Status
 
@@ -19,7 +27,7 @@ def history_count(assessment: Assessment) -> int:
 
 def test_a_new_draft_starts_from_the_published_assessment(mistral, reviewer):
     published = published_of(mistral)
-    draft = moderation.assessment_start(author=reviewer, provider=mistral)
+    draft = assessment_start(author=reviewer, provider=mistral)
     assert draft.status == Status.DRAFT
     assert draft.verdict == published.verdict
     assert {(r.criterion_id, r.value) for r in draft.ratings.all()} == {
@@ -31,12 +39,12 @@ def test_a_new_draft_starts_from_the_published_assessment(mistral, reviewer):
 
 
 def test_an_unchanged_copy_of_the_published_assessment_can_be_submitted(mistral, reviewer):
-    draft = moderation.assessment_start(author=reviewer, provider=mistral)
-    assert moderation.assessment_problems(assessment=draft) == []
+    draft = assessment_start(author=reviewer, provider=mistral)
+    assert assessment_problems(assessment=draft) == []
 
 
 def test_submission_names_every_missing_field(mistral, reviewer):
-    draft = moderation.assessment_start(author=reviewer, provider=mistral)
+    draft = assessment_start(author=reviewer, provider=mistral)
     draft.conclusion = ""
     draft.save()
     draft.ratings.filter(criterion__slug="dpa").delete()
@@ -45,8 +53,8 @@ def test_submission_names_every_missing_field(mistral, reviewer):
     rating.save()
     rating.evidence.all().delete()
     with pytest.raises(AssessmentError) as caught:
-        moderation.assessment_submit(assessment=draft, author=reviewer, revision=draft.revision)
-    paths = [p for p, _ in moderation.assessment_problems(assessment=draft)]
+        assessment_submit(assessment=draft, author=reviewer, revision=draft.revision)
+    paths = [p for p, _ in assessment_problems(assessment=draft)]
     assert paths == [
         "conclusion",
         "ratings.hybrid.justification",
@@ -60,26 +68,26 @@ def test_submission_names_every_missing_field(mistral, reviewer):
 
 
 def test_new_evidence_needs_its_exact_quote(mistral, reviewer):
-    draft = moderation.assessment_start(author=reviewer, provider=mistral)
+    draft = assessment_start(author=reviewer, provider=mistral)
     rating = amend_one_criterion(draft)
     rating.evidence.filter(quote__startswith="All customer").update(quote="")
-    problems = moderation.assessment_problems(assessment=draft)
+    problems = assessment_problems(assessment=draft)
     assert [p for p, _ in problems] == [f"ratings.{CHANGED_CRITERION}.evidence.2.quote"]
 
 
 def test_only_the_author_submits(mistral, reviewer, other_reviewer):
-    draft = moderation.assessment_start(author=reviewer, provider=mistral)
+    draft = assessment_start(author=reviewer, provider=mistral)
     with pytest.raises(AssessmentError) as caught:
-        moderation.assessment_submit(assessment=draft, author=other_reviewer, revision=1)
+        assessment_submit(assessment=draft, author=other_reviewer, revision=1)
     assert caught.value.code == "forbidden"
 
 
 def test_a_curator_cannot_approve_their_own_submission(mistral, curator):
-    draft = moderation.assessment_start(author=curator, provider=mistral)
+    draft = assessment_start(author=curator, provider=mistral)
     amend_one_criterion(draft)
-    draft = moderation.assessment_submit(assessment=draft, author=curator, revision=draft.revision)
+    draft = assessment_submit(assessment=draft, author=curator, revision=draft.revision)
     with pytest.raises(AssessmentError) as caught:
-        moderation.assessment_publish(assessment=draft, curator=curator, revision=draft.revision)
+        assessment_approve(assessment=draft, curator=curator, revision=draft.revision)
     assert caught.value.code == "forbidden"
     assert "another curator" in caught.value.message
     draft.refresh_from_db()
@@ -89,7 +97,7 @@ def test_a_curator_cannot_approve_their_own_submission(mistral, curator):
 
 def test_a_reviewer_cannot_approve(submission, other_reviewer):
     with pytest.raises(AssessmentError) as caught:
-        moderation.assessment_publish(
+        assessment_approve(
             assessment=submission, curator=other_reviewer, revision=submission.revision
         )
     assert caught.value.code == "forbidden"
@@ -99,7 +107,7 @@ def test_approval_publishes_and_keeps_the_old_assessment_as_superseded(
     mistral, submission, curator
 ):
     old = published_of(mistral)
-    result = moderation.assessment_publish(
+    result = assessment_approve(
         assessment=submission,
         curator=curator,
         revision=submission.revision,
@@ -134,7 +142,7 @@ def test_approval_marks_claims_checked_on_the_day_their_sources_were_read(
     stale = Claim.objects.filter(provider=mistral, source_id__in=cited).order_by("id").first()
     assert stale is not None, "the seeded Mistral claims cite the assessment's sources"
     Claim.objects.filter(pk=stale.pk).update(checked_at="2025-01-01")
-    result = moderation.assessment_publish(
+    result = assessment_approve(
         assessment=submission, curator=curator, revision=submission.revision
     )
     stale.refresh_from_db()
@@ -152,7 +160,7 @@ def test_approval_marks_claims_checked_on_the_day_their_sources_were_read(
 
 
 def test_request_changes_then_amend_then_approve(mistral, submission, reviewer, curator):
-    returned = moderation.assessment_request_changes(
+    returned = assessment_request_changes(
         assessment=submission,
         curator=curator,
         revision=submission.revision,
@@ -160,15 +168,11 @@ def test_request_changes_then_amend_then_approve(mistral, submission, reviewer, 
     )
     assert returned.status == Status.CHANGES_REQUESTED
     with pytest.raises(AssessmentError) as caught:
-        moderation.assessment_publish(
-            assessment=returned, curator=curator, revision=returned.revision
-        )
+        assessment_approve(assessment=returned, curator=curator, revision=returned.revision)
     assert caught.value.code == "conflict"
-    again = moderation.assessment_submit(
-        assessment=returned, author=reviewer, revision=returned.revision
-    )
+    again = assessment_submit(assessment=returned, author=reviewer, revision=returned.revision)
     assert again.status == Status.SUBMITTED
-    moderation.assessment_publish(assessment=again, curator=curator, revision=again.revision)
+    assessment_approve(assessment=again, curator=curator, revision=again.revision)
     assert published_of(mistral).pk == submission.pk
     actions = list(
         ModerationNote.objects.filter(assessment=submission).values_list("action", flat=True)
@@ -178,7 +182,7 @@ def test_request_changes_then_amend_then_approve(mistral, submission, reviewer, 
 
 def test_refusals_need_words(submission, curator):
     with pytest.raises(AssessmentError) as caught:
-        moderation.assessment_reject(
+        assessment_reject(
             assessment=submission, curator=curator, revision=submission.revision, reason="  "
         )
     assert caught.value.path == "text"
@@ -187,7 +191,7 @@ def test_refusals_need_words(submission, curator):
 
 
 def test_a_rejected_submission_is_final(submission, reviewer, curator):
-    rejected = moderation.assessment_reject(
+    rejected = assessment_reject(
         assessment=submission,
         curator=curator,
         revision=submission.revision,
@@ -195,19 +199,17 @@ def test_a_rejected_submission_is_final(submission, reviewer, curator):
     )
     assert rejected.status == Status.REJECTED
     with pytest.raises(AssessmentError) as caught:
-        moderation.assessment_submit(
-            assessment=rejected, author=reviewer, revision=rejected.revision
-        )
+        assessment_submit(assessment=rejected, author=reviewer, revision=rejected.revision)
     assert caught.value.code == "conflict"
 
 
 def test_a_stale_revision_is_refused_and_changes_nothing(submission, curator, second_curator):
     read = submission.revision
-    moderation.assessment_request_changes(
+    assessment_request_changes(
         assessment=submission, curator=second_curator, revision=read, comment="Add a quote."
     )
     with pytest.raises(AssessmentError) as caught:
-        moderation.assessment_publish(assessment=submission, curator=curator, revision=read)
+        assessment_approve(assessment=submission, curator=curator, revision=read)
     assert caught.value.code == "conflict"
     assert "changed this assessment meanwhile" in caught.value.message
     submission.refresh_from_db()
@@ -217,7 +219,7 @@ def test_a_stale_revision_is_refused_and_changes_nothing(submission, curator, se
 def test_every_state_change_leaves_exactly_one_history_record(
     mistral, reviewer, curator, second_curator
 ):
-    draft = moderation.assessment_start(author=reviewer, provider=mistral)
+    draft = assessment_start(author=reviewer, provider=mistral)
     amend_one_criterion(draft)
     old = published_of(mistral)
     steps = []
@@ -230,27 +232,23 @@ def test_every_state_change_leaves_exactly_one_history_record(
         count = now
         return result
 
-    a = step("submit", moderation.assessment_submit(assessment=draft, author=reviewer, revision=1))
+    a = step("submit", assessment_submit(assessment=draft, author=reviewer, revision=1))
     a = step(
         "request changes",
-        moderation.assessment_request_changes(
+        assessment_request_changes(
             assessment=a, curator=curator, revision=a.revision, comment="Add the date."
         ),
     )
-    a = step(
-        "resubmit", moderation.assessment_submit(assessment=a, author=reviewer, revision=a.revision)
-    )
+    a = step("resubmit", assessment_submit(assessment=a, author=reviewer, revision=a.revision))
     old_count = history_count(old)
     a = step(
         "approve",
-        moderation.assessment_publish(
-            assessment=a, curator=curator, revision=a.revision
-        ).assessment,
+        assessment_approve(assessment=a, curator=curator, revision=a.revision).assessment,
     )
     assert history_count(old) - old_count == 1
     step(
         "revert",
-        moderation.assessment_revert(
+        assessment_revert(
             assessment=a, curator=second_curator, revision=a.revision, reason="Wrong page."
         ),
     )
@@ -269,10 +267,10 @@ def test_revert_restores_the_previous_published_state_and_is_recorded(
 ):
     old = published_of(mistral)
     old_ratings = {r.criterion.slug: r.value for r in old.ratings.select_related("criterion")}
-    published = moderation.assessment_publish(
+    published = assessment_approve(
         assessment=submission, curator=curator, revision=submission.revision
     ).assessment
-    restored = moderation.assessment_revert(
+    restored = assessment_revert(
         assessment=published,
         curator=second_curator,
         revision=published.revision,
@@ -297,29 +295,27 @@ def test_revert_restores_the_previous_published_state_and_is_recorded(
 
 def test_only_a_published_assessment_can_be_reverted(submission, curator):
     with pytest.raises(AssessmentError) as caught:
-        moderation.assessment_revert(
+        assessment_revert(
             assessment=submission, curator=curator, revision=submission.revision, reason="No."
         )
     assert caught.value.code == "conflict"
 
 
 def test_comments_are_for_the_author_and_curators(submission, reviewer, other_reviewer, curator):
-    moderation.assessment_comment(assessment=submission, user=reviewer, text="Updated the quote.")
-    moderation.assessment_comment(assessment=submission, user=curator, text="Thanks.")
+    thread_comment(assessment=submission, user=reviewer, text="Updated the quote.")
+    thread_comment(assessment=submission, user=curator, text="Thanks.")
     with pytest.raises(AssessmentError) as caught:
-        moderation.assessment_comment(assessment=submission, user=other_reviewer, text="Hi")
+        thread_comment(assessment=submission, user=other_reviewer, text="Hi")
     assert caught.value.code == "forbidden"
     assert ModerationNote.objects.filter(assessment=submission, action="comment").count() == 2
 
 
 def test_the_shared_approval_service_also_refuses_self_approval(mistral, curator):
-    """``assessment_approve`` is the step under ``assessment_publish``; it must not be a way
-    around the rule."""
-    from assessments.services import assessment_approve
-
-    draft = moderation.assessment_start(author=curator, provider=mistral)
+    """``assessment_approve`` refuses one's own work before it looks at its state: the
+    rule is not a way around anything, even for a draft."""
+    draft = assessment_start(author=curator, provider=mistral)
     with pytest.raises(AssessmentError) as caught:
-        assessment_approve(assessment=draft, curator=curator)
+        assessment_approve(assessment=draft, curator=curator, revision=draft.revision)
     assert caught.value.code == "forbidden"
     draft.refresh_from_db()
     assert draft.status == Status.DRAFT
@@ -327,11 +323,9 @@ def test_the_shared_approval_service_also_refuses_self_approval(mistral, curator
 
 def test_the_shared_approval_service_does_not_publish_a_draft(mistral, reviewer, curator):
     """A draft has not passed the submit step's completeness check."""
-    from assessments.services import assessment_approve
-
-    draft = moderation.assessment_start(author=reviewer, provider=mistral)
+    draft = assessment_start(author=reviewer, provider=mistral)
     with pytest.raises(AssessmentError) as caught:
-        assessment_approve(assessment=draft, curator=curator)
+        assessment_approve(assessment=draft, curator=curator, revision=draft.revision)
     assert caught.value.code == "conflict"
     draft.refresh_from_db()
     assert (draft.status, published_of(mistral).status) == (Status.DRAFT, Status.PUBLISHED)
