@@ -64,7 +64,7 @@ def fetch(
             if settings.ATLAS_CRAWLER_RESPECT_ROBOTS:
                 delay = max(delay, robots.obey(target, deadline=deadline, ca_file=ca_file))
             with politeness.gate().slot(target.origin, delay=delay, deadline=deadline):
-                reply = http.get(
+                reply = http.exchange(
                     target,
                     headers=conditional,
                     deadline=deadline,

@@ -1,6 +1,6 @@
 """The HTTP client for sources: one GET to a vetted address, under every limit.
 
-``get(target, ...)`` sends one request to the address ``addresses.vet`` checked and returns a
+``exchange(target, ...)`` sends one request to the address ``addresses.vet`` checked and returns a
 ``Reply``, or raises ``CrawlerError`` (``crawlers.errors``), whose ``permanent`` tells a task
 whether to retry. Every request:
 
@@ -184,7 +184,7 @@ class Reply:
     wire_bytes: int = 0
 
 
-def get(
+def exchange(
     target: Target,
     *,
     headers: dict[str, str],

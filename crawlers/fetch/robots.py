@@ -28,8 +28,14 @@ from protego import Protego
 
 from crawlers import politeness
 from crawlers.errors import CrawlerError, refusal
-from crawlers.fetch import http
 from crawlers.fetch.addresses import Target
+from crawlers.fetch.http import (
+    MAX_RETRY_AFTER_SECONDS,
+    Reply,
+    TLSRefused,
+    exchange,
+    retry_after_seconds,
+)
 
 MAX_BYTES = 512 * 1024
 TTL_SECONDS = 3600
@@ -78,33 +84,38 @@ def _rules_for(target: Target, *, deadline: float, ca_file: str) -> Protego | No
     robots_target = replace(target, url=f"{parts.scheme}://{parts.netloc}/robots.txt")
     with politeness.gate().slot(target.origin, delay=politeness.delay(), deadline=deadline):
         try:
-            reply = http.get(
+            reply = exchange(
                 robots_target,
                 headers={},
                 deadline=deadline,
                 read_body=True,
                 max_bytes=MAX_BYTES,
                 check_type=False,
+                # RFC 9309: a longer file is read up to the limit, not ignored.
                 truncate=True,
                 ca_file=ca_file,
             )
-        except http.TLSRefused:
+        except TLSRefused:
+            # Not "no rules": the page itself is on the same origin and would fail the same
+            # way, so report it now rather than try a second time.
             raise
         except CrawlerError as exc:
             if not exc.permanent:
                 raise
-            reply = http.Reply(404, httpx.Headers())  # undecodable: no usable rules
+            reply = Reply(404, httpx.Headers())  # undecodable: no usable rules
     if reply.status_code >= 500 or reply.status_code == 429:
+        # RFC 9309: while robots.txt is unreachable, assume everything is disallowed.
         raise CrawlerError(
             f"robots.txt of {target.origin} answered {reply.status_code}; trying later.",
             permanent=False,
-            retry_after=http.retry_after_seconds(
-                reply.headers.get("retry-after"), at_most=http.MAX_RETRY_AFTER_SECONDS
+            retry_after=retry_after_seconds(
+                reply.headers.get("retry-after"), at_most=MAX_RETRY_AFTER_SECONDS
             ),
         )
     rules = None
     if 200 <= reply.status_code < 300:
         rules = Protego.parse(reply.body.decode("utf-8", errors="replace"))
+    # Any other answer (4xx, a redirect, which is not followed): no rules apply.
     with _cache_lock:
         _cache[target.origin] = (now + TTL_SECONDS, rules)
     return rules
