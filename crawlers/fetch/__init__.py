@@ -13,6 +13,9 @@ a task whether to retry). For each hop it:
    records the chain.
 
 It sends conditional headers and reports ``Retry-After`` on 429/503.
+
+``fetch`` lives in the package itself rather than in ``http`` because it ties the parts
+together: ``robots`` reads robots.txt through ``http``, and ``fetch`` consults ``robots``.
 """
 
 from __future__ import annotations
