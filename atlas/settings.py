@@ -381,7 +381,7 @@ ATLAS_REPORTS_PER_IP_PER_HOUR = env_int("ATLAS_REPORTS_PER_IP_PER_HOUR", 10, min
 ATLAS_REVIEW_CONFIRM_HOURS = env_int("ATLAS_REVIEW_CONFIRM_HOURS", 72, minimum=1)
 
 # --- crawlers ---
-# Outbound fetches of primary sources (crawlers/fetch.py is the only module that uses these).
+# Outbound fetches of primary sources (only the crawlers.fetch package uses these).
 ATLAS_CRAWLER_USER_AGENT = env_str(
     "ATLAS_CRAWLER_USER_AGENT",
     "AtlasSourceChecker/1.0 (re-reads the legal pages cited by the Atlas catalogue)",

@@ -32,3 +32,8 @@ class CrawlerError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def refusal(message: str, **details) -> CrawlerError:
+    """A permanent ``CrawlerError``: asking again cannot succeed."""
+    return CrawlerError(message, permanent=True, **details)

@@ -4,7 +4,7 @@
 pool, and for in-process runs). ``RedisHostGate`` keeps them in Redis, so every worker process
 on every machine shares one limit per host; a slot is leased, so a worker killed while holding
 one frees it when the lease runs out. Both raise ``CrawlerError`` (transient) when no slot comes
-free before the fetch's deadline.
+free before the fetch's deadline. ``gate()`` gives the one a fetch uses, as configured.
 """
 
 from __future__ import annotations
@@ -161,3 +161,29 @@ class RedisHostGate:
         finally:
             with suppress(redis.RedisError):
                 release(keys=[slots, freed], args=[token, limit])
+
+
+_gate: HostGate | RedisHostGate | None = None
+_gate_lock = threading.Lock()
+
+
+def gate() -> HostGate | RedisHostGate:
+    """The per-host limiter: shared through Redis when one is configured, else in-process."""
+    global _gate
+    with _gate_lock:
+        url = settings.ATLAS_CRAWLER_HOST_LIMIT_URL
+        if _gate is None or getattr(_gate, "url", "") != url:
+            _gate = RedisHostGate(url) if url else HostGate()
+        return _gate
+
+
+def gate_forget() -> None:
+    """Drop the limiter and its host timings (tests, and a worker after settings change)."""
+    global _gate
+    with _gate_lock:
+        _gate = None
+
+
+def delay() -> float:
+    """The gap, in seconds, between the starts of two requests to one host."""
+    return settings.ATLAS_CRAWLER_POLITENESS_MS / 1000

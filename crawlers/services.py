@@ -1,4 +1,4 @@
-"""Writes of the crawlers: queue and run checks, store versions, re-verify claims.
+"""Writes of the crawlers: the life of a check (queue, fetch, extract, store, schedule).
 
 The life of a check: ``check_queue`` (or ``sources_sweep``) creates it *queued* and hands its
 id to a task after commit; ``check_run`` claims it with a conditional UPDATE, fetches outside
@@ -7,8 +7,7 @@ transaction under a lock on the source's ``CrawlSettings`` row. A task delivered
 the check already finished and stores nothing; a worker killed mid-check leaves the check
 open, and the re-delivered task runs it again from the start.
 
-Nothing here rewrites a claim: a found quote moves its ``checked_at`` to today; a missing one
-moves a *current* claim to *needs review*; a page that cannot be read changes neither.
+What a check means for the claims citing its source is ``crawlers.verify``'s to decide.
 """
 
 from __future__ import annotations
@@ -20,16 +19,17 @@ from contextlib import nullcontext
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q, Subquery, Value
+from django.db.models import Exists, F, Max, OuterRef, Q, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from catalog.models import Claim, Source, Verification
+from catalog.models import Claim, Source
 from crawlers import fetch
 from crawlers.errors import CrawlerError
 from crawlers.extract import EXTRACTOR_REVISION, Extracted, extract
-from crawlers.matching import MATCH_THRESHOLD, TextIndex
+from crawlers.fetch.http import FetchResult
 from crawlers.models import OPEN_STATUSES, Check, CrawlSettings, Version
+from crawlers.verify import claims_reverify
 
 # Deliveries of one check, retries and re-deliveries after a dead worker included.
 MAX_ATTEMPTS = 6
@@ -281,7 +281,7 @@ def _same_body(crawl: CrawlSettings, body_hash: str) -> bool:
     )
 
 
-def _extract(result: fetch.FetchResult, crawl: CrawlSettings) -> Extracted:
+def _extract(result: FetchResult, crawl: CrawlSettings) -> Extracted:
     try:
         return extract(
             result.body,
@@ -433,7 +433,7 @@ def _reextract_locked(*, crawl: CrawlSettings, reason: str, now: dt.datetime) ->
 
 def _done_fields(
     *,
-    result: fetch.FetchResult,
+    result: FetchResult,
     outcome: str,
     version: Version,
     previous: Version | None,
@@ -457,7 +457,7 @@ def _done_fields(
     }
 
 
-def _read_fields(*, result: fetch.FetchResult, now: dt.datetime) -> dict:
+def _read_fields(*, result: FetchResult, now: dt.datetime) -> dict:
     return {
         "last_checked_at": now,
         "consecutive_failures": 0,
@@ -470,7 +470,7 @@ def _check_record(
     *,
     check: Check,
     seen: CrawlSettings,
-    result: fetch.FetchResult,
+    result: FetchResult,
     body_hash: str,
     extracted: Extracted | None,
     started: float,
@@ -650,107 +650,3 @@ def source_reextract(*, source: Source, reason: str = "selectors edited") -> Che
         if check is not None and check.outcome == Check.Outcome.REEXTRACTED:
             claims_reverify(check=check, text=check.version.text)
     return check
-
-
-# --- claims ----------------------------------------------------------------------------------
-
-
-def failure_kind(*, permanent: bool | None, http_status: int | None) -> str:
-    """What kind of failure a check met, in words: equal kinds are one ongoing failure."""
-    answer = f"HTTP {http_status}" if http_status else "no usable answer"
-    return f"{'permanent' if permanent else 'transient'}, {answer}"
-
-
-def claims_reverify(*, check: Check, text: str | None) -> list[Verification]:
-    """Re-verify every claim citing the check's source against ``text`` (None: unreadable).
-
-    Returns the verifications written. While a source keeps failing the same way, a claim
-    gets one *inconclusive* verification when the failure starts (or changes kind), not one
-    per failed check: the checks themselves record every failed read.
-    """
-    claims = Claim.objects.filter(source_id=check.source_id).exclude(status=Claim.Status.RETIRED)
-    kind = ""
-    if text is None:
-        kind = failure_kind(permanent=check.error_permanent, http_status=check.http_status)
-        # The claim's latest source check, read by the (claim, -checked_at) index.
-        latest = Verification.objects.filter(
-            claim_id=OuterRef("pk"), method=Verification.Method.SOURCE_CHECK
-        ).order_by("-checked_at", "-id")
-        claims = claims.annotate(
-            last_outcome=Subquery(latest.values("outcome")[:1]),
-            last_failure=Subquery(latest.values("evidence__failure")[:1]),
-        )
-    index = TextIndex(text) if text is not None else None
-    verifications = []
-    for claim in claims:
-        if (
-            text is None
-            and claim.last_outcome == Verification.Outcome.INCONCLUSIVE
-            and claim.last_failure == kind
-        ):
-            continue
-        verification = _verification_for(claim=claim, check=check, index=index)
-        if kind:
-            verification.evidence["failure"] = kind
-        verifications.append(verification)
-    return Verification.objects.bulk_create(verifications)
-
-
-def claim_reverify(*, claim: Claim, check: Check, index: TextIndex | None) -> Verification:
-    """Search the claim's evidence quote in the checked text and record the outcome.
-
-    Found: *confirmed*, ``checked_at`` becomes today. Not found: *contradicted*, and a
-    *current* claim becomes *needs review*. No text (the page could not be read) or no quote:
-    *inconclusive*, and the claim is left as it was.
-    """
-    verification = _verification_for(claim=claim, check=check, index=index)
-    verification.save()
-    return verification
-
-
-def _verification_for(*, claim: Claim, check: Check, index: TextIndex | None) -> Verification:
-    """The claim's verification against ``index``, unsaved; the claim itself is saved."""
-    now = timezone.now()
-    evidence = {
-        "check_id": check.pk,
-        "version_id": check.version_id,
-        "url": check.final_url or check.url,
-        "threshold": MATCH_THRESHOLD,
-    }
-    score = None
-    if index is None:
-        outcome = Verification.Outcome.INCONCLUSIVE
-        note = f"The source could not be read, so the quote was not checked: {check.error}"
-    elif not claim.evidence_quote.strip():
-        outcome = Verification.Outcome.INCONCLUSIVE
-        note = "The claim has no evidence quote to look for."
-    else:
-        match = index.search(claim.evidence_quote)
-        score = match.score
-        evidence["closest_text"] = match.excerpt[:500]
-        if match.found:
-            outcome = Verification.Outcome.CONFIRMED
-            note = "The evidence quote is in the source's current text."
-            if claim.checked_at != timezone.localdate():
-                claim.checked_at = timezone.localdate()
-                claim._change_reason = f"Source re-check {check.pk}: quote found"
-                claim.save(update_fields=["checked_at", "updated_at"])
-        else:
-            outcome = Verification.Outcome.CONTRADICTED
-            note = (
-                f"The evidence quote is no longer in the source (best match {match.score:.2f}, "
-                f"needed {MATCH_THRESHOLD:.2f})."
-            )
-            if claim.status == Claim.Status.CURRENT:
-                claim.status = Claim.Status.NEEDS_REVIEW
-                claim._change_reason = f"Source re-check {check.pk}: quote not found"
-                claim.save(update_fields=["status", "updated_at"])
-    return Verification(
-        claim=claim,
-        checked_at=now,
-        method=Verification.Method.SOURCE_CHECK,
-        outcome=outcome,
-        note=note,
-        match_score=score,
-        evidence=evidence,
-    )

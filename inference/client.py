@@ -14,7 +14,6 @@ run before a request is sent, never after.
 
 from __future__ import annotations
 
-import email.utils
 import functools
 import json
 import logging
@@ -27,6 +26,8 @@ from typing import Any, Protocol
 
 import certifi
 import httpx
+
+from crawlers.fetch.http import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -159,21 +160,6 @@ def estimate_tokens(payload: dict[str, Any] | None) -> int:
 def _tls_context() -> ssl.SSLContext:
     # Loading the CA bundle takes tens of milliseconds; one context serves every client.
     return ssl.create_default_context(cafile=certifi.where())
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 class LLMClient:
@@ -314,7 +300,7 @@ class LLMClient:
             self._sleep(wait)
 
     def _wait_before_retry(self, attempt: int, exchange: Exchange) -> float | None:
-        retry_after = _retry_after_seconds(exchange.retry_after)
+        retry_after = retry_after_seconds(exchange.retry_after)
         if retry_after is not None:
             return retry_after if retry_after <= self.max_retry_after else None
         return self.backoff * (2 ** (attempt - 1)) * (1 + random.random() / 4)

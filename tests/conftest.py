@@ -9,28 +9,59 @@ Each has an API client beside the user: ``anon`` (no credentials), ``reviewer_ap
 from __future__ import annotations
 
 import datetime as dt
+import os
+from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.test import override_settings
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from catalog.loader import catalogue_load
 
 PASSWORD = "a long test passphrase"
+# Shared test data, beside the checkout: <parent of the project>/shared/<name>.
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
 
-@pytest.fixture(autouse=True)
-def _plain_http(settings):
-    """Production settings redirect to HTTPS; the test client and live server speak HTTP."""
-    settings.SECURE_SSL_REDIRECT = False
-    # The manifest storage needs `collectstatic`; tests serve static files from the apps.
-    settings.STORAGES = settings.STORAGES | {
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
-    }
-    # The production hasher is slow on purpose; tests sign in often.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+@pytest.fixture(autouse=True, scope="session")
+def _plain_http():
+    """Production settings redirect to HTTPS; the test client and live servers speak HTTP.
+
+    Session-wide, so a live server's middleware (built once, when it starts) sees it too.
+    """
+    override = override_settings(
+        SECURE_SSL_REDIRECT=False,
+        # The manifest storage needs `collectstatic`; tests serve static files from the apps.
+        STORAGES={
+            **django_settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+        # The production hasher is slow on purpose; tests sign in often.
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+    )
+    override.enable()
+    yield
+    override.disable()
+
+
+def shared_dir(name: str) -> Path:
+    """The shared test data folder ``name``: ``shared/<name>`` beside the project's checkout.
+
+    Data too large or too widely used to commit (real pages, licence texts) lives there, where
+    CI and every developer have it. When it is missing the calling test is skipped, except
+    when the ``CI`` environment variable is set: there it fails, since CI always has it.
+    """
+    folder = SHARED / name
+    if not folder.is_dir():
+        message = f"The shared test data folder {folder} is missing."
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message, allow_module_level=True)
+    return folder
 
 
 @pytest.fixture

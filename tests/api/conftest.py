@@ -36,21 +36,8 @@ __all__ = [
 ]
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _plain_http_for_the_session():
-    # Session-wide, so a live server started by any test (its middleware reads the setting
-    # once, at start) serves plain HTTP on the loopback address as well.
-    from django.conf import settings
-
-    before = settings.SECURE_SSL_REDIRECT
-    settings.SECURE_SSL_REDIRECT = False
-    yield
-    settings.SECURE_SSL_REDIRECT = before
-
-
 @pytest.fixture(autouse=True)
-def _plain_http_and_fresh_throttle_buckets(settings):
-    settings.SECURE_SSL_REDIRECT = False
+def _fresh_throttle_buckets():
     cache.clear()
     yield
     cache.clear()

@@ -42,13 +42,8 @@ def test_every_operation_documents_the_shared_error_shape(generated):
 
 @pytest.fixture
 def plain_static(settings):
-    # The manifest storage needs `collectstatic`; tests serve assets from the finders instead.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+    # No `collectstatic` in tests: the assets are served from the finders instead.
     settings.WHITENOISE_USE_FINDERS = True
-    settings.SECURE_SSL_REDIRECT = False
 
 
 def test_the_schema_is_served_and_the_docs_load_their_assets_from_this_site(

@@ -1,25 +1,23 @@
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import itertools
-from pathlib import Path
 
 import pytest
 
 from catalog.models import Claim, ClaimKey, Provider, Source
 from crawlers import fetch
 from crawlers.models import CrawlSettings
+from tests.conftest import shared_dir
 from tests.crawlers.server import FixtureServer
 
-CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 LONG_AGO = dt.date(2024, 1, 1)
 _counter = itertools.count(1)
 
 
 def corpus_page(name: str) -> bytes:
-    """A corpus snapshot by path without .gz, e.g. 'openai/privacy-policy/2024-10-18.html'."""
-    return gzip.decompress((CORPUS / f"{name}.gz").read_bytes())
+    """A snapshot of the shared real-page corpus, e.g. 'openai/privacy-policy/2024-10-18.html'."""
+    return (shared_dir("corpus") / name).read_bytes()
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,8 @@ from django.utils import timezone
 from catalog.models import Claim, Verification
 from crawlers import fetch, services
 from crawlers.errors import CrawlerError
+from crawlers.fetch import robots
+from crawlers.fetch.deadline import Watchdog
 from crawlers.models import Check, CrawlSettings, Version
 from crawlers.selectors import version_diff
 from tests.crawlers.conftest import LONG_AGO, make_claim, make_source, run_check
@@ -256,7 +258,7 @@ def test_a_deadline_is_kept_while_fetches_with_later_ones_are_in_flight(server, 
     settings.ATLAS_CRAWLER_TOTAL_TIMEOUT = 1
     # One thread keeps every deadline: one registered earlier but due later must not hide
     # the drip's.
-    later = fetch._Watchdog(time.monotonic() + 3600)
+    later = Watchdog(time.monotonic() + 3600)
 
     server.route("/drip", _drip)
     try:
@@ -524,8 +526,8 @@ def test_robots_txt_is_honoured_and_the_user_agent_is_sent(server, settings):
 def test_a_robots_txt_over_the_limit_is_read_up_to_the_limit_not_ignored(server, encoding):
     rules = "User-agent: *\nDisallow: /private\n"
     padding = "# " + "x" * 1000 + "\n"
-    body = (rules + padding * (fetch.ROBOTS_MAX_BYTES // len(padding) + 100)).encode()
-    assert len(body) > fetch.ROBOTS_MAX_BYTES
+    body = (rules + padding * (robots.MAX_BYTES // len(padding) + 100)).encode()
+    assert len(body) > robots.MAX_BYTES
     headers = {}
     if encoding == "gzip":
         body = gzip.compress(body)

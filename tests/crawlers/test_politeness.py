@@ -68,13 +68,12 @@ def test_the_politeness_delay_is_shared_too(settings, redis_url):
 
 
 def test_the_fetch_module_uses_the_shared_gate_when_configured(settings, redis_url):
-    from crawlers import fetch
-    from crawlers.politeness import HostGate
+    from crawlers.politeness import HostGate, gate
 
     settings.ATLAS_CRAWLER_HOST_LIMIT_URL = redis_url
-    assert isinstance(fetch.gate(), RedisHostGate)
+    assert isinstance(gate(), RedisHostGate)
     settings.ATLAS_CRAWLER_HOST_LIMIT_URL = ""
-    assert isinstance(fetch.gate(), HostGate)
+    assert isinstance(gate(), HostGate)
 
 
 def test_a_process_waiting_for_a_slot_is_woken_when_the_holder_hands_it_back(

@@ -12,6 +12,7 @@ import pytest
 
 from crawlers import fetch
 from crawlers.errors import CrawlerError
+from crawlers.fetch import addresses
 from tests.crawlers.server import Page
 
 DNS = {
@@ -125,7 +126,7 @@ def dialled(monkeypatch, settings):
         attempts.append(address)
         return real_connect(self, address)
 
-    monkeypatch.setattr(fetch, "resolve", fake_resolve)
+    monkeypatch.setattr(addresses, "resolve", fake_resolve)
     monkeypatch.setattr(socket, "create_connection", refuse_create_connection)
     monkeypatch.setattr(socket.socket, "connect", recording_connect)
     return attempts
@@ -144,7 +145,7 @@ def test_a_hostile_url_is_refused_before_any_connection(url, dialled):
 
 
 def test_a_public_name_on_a_standard_port_passes_the_checks(dialled):
-    target = fetch.vet("https://public.example.com/terms")
+    target = addresses.vet("https://public.example.com/terms")
     assert str(target.address) == "93.184.216.34"
     assert target.host == "public.example.com" and target.port == 443
     assert dialled == []
@@ -159,11 +160,11 @@ def test_the_refusal_names_the_address_and_the_reason(dialled):
 
 def test_the_allow_list_opens_only_what_it_lists(settings, dialled):
     settings.ATLAS_CRAWLER_ALLOWED_NETWORKS = ["10.1.2.0/24"]
-    assert str(fetch.vet("http://internal.example.com:9000/").address) == "10.1.2.3"
+    assert str(addresses.vet("http://internal.example.com:9000/").address) == "10.1.2.3"
     with pytest.raises(CrawlerError):
-        fetch.vet("http://10.1.3.1/")
+        addresses.vet("http://10.1.3.1/")
     with pytest.raises(CrawlerError):
-        fetch.vet("http://127.0.0.1/")
+        addresses.vet("http://127.0.0.1/")
 
 
 PRIVATE_HOPS = [
@@ -186,7 +187,7 @@ def test_a_redirect_chain_into_a_refused_address_stops_before_connecting(
 ):
     # Only the fixture server is allowed; the chain passes through it twice, then turns.
     settings.ATLAS_CRAWLER_ALLOWED_NETWORKS = ["127.0.0.1/32"]
-    monkeypatch.setattr(fetch, "resolve", lambda host, port: DNS[host])
+    monkeypatch.setattr(addresses, "resolve", lambda host, port: DNS[host])
     dialled = []
     real = socket.create_connection
 
@@ -211,11 +212,11 @@ def test_a_dns_lookup_that_hangs_is_abandoned_at_the_connect_timeout(settings, m
 
     settings.ATLAS_CRAWLER_CONNECT_TIMEOUT = 1
     release = threading.Event()
-    monkeypatch.setattr(fetch, "resolve", lambda host, port: release.wait(10) and [])
+    monkeypatch.setattr(addresses, "resolve", lambda host, port: release.wait(10) and [])
     started = time.monotonic()
     try:
         with pytest.raises(CrawlerError, match="took longer than 1 s") as raised:
-            fetch.vet("https://slow-dns.example.com/")
+            addresses.vet("https://slow-dns.example.com/")
     finally:
         release.set()
     assert raised.value.permanent is False

@@ -17,6 +17,7 @@ import trustme
 from catalog.models import Verification
 from crawlers import fetch, services
 from crawlers.errors import CrawlerError
+from crawlers.fetch import addresses, http
 from crawlers.models import Check, Version
 from tests.crawlers.conftest import make_claim, make_source
 from tests.crawlers.server import FixtureServer, Page
@@ -88,7 +89,7 @@ def network(monkeypatch):
         record["dialled"].append(address)
         return real_create_connection(address, *args, **kwargs)
 
-    monkeypatch.setattr(fetch, "resolve", fake_resolve)
+    monkeypatch.setattr(addresses, "resolve", fake_resolve)
     monkeypatch.setattr(socket, "getaddrinfo", recording_getaddrinfo)
     monkeypatch.setattr(socket, "create_connection", recording_create_connection)
     return record
@@ -161,7 +162,7 @@ def test_without_a_ca_file_the_default_bundle_does_not_trust_the_test_ca(tls_ser
 
 def test_an_extra_ca_file_is_trusted_besides_the_default_bundle(ca_file):
     default = httpx.create_ssl_context().cert_store_stats()["x509_ca"]
-    both = fetch._ssl_context("", ca_file).cert_store_stats()["x509_ca"]
+    both = http.ssl_context("", ca_file).cert_store_stats()["x509_ca"]
     assert default > 100  # the public CAs are still there
     assert both == default + 1
 

@@ -14,14 +14,6 @@ from tests.crawlers.test_fetch import CANCEL_QUOTE, KEPT_QUOTE, REMOVED, TERMS
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def plain_static_files(settings):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def changed_source(server, provider, claim_key):
     """A source read twice: the second read removed the clause one claim quotes."""

@@ -14,12 +14,6 @@ from tests.inference.testserver import ProtocolServer, ServedModel
 def _quick_retries(settings):
     settings.INFERENCE_RETRY_BACKOFF = 0.01
     settings.INFERENCE_MAX_RETRIES = 2
-    # Pages render without a collected static manifest and over plain HTTP.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    settings.SECURE_SSL_REDIRECT = False
 
 
 @pytest.fixture
