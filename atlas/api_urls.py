@@ -8,6 +8,7 @@ from rest_framework.routers import SimpleRouter
 
 from assessments import apis as assessment_apis
 from catalog import apis as catalog_apis
+from catalog.requirements import api as requirements_api
 
 router = SimpleRouter(trailing_slash=False)
 router.register("providers", catalog_apis.ProviderViewSet, basename="provider")
@@ -28,7 +29,7 @@ v1 = [
     path("auth/tokens/current", assessment_apis.CurrentTokenView.as_view(), name="token-current"),
     path(
         "requirements/check",
-        catalog_apis.RequirementsCheckView.as_view(),
+        requirements_api.RequirementsCheckView.as_view(),
         name="requirements-check",
     ),
     path("changes", catalog_apis.ChangesView.as_view(), name="changes"),
