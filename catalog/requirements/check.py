@@ -41,18 +41,12 @@ from catalog.requirements.rules import (
 # --- gathering the facts ---------------------------------------------------------------------
 
 
-class _Claims(NamedTuple):
-    facts: ClaimFacts
-    claim_id: int  # the claim a finding shows: the first blocked one, else the first
-
-
 class _Price(NamedTuple):
     facts: PriceFacts
     source_id: int
 
 
 NO_MODALITIES: frozenset[str] = frozenset()
-_NO_CLAIMS = _Claims(None, 0)  # type: ignore[arg-type]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,20 +54,27 @@ class _Gathered:
     """What the rules read besides a model's own row, for a set of models."""
 
     keys: list[str]
-    own: dict[tuple[int, str], _Claims]  # by (model, key)
-    providers: dict[tuple[int, str], _Claims]  # by (provider, key)
+    own: _ClaimsRead  # the models' own claims
+    providers: _ClaimsRead  # their providers' claims
     prices: dict[int, _Price]  # by model
     modalities: dict[int, frozenset[str]]  # by model
 
-    def claims_under(self, model_id: int, provider_id: int, key: str) -> _Claims | None:
-        """The model's own claims under ``key`` when it has any, else its provider's."""
-        return self.own.get((model_id, key)) or self.providers.get((provider_id, key))
+    def claims(self, model_id: int, provider_id: int) -> tuple[ClaimFacts | None, ...]:
+        """Per key, in ``keys`` order: the model's own claims when it has any, else its
+        provider's."""
+        own, providers = self.own.facts, self.providers.facts
+        return tuple(
+            own.get((model_id, key)) or providers.get((provider_id, key)) for key in self.keys
+        )
 
-    def claims(self, model_id: int, provider_id: int) -> tuple[_Claims | None, ...]:
-        """``claims_under`` each key, in ``keys`` order."""
-        return tuple(self.claims_under(model_id, provider_id, key) for key in self.keys)
+    def claim_id(self, model_id: int, provider_id: int, key: str) -> int:
+        """The claim a finding under ``key`` shows: the first blocked one, else the first."""
+        found = self.own.claim_ids.get((model_id, key))
+        return found if found is not None else self.providers.claim_ids[provider_id, key]
 
-    def facts(self, model_id: int, provider_id: int, weights: str, licence: Licence | None):
+    def facts(
+        self, model_id: int, provider_id: int, weights: str, licence: Licence | None
+    ) -> ModelFacts:
         claims = self.claims(model_id, provider_id)
         price = self.prices.get(model_id)
         return ModelFacts(
@@ -81,7 +82,7 @@ class _Gathered:
             licence=licence,
             price=price.facts if price is not None else None,
             modalities=self.modalities.get(model_id, NO_MODALITIES),
-            claims={key: c.facts for key, c in zip(self.keys, claims, strict=True) if c},
+            claims={key: c for key, c in zip(self.keys, claims, strict=True) if c},
         )
 
 
@@ -97,8 +98,7 @@ def _gather(
     Prices and modalities are read only when a requested requirement reads them.
     """
     keys = rules.claim_keys(requirements)
-    own: dict[tuple[int, str], _Claims] = {}
-    providers: dict[tuple[int, str], _Claims] = {}
+    own, providers = _ClaimsRead(), _ClaimsRead()
     if keys:
         subjects = models.Q()
         if model_ids is not None:
@@ -130,11 +130,17 @@ def _gather(
     return _Gathered(keys, own, providers, prices, modalities)
 
 
-def _claim_facts(
-    keys: list[str], subjects: models.Q
-) -> tuple[dict[tuple[int, str], _Claims], dict[tuple[int, str], _Claims]]:
-    """The facts of each subject's claims under each key, by (model, key) and by
-    (provider, key); one query, in which the database groups the claims."""
+@dataclasses.dataclass(frozen=True)
+class _ClaimsRead:
+    """Subjects' claims by (subject, key): their facts and the claim a finding shows."""
+
+    facts: dict[tuple[int, str], ClaimFacts] = dataclasses.field(default_factory=dict)
+    claim_ids: dict[tuple[int, str], int] = dataclasses.field(default_factory=dict)
+
+
+def _claim_facts(keys: list[str], subjects: models.Q) -> tuple[_ClaimsRead, _ClaimsRead]:
+    """The facts of each subject's claims under each key, the models' own and their
+    providers'; one query, in which the database groups the claims."""
     usable = models.Case(
         models.When(scope_surface__in=rules.USABLE_SURFACES, then=models.Value(True)),
         default=models.Value(False),
@@ -168,8 +174,9 @@ def _claim_facts(
             "high_flag",
         )
     )
-    own: dict[tuple[int, str], _Claims] = {}
-    providers: dict[tuple[int, str], _Claims] = {}
+    own, providers = _ClaimsRead(), _ClaimsRead()
+    # Thousands of groups say one of a few dozen things: each is one shared object.
+    interned: dict[tuple, ClaimFacts] = {}
     for (
         model_id,
         provider_id,
@@ -185,7 +192,7 @@ def _claim_facts(
         target = own if model_id is not None else providers
         subject = (model_id if model_id is not None else provider_id, key)
         # Claims on a usable surface win; the others count only when there are none.
-        if not is_usable and subject in target:
+        if not is_usable and subject in target.facts:
             continue
         # The first blocking claim, whichever its status, is the one a finding shows.
         if disputed is not None and (review is None or disputed < review):
@@ -194,12 +201,12 @@ def _claim_facts(
             blocked_id, blocked = review, Claim.Status.NEEDS_REVIEW
         else:
             blocked_id, blocked = None, ""
-        facts = ClaimFacts(
-            blocked=blocked,
-            flag=low if low == high else None,
-            first_conditioned=first == conditioned,
-        )
-        target[subject] = _Claims(facts, blocked_id or first)
+        said = (blocked, low if low == high else None, first == conditioned)
+        facts = interned.get(said)
+        if facts is None:
+            facts = interned[said] = ClaimFacts(*said)
+        target.facts[subject] = facts
+        target.claim_ids[subject] = blocked_id or first
     return own, providers
 
 
@@ -240,11 +247,10 @@ def requirements_check(
     # A model's outcome depends only on its facts, and thousands of models share a few
     # hundred combinations of them, so each combination is judged once.
     outcomes: dict[tuple, str] = {}
-    own, providers, prices = gathered.own, gathered.providers, gathered.prices
+    own, providers, prices = gathered.own.facts, gathered.providers.facts, gathered.prices
     for pk, _name, provider_id, weights, licence_id in rows:
         claims = tuple(
-            (own.get((pk, key)) or providers.get((provider_id, key)) or _NO_CLAIMS).facts
-            for key in gathered.keys
+            own.get((pk, key)) or providers.get((provider_id, key)) for key in gathered.keys
         )
         price = prices.get(pk)
         handled = gathered.modalities.get(pk, NO_MODALITIES)
@@ -400,8 +406,9 @@ def _with_evidence(
     for model, _outcome, found in judged:
         for _name, verdict in found:
             if verdict.evidence == rules.EVIDENCE_CLAIM:
-                claims = gathered.claims_under(model.pk, model.provider_id, verdict.key)
-                claim_ids[model.pk, verdict.key] = claims.claim_id
+                claim_ids[model.pk, verdict.key] = gathered.claim_id(
+                    model.pk, model.provider_id, verdict.key
+                )
             elif verdict.evidence == rules.EVIDENCE_PRICE:
                 price_sources[model.pk] = gathered.prices[model.pk].source_id
     claims = (

@@ -13,7 +13,6 @@ then attaches the deciding claim, licence or source named by each verdict.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Mapping
@@ -83,8 +82,7 @@ class PriceFacts(NamedTuple):
     as_of: dt.date
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class ModelFacts:
+class ModelFacts(NamedTuple):
     weights: str
     licence: Licence | None
     price: PriceFacts | None
