@@ -50,6 +50,14 @@ NO_MODALITIES: frozenset[str] = frozenset()
 
 
 @dataclasses.dataclass(frozen=True)
+class _ClaimsRead:
+    """Subjects' claims by (subject, key): their facts and the claim a finding shows."""
+
+    facts: dict[tuple[int, str], ClaimFacts] = dataclasses.field(default_factory=dict)
+    claim_ids: dict[tuple[int, str], int] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
 class _Gathered:
     """What the rules read besides a model's own row, for a set of models."""
 
@@ -128,14 +136,6 @@ def _gather(
             handled[model_id].add(slug)
         modalities = {pk: frozenset(slugs) for pk, slugs in handled.items()}
     return _Gathered(keys, own, providers, prices, modalities)
-
-
-@dataclasses.dataclass(frozen=True)
-class _ClaimsRead:
-    """Subjects' claims by (subject, key): their facts and the claim a finding shows."""
-
-    facts: dict[tuple[int, str], ClaimFacts] = dataclasses.field(default_factory=dict)
-    claim_ids: dict[tuple[int, str], int] = dataclasses.field(default_factory=dict)
 
 
 def _claim_facts(keys: list[str], subjects: models.Q) -> tuple[_ClaimsRead, _ClaimsRead]:
