@@ -10,6 +10,7 @@ from assessments.apis import assessments as assessment_apis
 from assessments.apis import corrections as correction_apis
 from assessments.apis import tokens as token_apis
 from catalog import apis as catalog_apis
+from catalog.requirements import api as requirements_api
 
 router = SimpleRouter(trailing_slash=False)
 router.register("providers", catalog_apis.ProviderViewSet, basename="provider")
@@ -30,7 +31,7 @@ v1 = [
     path("auth/tokens/current", token_apis.CurrentTokenView.as_view(), name="token-current"),
     path(
         "requirements/check",
-        catalog_apis.RequirementsCheckView.as_view(),
+        requirements_api.RequirementsCheckView.as_view(),
         name="requirements-check",
     ),
     path("changes", catalog_apis.ChangesView.as_view(), name="changes"),

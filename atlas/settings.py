@@ -345,7 +345,7 @@ SPECTACULAR_SETTINGS = {
         "AssessmentStatusEnum": "assessments.models.AssessmentStatus",
         "CorrectionStatusEnum": "assessments.models.CorrectionStatus",
         "ModerationActionEnum": "assessments.models.ModerationAction",
-        "RequirementsOutcomeEnum": "catalog.requirements.Outcome",
+        "RequirementsOutcomeEnum": "catalog.requirements.rules.Outcome",
         "VerificationOutcomeEnum": "catalog.models.VerificationOutcome",
     },
 }

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import (
@@ -33,10 +32,8 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
-    inline_serializer,
 )
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -46,7 +43,6 @@ from atlas.api import (
     ConditionalGetMixin,
     PageCacheMixin,
     QueryValidationError,
-    RejectUnknownFieldsMixin,
     StrictQueryMixin,
     error_body,
 )
@@ -63,16 +59,6 @@ from catalog.models import (
     Source,
     Verification,
 )
-from catalog.requirements import (
-    RESULTS_MAX_PAGE_SIZE,
-    RESULTS_PAGE_SIZE,
-    Outcome,
-    Requirements,
-    RequirementsError,
-    requirements_check_cached,
-    requirements_results,
-)
-from catalog.requirements import Status as FindingStatus
 
 
 class OptionalURLField(serializers.URLField):
@@ -634,168 +620,6 @@ class ClaimKeyViewSet(ReadOnlyViewSet):
     ordering_fields = ["key", "updated_at"]
     ordering = ("key",)
     queryset = ClaimKey.objects.all()
-
-
-# --- requirements check ---------------------------------------------------------------------
-
-
-class RequirementsCheckSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    commercial_use = serializers.BooleanField(required=False, default=False)
-    self_hosting = serializers.BooleanField(
-        required=False, default=False, help_text="Weights you can run yourself."
-    )
-    eu_residency = serializers.BooleanField(
-        required=False, default=False, help_text="An EU-hosted managed service."
-    )
-    self_hosting_or_eu = serializers.BooleanField(
-        required=False, default=False, help_text="Either self-hosting or EU residency."
-    )
-    no_training_on_inputs = serializers.BooleanField(required=False, default=False)
-    fine_tuning = serializers.BooleanField(required=False, default=False)
-    redistribution = serializers.BooleanField(
-        required=False, default=False, help_text="Redistribution of the weights."
-    )
-    max_input_price = serializers.DecimalField(
-        max_digits=12,
-        decimal_places=4,
-        min_value=Decimal(0),
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text="Budget in USD per million input tokens.",
-    )
-    max_output_price = serializers.DecimalField(
-        max_digits=12,
-        decimal_places=4,
-        min_value=Decimal(0),
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text="Budget in USD per million output tokens.",
-    )
-    modalities = serializers.ListField(
-        child=serializers.SlugField(max_length=30),
-        required=False,
-        default=list,
-        max_length=10,
-        help_text="Modality slugs the model must handle, e.g. text, image, audio, code.",
-    )
-    outcomes = serializers.ListField(
-        child=serializers.ChoiceField(choices=Outcome.choices),
-        required=False,
-        default=list,
-        max_length=3,
-        help_text="Only return models with these outcomes (default: all).",
-    )
-    page = serializers.IntegerField(
-        required=False,
-        default=1,
-        min_value=1,
-        help_text="Which page of the results to return, from 1.",
-    )
-    page_size = serializers.IntegerField(
-        required=False,
-        default=RESULTS_PAGE_SIZE,
-        min_value=1,
-        max_value=RESULTS_MAX_PAGE_SIZE,
-        help_text="Models per page.",
-    )
-
-
-class FindingClaimSerializer(serializers.ModelSerializer):
-    key = serializers.SlugRelatedField(slug_field="key", read_only=True)
-    value = serializers.CharField(source="display_value", read_only=True)
-
-    class Meta:
-        model = Claim
-        fields = ["id", "key", "value", "condition", "status", "checked_at", "updated_at"]
-
-
-class FindingSerializer(serializers.Serializer):
-    requirement = serializers.CharField()
-    label = serializers.CharField()
-    status = serializers.ChoiceField(choices=FindingStatus.choices)
-    reason = serializers.CharField()
-    condition = serializers.CharField(allow_blank=True)
-    claim = FindingClaimSerializer(allow_null=True)
-    licence = LicenceRefSerializer(allow_null=True)
-    source = SourceRefSerializer(allow_null=True)
-    source_url = serializers.CharField(allow_blank=True)
-    checked_at = serializers.DateField(allow_null=True)
-
-
-class ModelResultSerializer(serializers.Serializer):
-    model = ModelRefSerializer()
-    provider = serializers.SlugField(source="model.provider.slug")
-    outcome = serializers.ChoiceField(choices=Outcome.choices)
-    findings = FindingSerializer(many=True)
-
-
-class RequirementsResultSerializer(serializers.Serializer):
-    requirements = serializers.ListField(child=serializers.CharField())
-    counts = inline_serializer(
-        "OutcomeCounts",
-        fields={
-            "qualifies": serializers.IntegerField(),
-            "conditional": serializers.IntegerField(),
-            "fails": serializers.IntegerField(),
-        },
-    )
-    total = serializers.IntegerField(help_text="Models with the requested outcomes, on all pages.")
-    page = serializers.IntegerField()
-    page_size = serializers.IntegerField()
-    pages = serializers.IntegerField()
-    results = ModelResultSerializer(many=True)
-
-
-@extend_schema(tags=["requirements"])
-class RequirementsCheckView(StrictQueryMixin, APIView):
-    """Which models meet a buyer's requirements, with the deciding claims and their sources.
-    The same selector as the web finder."""
-
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        request=RequirementsCheckSerializer,
-        responses={200: RequirementsResultSerializer},
-        summary="Check every model against requirements, a page of results at a time",
-    )
-    def post(self, request):
-        serializer = RequirementsCheckSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        outcomes = set(data.pop("outcomes"))
-        number, size = data.pop("page"), data.pop("page_size")
-        try:
-            requirements = Requirements.from_mapping(data)
-        except RequirementsError as error:
-            raise ValidationError({error.field: [error.message]}) from None
-        # Every model is sorted; only the requested page is judged in full and returned.
-        check = requirements_check_cached(requirements=requirements)
-        ids = [
-            pk
-            for outcome in Outcome.values
-            if not outcomes or outcome in outcomes
-            for pk in check.ids[outcome]
-        ]
-        pages = max(1, -(-len(ids) // size))
-        if number > pages:
-            raise ValidationError(
-                {"page": [f"There are {pages} page(s) of {len(ids)} result(s) at this page size."]}
-            )
-        start = (number - 1) * size
-        body = {
-            "requirements": requirements.requested(),
-            "counts": check.counts,
-            "total": len(ids),
-            "page": number,
-            "page_size": size,
-            "pages": pages,
-            "results": requirements_results(
-                requirements=requirements, model_ids=ids[start : start + size]
-            ),
-        }
-        return Response(RequirementsResultSerializer(body).data)
 
 
 # --- changes feed ---------------------------------------------------------------------------

@@ -16,13 +16,9 @@ from django.utils.http import urlencode
 from assessments.models import AssessmentVerdict
 from catalog import selectors
 from catalog.forms import FACETS, FinderForm, search_filters_parse
-from catalog.requirements import (
-    Outcome,
-    Requirements,
-    RequirementsError,
-    requirements_check_cached,
-    requirements_results,
-)
+from catalog.requirements.check import requirements_check_cached, requirements_results
+from catalog.requirements.inputs import Requirements, RequirementsError
+from catalog.requirements.rules import Outcome
 from inference import selectors as inference_selectors
 
 PAGE_SIZE = 50

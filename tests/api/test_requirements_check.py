@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from catalog.models import AIModel
-from catalog.requirements import Requirements, models_for_requirements
+from catalog.requirements.check import models_for_requirements
+from catalog.requirements.inputs import Requirements
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from catalog.models import Claim
-from catalog.requirements import _check_stamp
+from catalog.requirements.check import _check_stamp
 from catalog.selectors import _catalogue_stamp
 
 pytestmark = pytest.mark.django_db

@@ -7,16 +7,14 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import AIModel, Licence, Provider
-from catalog.requirements import (
-    Outcome,
-    Requirements,
-    RequirementsError,
-    Status,
+from catalog.requirements.check import (
     models_for_requirements,
     requirements_check,
     requirements_check_cached,
     requirements_results,
 )
+from catalog.requirements.inputs import Requirements, RequirementsError
+from catalog.requirements.rules import Outcome, Status
 
 
 def _by_slug(results):

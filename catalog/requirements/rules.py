@@ -1,0 +1,313 @@
+"""The finder's rules: how a model's facts decide each requirement, and the model's outcome.
+
+Each requirement has one rule, a function from a model's ``ModelFacts`` (its weights,
+licence, latest USD price, modalities and what its claims say per key) to a ``Verdict``:
+met, met under conditions, unmet or unknown, with the reason in words and the kind of
+evidence a finding shows for it. ``outcome`` turns the verdicts into qualifies /
+conditional / fails; unknown never counts as yes.
+
+The rules read facts only, never the database: ``catalog.requirements.check`` gathers the
+facts for the whole catalogue to sort it, and for the rows a page shows, to which it
+then attaches the deciding claim, licence or source named by each verdict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.db import models
+
+from catalog.models import AIModel, Claim, Licence, Ternary
+from catalog.requirements.inputs import Requirements
+
+
+class Outcome(models.TextChoices):
+    QUALIFIES = "qualifies", "Qualifies"
+    CONDITIONAL = "conditional", "Qualifies under conditions"
+    FAILS = "fails", "Does not qualify"
+
+
+class Status(models.TextChoices):
+    MET = "met", "Met"
+    CONDITIONAL = "conditional", "Met under conditions"
+    UNMET = "unmet", "Not met"
+    UNKNOWN = "unknown", "Unknown"
+
+
+# Unknown never counts as yes: a requirement whose answer is not known fails the model
+# exactly as one that is not met.
+FAILING = frozenset({Status.UNMET, Status.UNKNOWN})
+
+
+def outcome(statuses: Iterable[str]) -> str:
+    """The model's outcome from the statuses of its requirements.
+
+    Fails if any requirement is unmet or unknown, qualifies under conditions if any is met
+    only under conditions, qualifies otherwise. Stops at the first failing status, so a
+    lazy iterable decides only as many requirements as it must.
+    """
+    result = Outcome.QUALIFIES
+    for status in statuses:
+        if status in FAILING:
+            return Outcome.FAILS
+        if status == Status.CONDITIONAL:
+            result = Outcome.CONDITIONAL
+    return result
+
+
+# --- the facts the rules read ----------------------------------------------------------------
+
+
+class ClaimFacts(NamedTuple):
+    """What one subject's claims under one key say (the database reduces them to this).
+
+    The claims are the subject's on a usable surface when it has any, else all of its
+    claims under the key; retired claims are left out. "First" is the lowest id.
+    """
+
+    blocked: str  # the status of the first disputed or awaiting-review claim, else ""
+    flag: str | None  # the flag the claims agree on; None when they disagree
+    first_conditioned: bool  # whether the first claim has a condition, plan or region
+
+
+class PriceFacts(NamedTuple):
+    """The model's newest USD price."""
+
+    input: Decimal | None
+    output: Decimal | None
+    as_of: dt.date
+
+
+class ModelFacts(NamedTuple):
+    weights: str
+    licence: Licence | None
+    price: PriceFacts | None
+    modalities: frozenset[str]
+    # By claim key: the model's own claims under it when it has any, else its provider's;
+    # a key with no claim is missing.
+    claims: Mapping[str, ClaimFacts]
+
+
+# What a finding shows for a verdict, attached afterwards to the rows a page shows:
+EVIDENCE_CLAIM = "claim"  # the deciding claim under ``key``, its source, condition and date
+EVIDENCE_TERMS = "terms"  # the model's licence, with the conditions its ``key`` field carries
+EVIDENCE_LICENCE = "licence"  # the model's licence, for context
+EVIDENCE_PRICE = "price"  # the newest USD price's source and date
+
+
+class Verdict(NamedTuple):
+    status: str
+    reason: str
+    evidence: str = ""  # one of the EVIDENCE_* kinds, or "" when nothing is recorded
+    key: str = ""  # the claim key or licence field the evidence is under
+
+
+# Claim keys the rules read; a model's own claim wins over its provider's.
+KEY_COMMERCIAL = "commercial_use_allowed"
+KEY_TRAINING = "training_use_of_input"
+KEY_EU = "eu_data_residency"
+KEY_FINE_TUNING = "fine_tuning_api"
+USABLE_SURFACES = (Claim.Surface.ANY, Claim.Surface.API, Claim.Surface.ENTERPRISE)
+
+
+def modality_key(slug: str) -> str:
+    return f"{slug}_input"
+
+
+def claim_keys(requirements: Requirements) -> list[str]:
+    """The claim keys the requested requirements read, sorted."""
+    per_requirement = {
+        "commercial_use": [KEY_COMMERCIAL],
+        "eu_residency": [KEY_EU],
+        "self_hosting_or_eu": [KEY_EU],
+        "no_training_on_inputs": [KEY_TRAINING],
+        "fine_tuning": [KEY_FINE_TUNING],
+    }
+    keys = {key for name in requirements.requested() for key in per_requirement.get(name, [])}
+    keys |= {modality_key(slug) for slug in requirements.modalities}
+    return sorted(keys)
+
+
+def reads_prices(requirements: Requirements) -> bool:
+    return requirements.max_input_price is not None or requirements.max_output_price is not None
+
+
+def reads_modalities(requirements: Requirements) -> bool:
+    return bool(requirements.modalities)
+
+
+# --- deciding from a claim or a licence ------------------------------------------------------
+
+
+def _by_claim(facts: ModelFacts, key: str, *, good: str, bad: str) -> Verdict:
+    """Decide from the claims under ``key``: ``good`` is the flag that meets the need."""
+    return _claims_verdict(facts.claims.get(key), key, good, bad)
+
+
+# Thousands of models share a few claim facts per key: each is put into words once.
+@functools.lru_cache(maxsize=4096)
+def _claims_verdict(claims: ClaimFacts | None, key: str, good: str, bad: str) -> Verdict:
+    """A disputed or awaiting-review claim decides nothing, nor do claims that disagree."""
+    if claims is None:
+        return Verdict(Status.UNKNOWN, f"No claim recorded for {key}.")
+    if claims.blocked:
+        status = Claim.Status(claims.blocked).label.lower()
+        return Verdict(Status.UNKNOWN, f"{key} is {status}.", EVIDENCE_CLAIM, key)
+    flag = claims.flag
+    if flag is None:
+        return Verdict(Status.UNKNOWN, f"Sources disagree on {key}.", EVIDENCE_CLAIM, key)
+    if flag == good:
+        if claims.first_conditioned:
+            reason = f"{key} = {flag}, with a condition."
+            return Verdict(Status.CONDITIONAL, reason, EVIDENCE_CLAIM, key)
+        return Verdict(Status.MET, f"{key} = {flag}.", EVIDENCE_CLAIM, key)
+    if flag == Claim.Flag.PARTIAL:
+        return Verdict(Status.CONDITIONAL, f"{key} is only partly met.", EVIDENCE_CLAIM, key)
+    if flag == bad:
+        return Verdict(Status.UNMET, f"{key} = {flag}.", EVIDENCE_CLAIM, key)
+    return Verdict(Status.UNKNOWN, f"{key} is not known.", EVIDENCE_CLAIM, key)
+
+
+_TERMS_STATUS = {
+    Ternary.YES: Status.MET,
+    Ternary.CONDITIONAL: Status.CONDITIONAL,
+    Ternary.NO: Status.UNMET,
+}
+_KIND_LABELS = {kind: label.lower() for kind, label in Licence.Kind.choices}
+_TERMS_VERB = {
+    Status.MET: "permits",
+    Status.CONDITIONAL: "permits under conditions",
+    Status.UNMET: "does not permit",
+}
+
+
+def _by_licence(facts: ModelFacts, field: str, what: str) -> Verdict:
+    """Decide from the licence's ``field`` (a ``Ternary``); no licence is unknown."""
+    licence = facts.licence
+    if licence is None:
+        return Verdict(Status.UNKNOWN, f"No licence recorded, so {what} is not known.")
+    status = _TERMS_STATUS.get(getattr(licence, field), Status.UNKNOWN)
+    verb = _TERMS_VERB.get(status, "does not say whether it permits")
+    reason = f"{licence.name} ({_KIND_LABELS.get(licence.kind, licence.kind)}) {verb} {what}."
+    return Verdict(status, reason, EVIDENCE_TERMS, field)
+
+
+# --- one rule per requirement ----------------------------------------------------------------
+
+
+def _commercial_use(facts: ModelFacts, req: Requirements) -> Verdict:
+    if facts.weights == AIModel.Weights.OPEN:
+        # Open weights: the licence on the weights decides, even when it is unknown.
+        return _by_licence(facts, "commercial_use", "commercial use")
+    return _by_claim(facts, KEY_COMMERCIAL, good="yes", bad="no")
+
+
+def _self_hosting(facts: ModelFacts, req: Requirements) -> Verdict:
+    if facts.weights == AIModel.Weights.API_ONLY:
+        return Verdict(Status.UNMET, "API only: the weights are not published.")
+    if facts.weights == AIModel.Weights.UNKNOWN:
+        return Verdict(Status.UNKNOWN, "Whether the weights are published is not recorded.")
+    return _by_licence(facts, "self_hosting", "self-hosting")
+
+
+def _eu_residency(facts: ModelFacts, req: Requirements) -> Verdict:
+    return _by_claim(facts, KEY_EU, good="yes", bad="no")
+
+
+_RANK = {Status.MET: 0, Status.CONDITIONAL: 1, Status.UNMET: 2, Status.UNKNOWN: 3}
+
+
+def _self_hosting_or_eu(facts: ModelFacts, req: Requirements) -> Verdict:
+    # The better of the two; self-hosting when they are as good.
+    both = (_self_hosting(facts, req), _eu_residency(facts, req))
+    return min(both, key=lambda verdict: _RANK[verdict.status])
+
+
+def _no_training_on_inputs(facts: ModelFacts, req: Requirements) -> Verdict:
+    if (
+        facts.weights == AIModel.Weights.OPEN
+        and (req.self_hosting or req.self_hosting_or_eu)
+        and _self_hosting(facts, req).status == Status.MET
+    ):
+        return Verdict(
+            Status.MET, "Self-hosted: inputs never reach the provider.", EVIDENCE_LICENCE
+        )
+    return _by_claim(facts, KEY_TRAINING, good="no", bad="yes")
+
+
+def _fine_tuning(facts: ModelFacts, req: Requirements) -> Verdict:
+    if facts.weights == AIModel.Weights.OPEN and facts.licence is not None:
+        return _by_licence(facts, "fine_tuning", "fine-tuning")
+    return _by_claim(facts, KEY_FINE_TUNING, good="yes", bad="no")
+
+
+def _redistribution(facts: ModelFacts, req: Requirements) -> Verdict:
+    if facts.weights == AIModel.Weights.API_ONLY:
+        return Verdict(Status.UNMET, "API only: there are no weights to redistribute.")
+    return _by_licence(facts, "weight_redistribution", "redistribution of the weights")
+
+
+def _price(facts: ModelFacts, req: Requirements, *, which: str, budget: Decimal) -> Verdict:
+    price = facts.price
+    amount = getattr(price, which) if price is not None else None
+    if amount is None:
+        if facts.weights == AIModel.Weights.OPEN and req.self_hosting:
+            return Verdict(
+                Status.MET,
+                "Self-hosted: no per-token fee (you pay for your own compute).",
+                EVIDENCE_LICENCE,
+            )
+        return Verdict(Status.UNKNOWN, "No USD price recorded.")
+    status = Status.MET if amount <= budget else Status.UNMET
+    reason = (
+        f"{which.capitalize()} price {amount.normalize():f} USD per million tokens "
+        f"(budget {budget.normalize():f}), as of {price.as_of:%Y-%m-%d}."
+    )
+    return Verdict(status, reason, EVIDENCE_PRICE)
+
+
+def _max_input_price(facts: ModelFacts, req: Requirements) -> Verdict:
+    return _price(facts, req, which="input", budget=req.max_input_price)
+
+
+def _max_output_price(facts: ModelFacts, req: Requirements) -> Verdict:
+    return _price(facts, req, which="output", budget=req.max_output_price)
+
+
+def _modalities(facts: ModelFacts, req: Requirements) -> Verdict:
+    recorded = facts.modalities
+    handles = Verdict(Status.MET, f"Handles {', '.join(sorted(req.modalities))}.")
+    # A modality the model is not recorded to handle may still be claimed for it.
+    for slug in sorted(req.modalities - recorded):
+        verdict = _by_claim(facts, modality_key(slug), good="yes", bad="no")
+        if verdict.status != Status.MET:
+            if not verdict.evidence and recorded:
+                listed = ", ".join(sorted(recorded))
+                reason = f"Recorded modalities ({listed}) do not include {slug}."
+                return Verdict(Status.UNMET, reason)
+            return verdict
+    return handles
+
+
+RULES: dict[str, Callable[[ModelFacts, Requirements], Verdict]] = {
+    "commercial_use": _commercial_use,
+    "self_hosting": _self_hosting,
+    "eu_residency": _eu_residency,
+    "self_hosting_or_eu": _self_hosting_or_eu,
+    "no_training_on_inputs": _no_training_on_inputs,
+    "fine_tuning": _fine_tuning,
+    "redistribution": _redistribution,
+    "max_input_price": _max_input_price,
+    "max_output_price": _max_output_price,
+    "modalities": _modalities,
+}
+
+
+def verdicts(facts: ModelFacts, requirements: Requirements) -> Iterable[tuple[str, Verdict]]:
+    """Each requested requirement's name and verdict, lazily, in the order requested."""
+    for name in requirements.requested():
+        yield name, RULES[name](facts, requirements)
