@@ -7,9 +7,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
-from catalog import selectors
 from catalog.models import Provider
-from catalog.selectors import Change
+from catalog.selectors.changes import Change, recent_changes
+from catalog.selectors.pages import provider_by_slug
 
 
 class ChangesFeed(Feed):
@@ -21,7 +21,7 @@ class ChangesFeed(Feed):
         return reverse("catalog:changes")
 
     def items(self) -> list[Change]:
-        return selectors.recent_changes()
+        return recent_changes()
 
     def item_title(self, item: Change) -> str:
         return f"{item.title} ({item.action})"
@@ -50,7 +50,7 @@ class ChangesFeed(Feed):
 
 class ProviderChangesFeed(ChangesFeed):
     def get_object(self, request: HttpRequest, slug: str) -> Provider:
-        return selectors.provider_by_slug(slug=slug)
+        return provider_by_slug(slug=slug)
 
     def title(self, obj: Provider) -> str:
         return f"Atlas: what changed at {obj.name}"
@@ -62,4 +62,4 @@ class ProviderChangesFeed(ChangesFeed):
         return reverse("catalog:changes") + f"?provider={obj.slug}"
 
     def items(self, obj: Provider) -> list[Change]:
-        return selectors.recent_changes(provider=obj)
+        return recent_changes(provider=obj)

@@ -483,7 +483,16 @@ class Claim(TimeStamped):
             models.Index(fields=["checked_at"], name="claim_checked_at_idx"),
             # The finder and the API look claims up by key and value.
             models.Index(fields=["key", "value_flag"], name="claim_key_value_idx"),
+            # A provider's current claims in check order, first one only: the "oldest check" of
+            # compare's providers_annotated() and, where the planner does not take the partial
+            # index below, of search's provider_facts(). Created by migration 0003.
+            models.Index(fields=["provider", "checked_at"], name="claim_provider_checked_idx"),
         ]
+        # Two more indexes on claims are made by hand in migrations, because Meta cannot hold
+        # their names (over 30 characters), which the databases and tests already use:
+        # claim_current_provider_checked_idx (0007), the partial index on current provider
+        # claims that provider_facts() reads, and historicalclaim_provider_date_idx (0006), on
+        # the claim history by provider and date, read by recent_changes() for one provider.
 
     def __str__(self) -> str:
         return f"{self.subject} · {self.key_id and self.key.key} = {self.display_value}"

@@ -14,11 +14,22 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from assessments.models import AssessmentVerdict
-from catalog import selectors
 from catalog.forms import FACETS, FinderForm, search_filters_parse
+from catalog.models import Provider
 from catalog.requirements.check import requirements_check_cached, requirements_results
 from catalog.requirements.inputs import Requirements, RequirementsError
 from catalog.requirements.rules import Outcome
+from catalog.selectors.changes import recent_changes
+from catalog.selectors.compare import compare_candidates, compare_models, compare_providers
+from catalog.selectors.home import catalogue_figures
+from catalog.selectors.pages import (
+    claim_page,
+    licence_page,
+    licences_by_kind,
+    model_page,
+    provider_page,
+)
+from catalog.selectors.search import catalogue_search, search_claims, search_licences
 from inference import selectors as inference_selectors
 
 PAGE_SIZE = 50
@@ -76,13 +87,13 @@ def _toggle_url(request: HttpRequest, param: str, value: str) -> str:
 
 def home(request: HttpRequest) -> HttpResponse:
     filters, notes = search_filters_parse(params=request.GET)
-    facts, freshness, spread = selectors.catalogue_figures()
-    search = selectors.catalogue_search(filters=filters, facts=facts)
-    provider_page = _paginate(
+    facts, freshness, spread = catalogue_figures()
+    search = catalogue_search(filters=filters, facts=facts)
+    providers_page = _paginate(
         search.providers, _page_number(request, "page", notes), notes, "providers"
     )
-    search.decorate(provider_page.object_list)
-    model_page = _paginate(search.models, _page_number(request, "mpage", notes), notes, "models")
+    search.decorate(providers_page.object_list)
+    models_page = _paginate(search.models, _page_number(request, "mpage", notes), notes, "models")
     for result in search.facets:
         for count in result.counts:
             count.url = _toggle_url(request, result.facet.param, count.value)
@@ -97,13 +108,13 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "filters": filters,
         "notes": notes,
-        "providers": provider_page,
-        "models": model_page,
+        "providers": providers_page,
+        "models": models_page,
         "provider_facets": [f for f in search.facets if f.facet.counts == "providers"],
         "model_facets": [f for f in search.facets if f.facet.counts == "models"],
         "chosen": chosen,
-        "licences": selectors.search_licences(q=filters.q),
-        "claims": selectors.search_claims(q=filters.q),
+        "licences": search_licences(q=filters.q),
+        "claims": search_claims(q=filters.q),
         "freshness": freshness,
         "spread": spread,
         "verdict_counts": verdicts,
@@ -118,8 +129,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def provider_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    page = selectors.provider_page(slug=slug)
-    changes = selectors.recent_changes(provider=page.provider, limit=20)
+    page = provider_page(slug=slug)
+    changes = recent_changes(provider=page.provider, limit=20)
     return render(
         request,
         "catalog/provider_detail.html",
@@ -132,22 +143,22 @@ def provider_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def model_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    page = selectors.model_page(slug=slug)
+    page = model_page(slug=slug)
     return render(request, "catalog/model_detail.html", {"page": page, "model": page.model})
 
 
 def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    claim = selectors.claim_page(pk=pk)
+    claim = claim_page(pk=pk)
     tests = inference_selectors.claim_tests(claim=claim, user=request.user)
     return render(request, "catalog/claim_detail.html", {"claim": claim, "tests": tests})
 
 
 def licence_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "catalog/licence_list.html", {"groups": selectors.licences_by_kind()})
+    return render(request, "catalog/licence_list.html", {"groups": licences_by_kind()})
 
 
 def licence_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    licence, models = selectors.licence_page(slug=slug)
+    licence, models = licence_page(slug=slug)
     return render(request, "catalog/licence_detail.html", {"licence": licence, "models": models})
 
 
@@ -177,12 +188,12 @@ def compare(request: HttpRequest) -> HttpResponse:
     subjects, rows = [], []
     if len(slugs) >= COMPARE_MIN:
         if kind == "providers":
-            subjects, rows = selectors.compare_providers(slugs=slugs)
+            subjects, rows = compare_providers(slugs=slugs)
         else:
-            subjects, rows = selectors.compare_models(slugs=slugs)
+            subjects, rows = compare_models(slugs=slugs)
     elif slugs:
         notes.append(f"Choose at least {COMPARE_MIN} {kind} to compare.")
-    providers, models = selectors.compare_candidates()
+    providers, models = compare_candidates()
     groups: list[tuple[str, list]] = []
     for row in rows:
         if not groups or groups[-1][0] != row.group:
@@ -282,7 +293,7 @@ def changes(request: HttpRequest) -> HttpResponse:
     slug = request.GET.get("provider", "").strip()
     notes = []
     if slug:
-        provider = selectors.Provider.objects.filter(slug=slug).first()
+        provider = Provider.objects.filter(slug=slug).first()
         if provider is None:
             notes.append(f"Ignored the provider “{slug[:60]}”: no provider has that slug.")
     feed_url = (
@@ -294,7 +305,7 @@ def changes(request: HttpRequest) -> HttpResponse:
         request,
         "catalog/changes.html",
         {
-            "changes": selectors.recent_changes(provider=provider),
+            "changes": recent_changes(provider=provider),
             "provider": provider,
             "notes": notes,
             "feed_url": feed_url,

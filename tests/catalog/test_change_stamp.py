@@ -7,7 +7,7 @@ from django.db import connection
 
 from catalog.models import Claim
 from catalog.requirements.check import _check_stamp
-from catalog.selectors import _catalogue_stamp
+from catalog.selectors.home import _catalogue_stamp
 
 pytestmark = pytest.mark.django_db
 

@@ -31,7 +31,7 @@ def test_current_claims_are_indexed_by_provider_and_check_date_on_every_database
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan checked is PostgreSQL's")
 def test_the_home_figures_read_each_providers_oldest_current_check_from_the_partial_index():
-    from catalog.selectors import provider_facts
+    from catalog.selectors.search import provider_facts
 
     with transaction.atomic():
         with connection.cursor() as cursor:

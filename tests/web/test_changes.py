@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from assessments.models import Assessment, Rating
-from catalog import selectors
 from catalog.models import Claim
+from catalog.selectors.changes import recent_changes
 
 pytestmark = pytest.mark.django_db
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -104,7 +104,7 @@ def test_a_providers_history_merges_its_own_and_its_models_newest_claim_changes(
         claim.note = "Touched for this test."
         claim.save()
 
-    changes = selectors.recent_changes(provider=seeded, limit=3)
+    changes = recent_changes(provider=seeded, limit=3)
 
     assert [change.record.id for change in changes] == [models[2].pk, own[2].pk, models[1].pk]
     assert all(change.provider == seeded for change in changes)

@@ -6,12 +6,10 @@ import datetime as dt
 import re
 
 import pytest
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from assessments.models import Rating, RatingEvidence
 from catalog.models import AIModel, Claim, Licence, Verification
-from catalog.templatetags import marks
 
 pytestmark = pytest.mark.django_db
 
@@ -446,40 +444,6 @@ def test_the_home_page_draws_the_gdpr_verdicts_across_providers_as_an_svg(client
         assert label in re.sub(r"<title>.*?</title>", "", svg, flags=re.S)
         assert f">{count} ({round(count / total * 100)}%)</text>" in svg
     assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")
-
-
-def test_the_provider_pages_written_out_cells_match_the_partials_they_stand_for(rows):
-    """The models and sources tables write in Python what the shared partials write."""
-    provider = rows.add(1, models_each=2)[0]
-    today = timezone.localdate()
-    first, second = AIModel.objects.filter(provider=provider).order_by("slug")
-    variants = [
-        {"retirement_date": today - dt.timedelta(days=1), "release_date": today},
-        {"retirement_date": today + dt.timedelta(days=9)},
-        {"deprecation_date": today, "successor": second},
-        {},
-    ]
-    for kind in Licence.Kind.values:
-        licence = Licence(slug=f"k-{kind}", name=f"<{kind}> & co", kind=kind)
-        for fields in variants:
-            model = AIModel(provider=provider, name="M <1>", slug="m-1", licence=licence, **fields)
-            context = {"model": model, "licence": model.licence}
-            assert marks.lifecycle(model, today=today) == render_to_string(
-                "catalog/partials/lifecycle.html", context
-            )
-            assert marks.licence_badge(licence) == render_to_string(
-                "catalog/partials/licence_badge.html", context
-            )
-    assert marks.licence_badge(None) == render_to_string(
-        "catalog/partials/licence_badge.html", {"licence": None}
-    )
-    source = first.claims.first().source
-    for url in (source.url, ""):
-        source.url = url
-        source.title = "Terms <i>of</i> use & more"
-        assert marks.source_link(source) == render_to_string(
-            "catalog/partials/source_link.html", {"source": source}
-        )
 
 
 def test_the_provider_pages_models_sources_and_gdpr_tables_escape_what_they_print(client, rows):

@@ -1,0 +1,445 @@
+"""What the provider, model, claim and licence pages show, each in a fixed number of queries
+whatever the number of rows: related rows through ``select_related`` / ``Prefetch``, the claims
+tables as prepared rows (``ClaimRow``) read as plain values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import Truncator
+
+from assessments.models import (
+    Assessment,
+    AssessmentVerdict,
+    Criterion,
+    Rating,
+    RatingEvidence,
+    RatingValue,
+)
+from catalog import freshness
+from catalog.models import (
+    FAQ,
+    AIModel,
+    Claim,
+    ClaimKeyGroup,
+    Comparison,
+    Licence,
+    LicenceKind,
+    Price,
+    Provider,
+    Source,
+    Verification,
+)
+from catalog.selectors.charts import (
+    CriterionSpread,
+    FreshnessSummary,
+    provider_or_models_q,
+    rating_spread,
+)
+
+# --- provider page -----------------------------------------------------------------------------
+
+
+@dataclass
+class RatingRow:
+    criterion: Criterion
+    rating: Rating | None
+
+    @property
+    def value(self) -> str:
+        return self.rating.value if self.rating else RatingValue.UNKNOWN
+
+
+class VerificationRow(TypedDict):
+    checked_at: dt.datetime  # in the current time zone, as the page prints it
+    outcome: str
+    method: str
+    note: str
+
+
+class ClaimRow(TypedDict):
+    """One row of the provider page's claims table, computed once so the template only prints.
+
+    Dicts rather than objects: the template engine looks a name up in a dict first, so each
+    of the table's few thousand lookups costs one step instead of a failed one and a retry.
+    """
+
+    pk: int
+    group: str  # the claim key's group (``ClaimKeyGroup``), for pages that split the table
+    url: str
+    label: str
+    status: str  # empty when the claim is current: only other states are badged
+    status_label: str
+    flag: str  # the yes / no / … value, shown as a mark; empty for numbers and text
+    value: str
+    condition: str
+    scope: str  # surface, plan and region as the table prints them; empty when unscoped
+    source_url: str
+    source_title: str
+    source_meta: str
+    quote: str  # the evidence quote cut to its first 40 words
+    checked_at: dt.date
+    checks: list[VerificationRow]  # the newest VERIFICATIONS_SHOWN checks
+    check_count: int  # all checks of the claim
+
+
+# Crawlers add a verification each time they re-read a source, so a claim's history grows
+# daily; the page shows the newest few and links to the claim page for the rest.
+VERIFICATIONS_SHOWN = 5
+
+
+@dataclass
+class ProviderPage:
+    provider: Provider
+    claim_groups: list[tuple[str, list[ClaimRow]]]
+    assessment: Assessment | None
+    rating_rows: list[RatingRow]
+    models: list[AIModel]
+    faqs: list[FAQ]
+    sources: list[Source]
+    comparisons: list[Comparison]
+    freshness: FreshnessSummary
+    spread: list[CriterionSpread]
+
+
+def _claims_with_history() -> QuerySet[Claim]:
+    return (
+        Claim.objects.select_related("key", "source")
+        .prefetch_related(
+            Prefetch(
+                "verifications",
+                queryset=Verification.objects.order_by("-checked_at", "-id"),
+            )
+        )
+        .exclude(status=Claim.Status.RETIRED)
+    )
+
+
+_CLAIM_ROW_FIELDS = (
+    "pk",
+    "key__label",
+    "key__group",
+    "status",
+    "value_flag",
+    "value_number",
+    "value_unit",
+    "value_text",
+    "condition",
+    "scope_surface",
+    "scope_plan",
+    "scope_region",
+    "source__url",
+    "source__title",
+    "source__publisher",
+    "source__doc_type",
+    "evidence_quote",
+    "checked_at",
+)
+
+
+def _latest_verifications(*, claim_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The newest VERIFICATIONS_SHOWN checks of each claim as values, newest first, each
+    carrying ``total`` (all the claim's checks); 1 query."""
+    newest = Window(
+        RowNumber(), partition_by=[F("claim_id")], order_by=[F("checked_at").desc(), F("id").desc()]
+    )
+    rows = (
+        Verification.objects.filter(claim_id__in=claim_ids)
+        .annotate(position=newest, total=Window(Count("id"), partition_by=[F("claim_id")]))
+        .filter(position__lte=VERIFICATIONS_SHOWN)
+        .values("claim_id", "checked_at", "method", "outcome", "note", "total")
+        .order_by("claim_id", "position")
+    )
+    by_claim: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for verification in rows:
+        by_claim[verification["claim_id"]].append(verification)
+    return by_claim
+
+
+def _claim_rows(*, claims: QuerySet[Claim]) -> list[ClaimRow]:
+    """The claims in force among ``claims`` as display rows, in the claims' order; 2 queries.
+
+    Reads only the columns the table prints, as plain values: building 200 model instances
+    with their key, source and checks cost more than the queries themselves. Each row carries
+    the newest VERIFICATIONS_SHOWN checks and the count of all, so the query count and the
+    page stay the same size however many checks crawlers add.
+    """
+    claims = list(claims.exclude(status=Claim.Status.RETIRED).values(*_CLAIM_ROW_FIELDS))
+    checks = _latest_verifications(claim_ids=[c["pk"] for c in claims])
+    flag_labels = dict(Claim._meta.get_field("value_flag").flatchoices)
+    status_labels = dict(Claim.Status.choices)
+    surface_labels = dict(Claim._meta.get_field("scope_surface").flatchoices)
+    doc_type_labels = dict(Source._meta.get_field("doc_type").flatchoices)
+    outcome_labels = {
+        value: str(label) for value, label in Verification._meta.get_field("outcome").flatchoices
+    }
+    method_labels = {
+        value: str(label).lower()
+        for value, label in Verification._meta.get_field("method").flatchoices
+    }
+    claim_url = reverse("catalog:claim", args=[0])[:-2]  # ends in "0/"
+    zone = timezone.get_current_timezone()
+    rows: list[ClaimRow] = []
+    for c in claims:
+        if c["value_flag"]:
+            value = str(flag_labels.get(c["value_flag"], c["value_flag"]))
+        elif c["value_number"] is not None:
+            value = f"{c['value_number'].normalize():f} {c['value_unit']}".strip()
+        else:
+            value = c["value_text"]
+        surface = c["scope_surface"]
+        scope = str(surface_labels.get(surface, surface)) if surface != "any" else ""
+        if c["scope_plan"]:
+            scope += f" · plan {c['scope_plan']}"
+        if c["scope_region"]:
+            scope += f" · {c['scope_region']}"
+        status = c["status"] if c["status"] != Claim.Status.CURRENT else ""
+        quote = c["evidence_quote"]
+        history = checks.get(c["pk"], [])
+        rows.append(
+            ClaimRow(
+                pk=c["pk"],
+                group=c["key__group"],
+                url=f"{claim_url}{c['pk']}/",
+                label=c["key__label"],
+                status=status,
+                status_label=str(status_labels.get(status, status)) if status else "",
+                flag=c["value_flag"],
+                value=value,
+                condition=c["condition"],
+                scope=scope,
+                source_url=c["source__url"],
+                source_title=c["source__title"],
+                source_meta=(
+                    f"{c['source__publisher']} · "
+                    f"{doc_type_labels.get(c['source__doc_type'], c['source__doc_type'])}"
+                ),
+                quote=Truncator(quote).words(40) if quote else "",
+                checked_at=c["checked_at"],
+                checks=[
+                    VerificationRow(
+                        checked_at=v["checked_at"].astimezone(zone),
+                        outcome=outcome_labels.get(v["outcome"], v["outcome"]),
+                        method=method_labels.get(v["method"], v["method"]),
+                        note=v["note"],
+                    )
+                    for v in history
+                ],
+                check_count=history[0]["total"] if history else 0,
+            )
+        )
+    return rows
+
+
+def _newest_prices(*, model_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each model's newest price (latest ``as_of``, then by tier and id) as values; 1 query.
+
+    The models table prints one price per model: its history and sources stay on the
+    model page.
+    """
+    newest = Window(
+        RowNumber(),
+        partition_by=[F("model_id")],
+        order_by=[F("as_of").desc(), F("tier").asc(), F("id").asc()],
+    )
+    rows = (
+        Price.objects.filter(model_id__in=model_ids)
+        .annotate(position=newest)
+        .filter(position=1)
+        .values("model_id", "input_per_mtok", "output_per_mtok", "currency", "as_of", "tier")
+        # Price's default ordering sorts by provider and model name: two joins for nothing.
+        .order_by()
+    )
+    return {row["model_id"]: row for row in rows}
+
+
+def provider_page(*, slug: str) -> ProviderPage:
+    """Everything the provider page shows, in a fixed number of queries; 404 for a bad slug."""
+    provider = Provider.objects.filter(slug=slug).first()
+    if provider is None:
+        raise Http404(f"No provider is catalogued as “{slug}”.")
+    groups: dict[str, list[ClaimRow]] = defaultdict(list)
+    oldest_check: dt.date | None = None
+    for row in _claim_rows(claims=Claim.objects.filter(provider=provider)):
+        groups[row["group"]].append(row)
+        # What compare's providers_annotated() computes in SQL, taken from the rows already read.
+        if not row["status"] and row["checked_at"]:
+            oldest_check = min(oldest_check or row["checked_at"], row["checked_at"])
+    provider.oldest_check = oldest_check
+    claim_groups = [
+        (label, groups[value]) for value, label in ClaimKeyGroup.choices if groups.get(value)
+    ]
+
+    assessment = (
+        Assessment.objects.filter(provider=provider, status=Assessment.Status.PUBLISHED)
+        .prefetch_related(
+            Prefetch(
+                "ratings",
+                queryset=Rating.objects.select_related("criterion").prefetch_related(
+                    Prefetch(
+                        "evidence",
+                        queryset=RatingEvidence.objects.select_related("source"),
+                    )
+                ),
+            ),
+            Prefetch("sources__source"),
+        )
+        .first()
+    )
+    provider.verdict_now = assessment.verdict if assessment else AssessmentVerdict.UNRATED
+    criteria = list(Criterion.objects.filter(active=True))
+    ratings = {r.criterion_id: r for r in assessment.ratings.all()} if assessment else {}
+    rating_rows = [RatingRow(criterion=c, rating=ratings.get(c.pk)) for c in criteria]
+    # Inactive criteria that this assessment still rates are shown after the active ones.
+    active_ids = {c.pk for c in criteria}
+    rating_rows += [
+        RatingRow(criterion=r.criterion, rating=r)
+        for r in ratings.values()
+        if r.criterion_id not in active_ids
+    ]
+
+    models = list(provider.models.select_related("licence", "successor"))
+    model_ids = [m.pk for m in models]
+    prices = _newest_prices(model_ids=model_ids)
+    for model in models:
+        model.latest_price = prices.get(model.pk)
+    # Per source, the claims checked against it and the newest check; summed, the freshness
+    # of the claims in force (what claim_freshness_summary counts), in the same query.
+    in_force = Q(status=Claim.Status.CURRENT)
+    usage = {
+        row["source_id"]: row
+        for row in Claim.objects.filter(provider_or_models_q(provider, model_ids))
+        .order_by()
+        .values("source_id")
+        .annotate(
+            last_checked=Max("checked_at"),
+            claim_count=Count("pk"),
+            **{
+                level: Count("pk", filter=in_force & freshness.filter_q("checked_at", level))
+                for level in freshness.LEVELS
+            },
+        )
+    }
+    summary = FreshnessSummary(
+        **{level: sum(row[level] for row in usage.values()) for level in freshness.LEVELS}
+    )
+    sources = list(
+        Source.objects.filter(Q(provider=provider) | Q(pk__in=list(usage))).order_by(
+            "doc_type", "title"
+        )
+    )
+    for source in sources:
+        source.last_checked = usage.get(source.pk, {}).get("last_checked")
+        source.claim_count = usage.get(source.pk, {}).get("claim_count", 0)
+    spread = rating_spread(criteria=criteria)
+    for item in spread:
+        row = ratings.get(item.criterion.pk)
+        item.highlight = row.value if row else RatingValue.UNKNOWN
+    return ProviderPage(
+        provider=provider,
+        claim_groups=claim_groups,
+        assessment=assessment,
+        rating_rows=rating_rows,
+        models=models,
+        faqs=list(provider.faqs.select_related("source")),
+        sources=sources,
+        comparisons=list(provider.comparisons.prefetch_related("providers")),
+        freshness=summary,
+        spread=spread,
+    )
+
+
+# --- model page ----------------------------------------------------------------------------
+
+
+@dataclass
+class ModelPage:
+    model: AIModel
+    capabilities: list[ClaimRow]
+    other_claims: list[ClaimRow]
+    prices: list[Price]
+    predecessors: list[AIModel]
+
+
+def model_page(*, slug: str) -> ModelPage:
+    """Everything the model page shows, in a fixed number of queries; 404 for a bad slug.
+
+    The claims come as prepared rows with their newest checks only (``_claim_rows``), as on
+    the provider page: the page's size and queries do not grow as crawlers re-check them.
+    """
+    model = (
+        AIModel.objects.select_related("provider", "licence", "successor", "successor__provider")
+        .prefetch_related("modalities")
+        .filter(slug=slug)
+        .first()
+    )
+    if model is None:
+        raise Http404(f"No model is catalogued as “{slug}”.")
+    claims = _claim_rows(claims=Claim.objects.filter(model=model))
+    return ModelPage(
+        model=model,
+        capabilities=[c for c in claims if c["group"] == ClaimKeyGroup.CAPABILITY],
+        other_claims=[c for c in claims if c["group"] != ClaimKeyGroup.CAPABILITY],
+        prices=list(model.prices.select_related("source").order_by("-as_of", "tier")),
+        predecessors=list(model.predecessors.all()),
+    )
+
+
+# --- licences --------------------------------------------------------------------------------
+
+# Research-only licences come last and apart, so nobody reads them as usable in production.
+LICENCE_ORDER = [
+    LicenceKind.PERMISSIVE,
+    LicenceKind.OPEN_WEIGHTS_RESTRICTED,
+    LicenceKind.PROPRIETARY,
+    LicenceKind.RESEARCH_ONLY,
+]
+
+
+def licences_by_kind() -> list[tuple[str, str, list[Licence]]]:
+    """Licences grouped by kind (kind, label, licences), each with its model count; one query."""
+    licences = list(Licence.objects.annotate(model_count=Count("models")))
+    grouped: dict[str, list[Licence]] = defaultdict(list)
+    for licence in licences:
+        grouped[licence.kind].append(licence)
+    return [
+        (kind.value, kind.label, grouped[kind.value]) for kind in LICENCE_ORDER if grouped[kind]
+    ]
+
+
+def licence_page(*, slug: str) -> tuple[Licence, list[AIModel]]:
+    licence = Licence.objects.filter(slug=slug).first()
+    if licence is None:
+        raise Http404(f"No licence is catalogued as “{slug}”.")
+    models = list(
+        licence.models.select_related("provider", "successor").order_by("provider__name", "name")
+    )
+    return licence, models
+
+
+def provider_by_slug(*, slug: str) -> Provider:
+    provider = Provider.objects.filter(slug=slug).first()
+    if provider is None:
+        raise Http404(f"No provider is catalogued as “{slug}”.")
+    return provider
+
+
+def claim_page(*, pk: int) -> Claim:
+    claim = (
+        _claims_with_history()
+        .select_related("provider", "model", "model__provider")
+        .filter(pk=pk)
+        .first()
+    )
+    if claim is None:
+        raise Http404(f"No claim has the number {pk}.")
+    return claim
