@@ -44,14 +44,12 @@ from assessments.models import (
     RatingValue,
 )
 from assessments.permissions import IsCurator, IsReviewer, ReadOnlyOrReviewer
-from atlas.api import (
-    ConditionalGetMixin,
-    CursorPagination,
-    RejectUnknownFieldsMixin,
-    StrictQueryMixin,
-    error_body,
-)
-from catalog.apis import ID_REGEX, ProviderRefSerializer, ReadOnlyViewSet, SourceRefSerializer
+from atlas.api.conditional import ConditionalGetMixin
+from atlas.api.errors import error_body
+from atlas.api.paging import CursorPagination
+from atlas.api.parsing import RejectUnknownFieldsMixin, StrictQueryMixin
+from atlas.api.viewsets import ID_REGEX, ReadOnlyViewSet
+from catalog.apis import ProviderRefSerializer, SourceRefSerializer
 from catalog.models import Claim, ClaimFlag, Provider, Source
 
 _ERROR_STATUS = {
@@ -195,6 +193,8 @@ class CriterionSerializer(serializers.ModelSerializer):
 @extend_schema(tags=["assessments"])
 class CriterionViewSet(ReadOnlyViewSet):
     """The GDPR criteria every assessment rates."""
+
+    page_cache_models = (Criterion,)
 
     serializer_class = CriterionSerializer
     filterset_class = filters.CriterionFilter

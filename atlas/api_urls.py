@@ -7,6 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import SimpleRouter
 
 from assessments import apis as assessment_apis
+from atlas.api import changes, exports
+from atlas.api.errors import not_found
 from catalog import apis as catalog_apis
 
 router = SimpleRouter(trailing_slash=False)
@@ -31,9 +33,9 @@ v1 = [
         catalog_apis.RequirementsCheckView.as_view(),
         name="requirements-check",
     ),
-    path("changes", catalog_apis.ChangesView.as_view(), name="changes"),
-    path("exports/catalogue.json", catalog_apis.CatalogueExportView.as_view(), name="export-json"),
-    path("exports/claims.csv", catalog_apis.ClaimsExportView.as_view(), name="export-claims"),
+    path("changes", changes.ChangesView.as_view(), name="changes"),
+    path("exports/catalogue.json", exports.CatalogueExportView.as_view(), name="export-json"),
+    path("exports/claims.csv", exports.ClaimsExportView.as_view(), name="export-claims"),
     *router.urls,
 ]
 
@@ -45,5 +47,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     # Anything else under /api/ is a JSON 404 in the API's error shape, not an HTML page.
-    re_path(r"^.*$", catalog_apis.not_found, name="not-found"),
+    re_path(r"^.*$", not_found, name="not-found"),
 ]
