@@ -61,14 +61,16 @@ def stamped_tables(models: Iterable[type[Model]]) -> frozenset[str]:
     return tables
 
 
-def tables_stamp(*, tables: Iterable[str], fallback: Iterable[type[Model]]) -> str:
-    """A token that moves whenever a write to any of ``tables`` commits.
+def tables_stamp(*, models: Iterable[type[Model]], fallback: Iterable[type[Model]]) -> str:
+    """A token that moves whenever a write to the table of any of ``models`` commits (each
+    must be stamped, see ``stamped_tables``).
 
     Exact where the triggers keep the tokens (one query for all tables). Elsewhere (SQLite,
     or inside a transaction) it is the newest ``updated_at`` of the ``fallback`` models, one
     lookup each, which a deletion or a bulk ``update()`` does not move: whatever is cached
     under it must expire on its own.
     """
+    tables = stamped_tables(models)
     stamps = change_stamps()
     if stamps is not None:
         parts = ["tables", *(stamps.get(table, "-") for table in sorted(tables))]

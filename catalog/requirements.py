@@ -23,7 +23,17 @@ from django.db import models
 from django.db.models import Prefetch, QuerySet
 
 from catalog.change_stamp import tables_stamp
-from catalog.models import AIModel, Claim, ClaimKey, Licence, Modality, Price, Source, Ternary
+from catalog.models import (
+    AIModel,
+    Claim,
+    ClaimKey,
+    Licence,
+    Modality,
+    Price,
+    Provider,
+    Source,
+    Ternary,
+)
 
 # The API pages the requirements check's results like its lists.
 RESULTS_PAGE_SIZE: int = settings.API_PAGE_SIZE
@@ -867,16 +877,16 @@ def _check_stamp() -> str:
     """Moves whenever a table the check reads changes (see ``tables_stamp``); where only
     saves move it, a check cached before a deletion lives CHECK_CACHE_SECONDS at most."""
     return tables_stamp(
-        tables=(
-            "catalog_provider",
-            "catalog_licence",
-            "catalog_modality",
-            "catalog_aimodel",
-            "catalog_aimodel_modalities",
-            "catalog_source",
-            "catalog_claimkey",
-            "catalog_claim",
-            "catalog_price",
+        models=(
+            Provider,
+            Licence,
+            Modality,
+            AIModel,
+            AIModel.modalities.through,
+            Source,
+            ClaimKey,
+            Claim,
+            Price,
         ),
         fallback=(AIModel, Licence, Price, Claim),
     )

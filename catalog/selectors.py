@@ -144,15 +144,7 @@ def _catalogue_stamp() -> str:
     ``tables_stamp``); where only saves move it, figures cached before a deletion live
     CACHE_SECONDS at most."""
     tables = tables_stamp(
-        tables=(
-            "catalog_provider",
-            "catalog_aimodel",
-            "catalog_claim",
-            "catalog_claimkey",
-            "assessments_criterion",
-            "assessments_assessment",
-            "assessments_rating",
-        ),
+        models=(Provider, AIModel, Claim, ClaimKey, Criterion, Assessment, Rating),
         fallback=(Claim, Rating, Assessment, Provider),
     )
     return f"{timezone.localdate().isoformat()}:{tables}"
