@@ -267,8 +267,9 @@ API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50, minimum=1)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200, minimum=1)
 API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90, minimum=1)
 # Caches: "default" (throttle buckets) and "api_pages" (rendered API pages, apart so they never
-# evict a bucket). Each process's memory unless ATLAS_CACHE_URL names a Redis server, which
-# processes then share. API_PAGE_CACHE_SECONDS=0 turns the page cache off.
+# evict a bucket; when a page is served from it: atlas/api/page_cache.py). Each process's memory
+# unless ATLAS_CACHE_URL names a Redis server, which processes then share.
+# API_PAGE_CACHE_SECONDS=0 turns the page cache off.
 API_PAGE_CACHE_SECONDS = env_int("API_PAGE_CACHE_SECONDS", 300)
 _CACHE_URL = env_str("ATLAS_CACHE_URL", "")
 if _CACHE_URL and not _CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
