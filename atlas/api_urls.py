@@ -9,6 +9,8 @@ from rest_framework.routers import SimpleRouter
 from assessments.apis import assessments as assessment_apis
 from assessments.apis import corrections as correction_apis
 from assessments.apis import tokens as token_apis
+from atlas.api import changes, exports
+from atlas.api.errors import not_found
 from catalog import apis as catalog_apis
 from catalog.requirements import api as requirements_api
 
@@ -34,9 +36,9 @@ v1 = [
         requirements_api.RequirementsCheckView.as_view(),
         name="requirements-check",
     ),
-    path("changes", catalog_apis.ChangesView.as_view(), name="changes"),
-    path("exports/catalogue.json", catalog_apis.CatalogueExportView.as_view(), name="export-json"),
-    path("exports/claims.csv", catalog_apis.ClaimsExportView.as_view(), name="export-claims"),
+    path("changes", changes.ChangesView.as_view(), name="changes"),
+    path("exports/catalogue.json", exports.CatalogueExportView.as_view(), name="export-json"),
+    path("exports/claims.csv", exports.ClaimsExportView.as_view(), name="export-claims"),
     *router.urls,
 ]
 
@@ -48,5 +50,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     # Anything else under /api/ is a JSON 404 in the API's error shape, not an HTML page.
-    re_path(r"^.*$", catalog_apis.not_found, name="not-found"),
+    re_path(r"^.*$", not_found, name="not-found"),
 ]

@@ -267,8 +267,9 @@ API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50, minimum=1)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200, minimum=1)
 API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90, minimum=1)
 # Caches: "default" (throttle buckets) and "api_pages" (rendered API pages, apart so they never
-# evict a bucket). Each process's memory unless ATLAS_CACHE_URL names a Redis server, which
-# processes then share. API_PAGE_CACHE_SECONDS=0 turns the page cache off.
+# evict a bucket; when a page is served from it: atlas/api/page_cache.py). Each process's memory
+# unless ATLAS_CACHE_URL names a Redis server, which processes then share.
+# API_PAGE_CACHE_SECONDS=0 turns the page cache off.
 API_PAGE_CACHE_SECONDS = env_int("API_PAGE_CACHE_SECONDS", 300)
 _CACHE_URL = env_str("ATLAS_CACHE_URL", "")
 if _CACHE_URL and not _CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
@@ -294,20 +295,20 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["atlas.api.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "atlas.api.CursorPagination",
+    "DEFAULT_PARSER_CLASSES": ["atlas.api.parsing.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "atlas.api.paging.CursorPagination",
     "PAGE_SIZE": API_PAGE_SIZE,
     "DEFAULT_FILTER_BACKENDS": [
-        "atlas.api.FilterBackend",
-        "atlas.api.SearchFilter",
-        "atlas.api.OrderingFilter",
+        "atlas.api.paging.FilterBackend",
+        "atlas.api.paging.SearchFilter",
+        "atlas.api.paging.OrderingFilter",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["atlas.api.ClientRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["atlas.api.throttling.ClientRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("API_THROTTLE_ANON", "120/minute"),
         "client": env_str("API_THROTTLE_CLIENT", "1200/minute"),
     },
-    "EXCEPTION_HANDLER": "atlas.api.exception_handler",
+    "EXCEPTION_HANDLER": "atlas.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -334,7 +335,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "atlas.api.postprocess_schema",
+        "atlas.api.schema.postprocess_schema",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ProviderKindEnum": "catalog.models.ProviderKind",

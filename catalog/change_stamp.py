@@ -3,17 +3,19 @@ table is committed, so a page rendered from tables whose tokens have not changed
 still exact.
 
 PostgreSQL keeps them with triggers (migration ``0005_api_change_stamp_triggers``, whose
-``TABLES`` must equal ``STAMPED_TABLES``). A page that reads another table of these apps is
-not cached: to cache it, stamp the table in a migration and list it here.
+frozen ``TABLES`` must equal ``STAMPED_TABLES``, the one list of stamped tables). A cache
+names the models it reads (``stamped_tables``); to cache what reads another table, stamp the
+table in a migration and list it here.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
 
-from django.db import connection, models
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.db.models import Model
 
 STAMPED_TABLES = frozenset(
     {
@@ -32,8 +34,6 @@ STAMPED_TABLES = frozenset(
         "assessments_rating",
     }
 )
-# Django quotes every table name it writes into SQL; these apps' tables start so.
-_TABLE = re.compile(r'"((?:catalog|assessments)_[a-z0-9_]+)"')
 
 
 def change_stamps() -> dict[str, str] | None:
@@ -47,21 +47,30 @@ def change_stamps() -> dict[str, str] | None:
         return dict(cursor.fetchall())
 
 
-def tables_read(statements: Iterable[str]) -> set[str] | None:
-    """The stamped tables these SQL statements read, or None when they read a table of these
-    apps that is not stamped (a page built from it could go stale unseen)."""
-    tables = {name for sql in statements for name in _TABLE.findall(sql)}
-    return tables if tables <= STAMPED_TABLES else None
+def stamped_tables(models: Iterable[type[Model]]) -> frozenset[str]:
+    """The tables of ``models`` (a many-to-many field's ``through`` model for its table).
+    Raises ``ImproperlyConfigured`` naming any that has no stamp: what is cached from it could
+    go stale unseen."""
+    tables = frozenset(model._meta.db_table for model in models)
+    unstamped = sorted(tables - STAMPED_TABLES)
+    if unstamped:
+        raise ImproperlyConfigured(
+            f"No change stamp for {', '.join(unstamped)}: stamp it in a migration and list it "
+            "in STAMPED_TABLES."
+        )
+    return tables
 
 
-def tables_stamp(*, tables: Iterable[str], fallback: Iterable[type[models.Model]]) -> str:
-    """A token that moves whenever a write to any of ``tables`` commits.
+def tables_stamp(*, models: Iterable[type[Model]], fallback: Iterable[type[Model]]) -> str:
+    """A token that moves whenever a write to the table of any of ``models`` commits (each
+    must be stamped, see ``stamped_tables``).
 
     Exact where the triggers keep the tokens (one query for all tables). Elsewhere (SQLite,
     or inside a transaction) it is the newest ``updated_at`` of the ``fallback`` models, one
     lookup each, which a deletion or a bulk ``update()`` does not move: whatever is cached
     under it must expire on its own.
     """
+    tables = stamped_tables(models)
     stamps = change_stamps()
     if stamps is not None:
         parts = ["tables", *(stamps.get(table, "-") for table in sorted(tables))]

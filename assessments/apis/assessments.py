@@ -50,8 +50,10 @@ from assessments.services.assessments import (
     assessment_start,
     assessment_submit,
 )
-from atlas.api import ConditionalGetMixin, RejectUnknownFieldsMixin, StrictQueryMixin
-from catalog.apis import ID_REGEX, ProviderRefSerializer, ReadOnlyViewSet, SourceRefSerializer
+from atlas.api.conditional import ConditionalGetMixin
+from atlas.api.parsing import RejectUnknownFieldsMixin, StrictQueryMixin
+from atlas.api.viewsets import ID_REGEX, ReadOnlyViewSet
+from catalog.apis import ProviderRefSerializer, SourceRefSerializer
 from catalog.models import Provider, Source
 
 # --- criteria -------------------------------------------------------------------------------
@@ -74,6 +76,7 @@ class CriterionViewSet(ReadOnlyViewSet):
     ordering_fields = ["position", "slug", "updated_at"]
     ordering = ("position",)
     queryset = Criterion.objects.all()
+    page_cache_models = (Criterion,)
 
 
 # --- assessments: read ----------------------------------------------------------------------

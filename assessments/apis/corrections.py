@@ -32,8 +32,10 @@ from assessments.services.corrections import (
     claim_correction_request_changes,
     claim_correction_submit,
 )
-from atlas.api import ConditionalGetMixin, RejectUnknownFieldsMixin, StrictQueryMixin
-from catalog.apis import ID_REGEX, SourceRefSerializer
+from atlas.api.conditional import ConditionalGetMixin
+from atlas.api.parsing import RejectUnknownFieldsMixin, StrictQueryMixin
+from atlas.api.viewsets import ID_REGEX
+from catalog.apis import SourceRefSerializer
 from catalog.models import Claim, ClaimFlag, Source
 
 

@@ -13,7 +13,9 @@ from rest_framework.views import set_rollback
 from assessments.models import ModerationNote
 from assessments.selectors import notes_for
 from assessments.services.moderation import MODERATION_REASON_MAX, AssessmentError, thread_comment
-from atlas.api import CursorPagination, RejectUnknownFieldsMixin, error_body
+from atlas.api.errors import error_body
+from atlas.api.paging import CursorPagination
+from atlas.api.parsing import RejectUnknownFieldsMixin
 
 # The API's name for each refused write; anything else is `invalid`.
 _ERROR_CODES = {"forbidden": "permission_denied", "conflict": "conflict"}

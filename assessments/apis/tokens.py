@@ -17,7 +17,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from atlas.api import RejectUnknownFieldsMixin, StrictQueryMixin
+from atlas.api.parsing import RejectUnknownFieldsMixin, StrictQueryMixin
 
 
 class TokenCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):

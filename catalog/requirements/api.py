@@ -12,7 +12,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from atlas.api import RejectUnknownFieldsMixin, StrictQueryMixin
+from atlas.api.parsing import RejectUnknownFieldsMixin, StrictQueryMixin
 from catalog.apis import LicenceRefSerializer, ModelRefSerializer, SourceRefSerializer
 from catalog.models import Claim
 from catalog.requirements.check import requirements_check_cached, requirements_results

@@ -26,7 +26,17 @@ from django.db import models
 from django.db.models import QuerySet
 
 from catalog.change_stamp import tables_stamp
-from catalog.models import AIModel, Claim, Licence, Price, Source, Ternary
+from catalog.models import (
+    AIModel,
+    Claim,
+    ClaimKey,
+    Licence,
+    Modality,
+    Price,
+    Provider,
+    Source,
+    Ternary,
+)
 from catalog.requirements import rules
 from catalog.requirements.inputs import LABELS, Requirements
 from catalog.requirements.rules import (
@@ -272,16 +282,16 @@ def _check_stamp() -> str:
     """Moves whenever a table the check reads changes (see ``tables_stamp``); where only
     saves move it, a check cached before a deletion lives CHECK_CACHE_SECONDS at most."""
     return tables_stamp(
-        tables=(
-            "catalog_provider",
-            "catalog_licence",
-            "catalog_modality",
-            "catalog_aimodel",
-            "catalog_aimodel_modalities",
-            "catalog_source",
-            "catalog_claimkey",
-            "catalog_claim",
-            "catalog_price",
+        models=(
+            Provider,
+            Licence,
+            Modality,
+            AIModel,
+            AIModel.modalities.through,
+            Source,
+            ClaimKey,
+            Claim,
+            Price,
         ),
         fallback=(AIModel, Licence, Price, Claim),
     )

@@ -7,9 +7,9 @@ from __future__ import annotations
 from django.core.cache import cache
 from django.utils import timezone
 
-from assessments.models import Assessment, Rating
+from assessments.models import Assessment, Criterion, Rating
 from catalog.change_stamp import tables_stamp
-from catalog.models import Claim, Provider
+from catalog.models import AIModel, Claim, ClaimKey, Provider
 from catalog.selectors.charts import FreshnessSummary, claim_freshness_summary, rating_spread
 from catalog.selectors.search import ProviderFacts, provider_facts
 
@@ -21,15 +21,7 @@ def _catalogue_stamp() -> str:
     ``tables_stamp``); where only saves move it, figures cached before a deletion live
     CACHE_SECONDS at most."""
     tables = tables_stamp(
-        tables=(
-            "catalog_provider",
-            "catalog_aimodel",
-            "catalog_claim",
-            "catalog_claimkey",
-            "assessments_criterion",
-            "assessments_assessment",
-            "assessments_rating",
-        ),
+        models=(Provider, AIModel, Claim, ClaimKey, Criterion, Assessment, Rating),
         fallback=(Claim, Rating, Assessment, Provider),
     )
     return f"{timezone.localdate().isoformat()}:{tables}"
