@@ -1,4 +1,4 @@
-"""Fixtures shared across the suite: the seeded catalogue and the fixed characters.
+"""Fixtures shared across the suite: plain HTTP, the seeded catalogue and the fixed characters.
 
 The characters, one set for every test: a reviewer, another reviewer, a curator, an outsider
 (signed up, no role) and a token client (a reviewer who calls the API with a hashed token).
@@ -9,22 +9,17 @@ Each has an API client beside the user: ``anon`` (no credentials), ``reviewer_ap
 from __future__ import annotations
 
 import datetime as dt
-import os
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.db import transaction
 from django.test import override_settings
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from catalog.loader import catalogue_load
-
-PASSWORD = "a long test passphrase"
-# Shared test data, beside the checkout: <parent of the project>/shared/<name>.
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+from catalog.models import Provider
+from tests.factories import api_client_for, make_user
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -48,40 +43,29 @@ def _plain_http():
     override.disable()
 
 
-def shared_dir(name: str) -> Path:
-    """The shared test data folder ``name``: ``shared/<name>`` beside the project's checkout.
-
-    Data too large or too widely used to commit (real pages, licence texts) lives there, where
-    CI and every developer have it. When it is missing the calling test is skipped, except
-    when the ``CI`` environment variable is set: there it fails, since CI always has it.
-    """
-    folder = SHARED / name
-    if not folder.is_dir():
-        message = f"The shared test data folder {folder} is missing."
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message, allow_module_level=True)
-    return folder
-
-
 @pytest.fixture
-def catalogue(db):
-    """The seeded catalogue, loaded from the data file the product ships."""
+def seeded_catalogue(db):
+    """The seeded catalogue, loaded for this test from the data file the product ships.
+
+    Returns the loader's report; for tests that change or reload the catalogue.
+    """
     return catalogue_load()
 
 
-def make_user(username: str, *roles: str, **extra):
-    """A user with ``roles`` (group names) whose password is ``PASSWORD``."""
-    user = get_user_model().objects.create_user(
-        username=username,
-        email=f"{username}@example.org",
-        password=PASSWORD,
-        **extra,
-    )
-    for name in roles:
-        # get_or_create: transactional tests flush the groups the data migration made.
-        user.groups.add(Group.objects.get_or_create(name=name)[0])
-    return user
+@pytest.fixture(scope="module")
+def _seeded_module(django_db_setup, django_db_blocker):
+    # Loading takes seconds: once per module inside a transaction rolled back afterwards;
+    # each test still runs in its own savepoint on top of it.
+    with django_db_blocker.unblock(), transaction.atomic():
+        catalogue_load()
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def mistral(_seeded_module, db) -> Provider:
+    """Mistral AI, with its published assessment, in the seeded catalogue loaded once a module."""
+    return Provider.objects.get(slug="mistral")
 
 
 @pytest.fixture
@@ -108,12 +92,6 @@ def outsider(db):
 def token_user(db):
     """The reviewer behind ``token_client``."""
     return make_user("tobias-token", "reviewer")
-
-
-def api_client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user=user)
-    return client
 
 
 @pytest.fixture

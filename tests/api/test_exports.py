@@ -28,7 +28,7 @@ def test_the_catalogue_export_holds_every_record_with_a_generated_at_stamp(anon,
     assert [a["id"] for a in body["assessments"]] == [assessments.published.pk]
 
 
-def test_the_claims_csv_has_a_row_per_claim_with_its_source_and_the_stamp(anon, catalogue):
+def test_the_claims_csv_has_a_row_per_claim_with_its_source_and_the_stamp(anon, small_catalogue):
     response = anon.get("/api/v1/exports/claims.csv", HTTP_ACCEPT="text/csv")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")

@@ -17,7 +17,7 @@ from django.utils import timezone
 from assessments.models import Assessment, Rating
 from catalog.change_stamp import STAMPED_TABLES, change_stamps
 from catalog.models import AIModel, Claim, Modality, Price, Verification
-from tests.api.conftest import build_catalogue, publish_assessment
+from tests.factories import build_catalogue, publish_assessment
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

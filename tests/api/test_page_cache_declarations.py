@@ -20,7 +20,7 @@ from atlas.api.page_cache import PAGE_CACHE, PageCacheMixin
 from atlas.api_urls import router
 from catalog.change_stamp import STAMPED_TABLES, stamped_tables
 from catalog.models import FAQ, Claim, Price
-from tests.api.conftest import build_catalogue, publish_assessment
+from tests.factories import build_catalogue, publish_assessment
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +122,8 @@ DETAIL = {
 
 
 @pytest.fixture
-def catalogue(curator):
+def reviewed_catalogue(curator):
+    """The small catalogue with a published assessment of provider-0."""
     cat = build_catalogue()
     publish_assessment(provider=cat.providers[0], author=curator, cat=cat)
     return cat
@@ -143,7 +144,7 @@ def test_every_cached_view_and_every_filter_has_a_request_here():
 
 
 @pytest.mark.parametrize("prefix", sorted(CACHED))
-def test_a_list_page_reads_only_the_tables_its_view_declares(anon, catalogue, prefix):
+def test_a_list_page_reads_only_the_tables_its_view_declares(anon, reviewed_catalogue, prefix):
     viewset = CACHED[prefix]
     declared = stamped_tables(viewset.page_cache_models)
     url = f"/api/v1/{prefix}"
@@ -156,7 +157,7 @@ def test_a_list_page_reads_only_the_tables_its_view_declares(anon, catalogue, pr
 
 
 @pytest.mark.parametrize("prefix", sorted(CACHED))
-def test_a_detail_page_reads_only_the_tables_its_view_declares(anon, catalogue, prefix):
+def test_a_detail_page_reads_only_the_tables_its_view_declares(anon, reviewed_catalogue, prefix):
     viewset = CACHED[prefix]
     declared = stamped_tables(viewset.detail_page_cache_models or viewset.page_cache_models)
     assert tables_read(anon, f"/api/v1/{prefix}/{DETAIL[prefix]()}", {}) <= declared

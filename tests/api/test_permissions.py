@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from assessments.models import Assessment, ClaimCorrection, ModerationNote
-from tests.api.conftest import complete_draft
+from tests.factories import complete_draft
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import build_catalogue, publish_assessment
+from tests.factories import build_catalogue, publish_assessment
 
 pytestmark = pytest.mark.django_db
 

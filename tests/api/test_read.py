@@ -48,7 +48,7 @@ def test_a_provider_is_read_by_slug_with_its_models_claims_and_published_assessm
     assert claim["freshness"] in {"current", "ageing", "stale"}
 
 
-def test_a_model_detail_carries_claims_with_verification_history_and_prices(anon, catalogue):
+def test_a_model_detail_carries_claims_with_verification_history_and_prices(anon, small_catalogue):
     body = anon.get("/api/v1/models/model-0-0").json()
     assert body["licence"]["slug"] == "apache-2-0"
     assert body["claims"][0]["verifications"][0]["outcome"] == "confirmed"
@@ -56,7 +56,7 @@ def test_a_model_detail_carries_claims_with_verification_history_and_prices(anon
     assert body["modalities"] == ["text"]
 
 
-def test_an_unknown_slug_is_a_404_in_the_error_shape(anon, catalogue):
+def test_an_unknown_slug_is_a_404_in_the_error_shape(anon, small_catalogue):
     response = anon.get("/api/v1/models/no-such-model")
     assert response.status_code == 404
     assert (
@@ -97,7 +97,7 @@ def test_an_unknown_api_path_is_a_json_404(anon, db):
         ("search=Model 1.", ["model-1-0", "model-1-1"]),
     ],
 )
-def test_models_filter_on_what_a_buyer_selects(anon, catalogue, query, expected):
+def test_models_filter_on_what_a_buyer_selects(anon, small_catalogue, query, expected):
     response = anon.get(f"/api/v1/models?{query}")
     assert response.status_code == 200, response.content
     assert slugs(response) == expected
@@ -120,7 +120,7 @@ def test_providers_filter_on_kind_verdict_and_criterion_rating(anon, assessments
     assert slugs(response) == expected
 
 
-def test_claims_filter_on_key_value_and_freshness(anon, catalogue):
+def test_claims_filter_on_key_value_and_freshness(anon, small_catalogue):
     stale = anon.get("/api/v1/claims?freshness=stale").json()["results"]
     assert [(c["provider"], c["key"]) for c in stale] == [("provider-1", "eu_data_residency")]
     eu_yes = anon.get("/api/v1/claims?key=eu_data_residency&value=yes").json()["results"]
@@ -144,7 +144,7 @@ def test_claims_filter_on_key_value_and_freshness(anon, catalogue):
         ("/api/v1/providers/provider-0?page_size=3", "query.page_size"),
     ],
 )
-def test_a_bad_query_parameter_is_a_400_naming_it(anon, catalogue, url, path):
+def test_a_bad_query_parameter_is_a_400_naming_it(anon, small_catalogue, url, path):
     response = anon.get(url)
     assert response.status_code == 400, response.content
     error = response.json()["error"]
@@ -154,7 +154,7 @@ def test_a_bad_query_parameter_is_a_400_naming_it(anon, catalogue, url, path):
 
 
 def test_cursor_pages_walk_the_whole_list_once_even_when_records_change_meanwhile(anon, db):
-    from tests.api.conftest import build_catalogue
+    from tests.factories import build_catalogue
 
     build_catalogue(providers=3, models_per_provider=3)
     seen: list[str] = []
@@ -170,16 +170,16 @@ def test_cursor_pages_walk_the_whole_list_once_even_when_records_change_meanwhil
     assert len(seen) == len(set(seen))
 
 
-def test_ordering_reverses_with_a_minus(anon, catalogue):
+def test_ordering_reverses_with_a_minus(anon, small_catalogue):
     names = [m["name"] for m in anon.get("/api/v1/models?ordering=-name").json()["results"]]
     assert names == sorted(names, reverse=True)
 
 
-def test_updated_since_returns_only_records_changed_at_or_after_it(anon, catalogue):
+def test_updated_since_returns_only_records_changed_at_or_after_it(anon, small_catalogue):
     from django.utils import timezone
 
     mark = timezone.now()
-    model = catalogue.models[1]
+    model = small_catalogue.models[1]
     model.family = "renamed"
     model.save()
     response = anon.get("/api/v1/models", {"updated_since": mark.isoformat()})
@@ -205,20 +205,20 @@ def test_a_non_json_body_is_a_415_in_the_error_shape(reviewer_api, db):
         ({"updated_since": "0001-01-01T00:00:00+21:11"}, "query.updated_since"),
     ],
 )
-def test_values_no_database_can_store_or_compare_are_a_400(anon, catalogue, query, path):
+def test_values_no_database_can_store_or_compare_are_a_400(anon, small_catalogue, query, path):
     response = anon.get("/api/v1/models", query)
     assert response.status_code == 400, response.content
     assert [f["path"] for f in response.json()["error"]["fields"]] == [path]
 
 
-def test_a_body_with_a_nul_character_is_a_400_naming_the_field(reviewer_api, catalogue):
+def test_a_body_with_a_nul_character_is_a_400_naming_the_field(reviewer_api, small_catalogue):
     body = {"provider": "provider-0", "assessed_on": "2026-01-01", "strengths": ["ok", "a\x00"]}
     response = reviewer_api.post("/api/v1/assessments", body, format="json")
     assert response.status_code == 400, response.content
     assert [f["path"] for f in response.json()["error"]["fields"]] == ["strengths.1"]
 
 
-def test_a_far_offset_is_read_as_the_same_moment_in_utc(anon, catalogue):
+def test_a_far_offset_is_read_as_the_same_moment_in_utc(anon, small_catalogue):
     response = anon.get("/api/v1/models", {"updated_since": "2000-01-01T00:00:00+21:11"})
     assert response.status_code == 200
     assert len(response.json()["results"]) == 4

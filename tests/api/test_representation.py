@@ -18,7 +18,7 @@ from catalog.apis import (
     models_queryset,
 )
 from catalog.models import AIModel, Claim, ClaimKey, Modality, Source, Verification
-from tests.api.conftest import build_catalogue
+from tests.factories import build_catalogue
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,9 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/requirements/check"
 
 
-def test_it_returns_each_model_with_its_outcome_and_the_deciding_claim_and_source(anon, catalogue):
+def test_it_returns_each_model_with_its_outcome_and_the_deciding_claim_and_source(
+    anon, small_catalogue
+):
     response = anon.post(URL, {"eu_residency": True, "commercial_use": True}, format="json")
     assert response.status_code == 200, response.content
     body = response.json()
@@ -31,7 +33,7 @@ def test_it_returns_each_model_with_its_outcome_and_the_deciding_claim_and_sourc
     assert eu["checked_at"]
 
 
-def test_it_gives_the_same_answer_as_the_selector_the_web_finder_uses(anon, catalogue):
+def test_it_gives_the_same_answer_as_the_selector_the_web_finder_uses(anon, small_catalogue):
     requirements = {"self_hosting": True, "no_training_on_inputs": True, "max_input_price": "0.6"}
     body = anon.post(URL, requirements, format="json").json()
     expected = models_for_requirements(requirements=Requirements.from_mapping(requirements))
@@ -45,7 +47,7 @@ def test_it_gives_the_same_answer_as_the_selector_the_web_finder_uses(anon, cata
     assert licence_finding["source_url"] == "https://www.apache.org/licenses/LICENSE-2.0"
 
 
-def test_it_can_return_only_some_outcomes(anon, catalogue):
+def test_it_can_return_only_some_outcomes(anon, small_catalogue):
     body = anon.post(URL, {"self_hosting": True, "outcomes": ["fails"]}, format="json").json()
     assert {r["outcome"] for r in body["results"]} == {"fails"}
     assert body["counts"]["qualifies"] == 2
@@ -61,13 +63,13 @@ def test_it_can_return_only_some_outcomes(anon, catalogue):
         ({"budget": 3}, "budget"),
     ],
 )
-def test_bad_requirements_are_refused_naming_the_field(anon, catalogue, body, path):
+def test_bad_requirements_are_refused_naming_the_field(anon, small_catalogue, body, path):
     response = anon.post(URL, body, format="json")
     assert response.status_code == 400, response.content
     assert path in [f["path"] for f in response.json()["error"]["fields"]]
 
 
-def test_a_large_catalogue_comes_a_page_at_a_time_with_the_counts_of_all(anon, catalogue):
+def test_a_large_catalogue_comes_a_page_at_a_time_with_the_counts_of_all(anon, small_catalogue):
     from bench.generate_catalogue import generate_catalogue
 
     generate_catalogue(providers=3, models_per_provider=10, claims_per_model=2, out=str)
@@ -86,7 +88,7 @@ def test_a_large_catalogue_comes_a_page_at_a_time_with_the_counts_of_all(anon, c
     assert [r["model"]["slug"] for r in first["results"]] == [r.model.slug for r in everything[:20]]
 
 
-def test_only_some_outcomes_are_paged_and_counted_in_the_total(anon, catalogue):
+def test_only_some_outcomes_are_paged_and_counted_in_the_total(anon, small_catalogue):
     body = anon.post(URL, {"self_hosting": True, "outcomes": ["qualifies"]}, format="json").json()
     assert body["total"] == body["counts"]["qualifies"] == len(body["results"])
 
@@ -99,7 +101,7 @@ def test_only_some_outcomes_are_paged_and_counted_in_the_total(anon, catalogue):
         ({"self_hosting": True, "page_size": 100000}, "page_size"),
     ],
 )
-def test_a_page_that_cannot_be_given_is_refused_naming_the_field(anon, catalogue, body, path):
+def test_a_page_that_cannot_be_given_is_refused_naming_the_field(anon, small_catalogue, body, path):
     response = anon.post(URL, body, format="json")
     assert response.status_code == 400, response.content
     assert path in [f["path"] for f in response.json()["error"]["fields"]]

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
-from tests.api.conftest import build_catalogue, make_user, publish_assessment
+from tests.factories import build_catalogue, make_user, publish_assessment
 
 # Examples per operation, shared between valid and schema-breaking data when the operation
 # has inputs that can be broken (50 + 50), all valid otherwise.

@@ -40,7 +40,7 @@ def mirror(client: APIClient, *, since: str | None = None) -> dict[str, dict]:
     return copy
 
 
-def test_a_mirror_resyncs_exactly_the_three_changed_records(anon, catalogue):
+def test_a_mirror_resyncs_exactly_the_three_changed_records(anon, small_catalogue):
     full = mirror(anon)
     assert len(full) == 2 + 4 + 2 + 2 + 8 + 4
 
@@ -57,7 +57,7 @@ def test_a_mirror_resyncs_exactly_the_three_changed_records(anon, catalogue):
     model = AIModel.objects.get(slug="model-0-0")
     model.context_window = 128000
     model.save()
-    claim = Claim.objects.get(pk=catalogue.claims[1].pk)
+    claim = Claim.objects.get(pk=small_catalogue.claims[1].pk)
     claim.status = Claim.Status.RETIRED
     claim.save()
 
@@ -83,7 +83,9 @@ def test_a_mirror_resyncs_exactly_the_three_changed_records(anon, catalogue):
     assert delta["models/model-0-0"]["updated_at"] != before
 
 
-def test_a_list_and_a_detail_answer_304_while_unchanged_and_200_after_a_change(anon, catalogue):
+def test_a_list_and_a_detail_answer_304_while_unchanged_and_200_after_a_change(
+    anon, small_catalogue
+):
     for url in ("/api/v1/models?provider=provider-0", "/api/v1/providers/provider-0"):
         first = anon.get(url)
         assert first["ETag"] and first["Last-Modified"]
@@ -102,7 +104,7 @@ def test_a_list_and_a_detail_answer_304_while_unchanged_and_200_after_a_change(a
     assert anon.get(url, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"]).status_code == 200
 
 
-def test_the_changes_feed_reports_creations_and_pages_with_next_since(anon, catalogue):
+def test_the_changes_feed_reports_creations_and_pages_with_next_since(anon, small_catalogue):
     since = timezone.now().isoformat()
     Provider.objects.create(slug="newcomer", name="Newcomer", kind="api_platform")
     body = anon.get("/api/v1/changes", {"since": since}).json()
@@ -147,11 +149,11 @@ def _verify(claim: Claim) -> Verification:
     )
 
 
-def test_a_verification_after_a_sync_appears_in_the_next_incremental_sync(anon, catalogue):
+def test_a_verification_after_a_sync_appears_in_the_next_incremental_sync(anon, small_catalogue):
     mirror(anon)
     since = timezone.now().isoformat()
     time.sleep(0.01)
-    claim = catalogue.claims[2]
+    claim = small_catalogue.claims[2]
     before = Claim.objects.get(pk=claim.pk).updated_at
     verification = _verify(claim)
     assert Claim.objects.get(pk=claim.pk).updated_at == before  # the claim row is untouched
@@ -174,9 +176,13 @@ def test_a_verification_after_a_sync_appears_in_the_next_incremental_sync(anon, 
     assert anon.get("/api/v1/changes", {"since": later}).json()["changes"] == []
 
 
-def test_the_changes_feed_pages_claims_by_their_latest_edit_or_verification(anon, catalogue):
+def test_the_changes_feed_pages_claims_by_their_latest_edit_or_verification(anon, small_catalogue):
     since = timezone.now()
-    first, second, third = catalogue.claims[0], catalogue.claims[1], catalogue.claims[2]
+    first, second, third = (
+        small_catalogue.claims[0],
+        small_catalogue.claims[1],
+        small_catalogue.claims[2],
+    )
     first.note = "Edited first."
     first.save()
     time.sleep(0.01)
@@ -195,9 +201,15 @@ def test_the_changes_feed_pages_claims_by_their_latest_edit_or_verification(anon
     assert rest["truncated"] is False
 
 
-def test_updated_since_lists_each_claim_edited_or_verified_since_exactly_once(anon, catalogue):
+def test_updated_since_lists_each_claim_edited_or_verified_since_exactly_once(
+    anon, small_catalogue
+):
     since = timezone.now()
-    edited, verified, both = catalogue.claims[0], catalogue.claims[1], catalogue.claims[2]
+    edited, verified, both = (
+        small_catalogue.claims[0],
+        small_catalogue.claims[1],
+        small_catalogue.claims[2],
+    )
     edited.note = "Re-read today."
     edited.save()
     _verify(verified)

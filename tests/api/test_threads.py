@@ -13,8 +13,7 @@ from assessments.models import Assessment, ClaimCorrection, ModerationNote
 from assessments.services.assessments import assessment_request_changes, assessment_submit
 from assessments.services.corrections import claim_correction_request_changes
 from assessments.services.moderation import thread_comment
-from tests.api.conftest import complete_draft
-from tests.conftest import api_client_for
+from tests.factories import api_client_for, complete_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -35,10 +34,13 @@ def sent_back(assessments, reviewer, curator) -> Assessment:
 
 
 @pytest.fixture
-def correction(catalogue, reviewer, curator) -> ClaimCorrection:
+def correction(small_catalogue, reviewer, curator) -> ClaimCorrection:
     """Rita's correction, sent back by Carla asking which plan."""
     proposed = ClaimCorrection.objects.create(
-        claim=catalogue.claims[0], author=reviewer, reason="The terms changed.", value_flag="no"
+        claim=small_catalogue.claims[0],
+        author=reviewer,
+        reason="The terms changed.",
+        value_flag="no",
     )
     return claim_correction_request_changes(
         correction=proposed, curator=curator, revision=1, comment="Which plan?"

@@ -13,8 +13,7 @@ from rest_framework.test import APIClient
 
 from assessments.models import Assessment, ClaimCorrection, ModerationNote, Rating
 from catalog.models import Verification
-from tests.api.conftest import build_catalogue, complete_body, complete_draft
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD, build_catalogue, complete_body, complete_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +56,9 @@ def post(client, url: str, body: dict | None = None):
 # --- drafts ---------------------------------------------------------------------------------
 
 
-def test_a_reviewer_creates_a_draft_with_ratings_and_evidence(reviewer_api, reviewer, catalogue):
+def test_a_reviewer_creates_a_draft_with_ratings_and_evidence(
+    reviewer_api, reviewer, small_catalogue
+):
     response = post(reviewer_api, "/api/v1/assessments", draft_body())
     assert response.status_code == 201, response.content
     body = response.json()
@@ -117,7 +118,7 @@ def test_a_draft_starts_as_a_copy_of_the_published_assessment(reviewer_api, asse
     ],
 )
 def test_a_bad_draft_is_refused_naming_the_field_and_nothing_is_saved(
-    reviewer_api, catalogue, change, path
+    reviewer_api, small_catalogue, change, path
 ):
     response = post(reviewer_api, "/api/v1/assessments", draft_body(**change))
     assert response.status_code == 400, response.content
@@ -127,7 +128,7 @@ def test_a_bad_draft_is_refused_naming_the_field_and_nothing_is_saved(
     assert not Rating.objects.exists()
 
 
-def test_an_update_needs_the_current_revision_and_replaces_ratings(reviewer_api, catalogue):
+def test_an_update_needs_the_current_revision_and_replaces_ratings(reviewer_api, small_catalogue):
     created = post(reviewer_api, "/api/v1/assessments", draft_body()).json()
     url = f"/api/v1/assessments/{created['id']}"
     updated = reviewer_api.patch(
@@ -153,7 +154,7 @@ def test_an_update_needs_the_current_revision_and_replaces_ratings(reviewer_api,
     assert Assessment.objects.get(pk=created["id"]).conclusion == "Better."
 
 
-def test_an_update_without_ratings_keeps_them(reviewer_api, catalogue):
+def test_an_update_without_ratings_keeps_them(reviewer_api, small_catalogue):
     created = post(reviewer_api, "/api/v1/assessments", draft_body()).json()
     response = reviewer_api.patch(
         f"/api/v1/assessments/{created['id']}",
@@ -164,7 +165,7 @@ def test_an_update_without_ratings_keeps_them(reviewer_api, catalogue):
     assert [r["criterion"] for r in response.json()["ratings"]] == ["dpa", "transfers"]
 
 
-def test_an_update_without_a_revision_is_refused(reviewer_api, catalogue):
+def test_an_update_without_a_revision_is_refused(reviewer_api, small_catalogue):
     created = post(reviewer_api, "/api/v1/assessments", draft_body()).json()
     response = reviewer_api.patch(
         f"/api/v1/assessments/{created['id']}", {"conclusion": "x"}, format="json"
@@ -177,7 +178,7 @@ def test_an_update_without_a_revision_is_refused(reviewer_api, catalogue):
 
 
 def test_an_incomplete_draft_is_not_submitted_and_every_missing_part_is_named(
-    reviewer_api, catalogue
+    reviewer_api, small_catalogue
 ):
     created = post(reviewer_api, "/api/v1/assessments", draft_body()).json()
     url = f"/api/v1/assessments/{created['id']}/submit"
@@ -314,9 +315,9 @@ def test_reverting_a_publication_puts_the_previous_assessment_back(
 
 
 def test_a_correction_is_sent_back_amended_resubmitted_and_approved(
-    reviewer_api, curator_api, curator, catalogue
+    reviewer_api, curator_api, curator, small_catalogue
 ):
-    claim = catalogue.claims[0]
+    claim = small_catalogue.claims[0]
     proposed = post(
         reviewer_api,
         "/api/v1/claim-corrections",
@@ -363,10 +364,10 @@ def test_a_correction_is_sent_back_amended_resubmitted_and_approved(
 
 
 def test_a_correction_is_rejected_only_with_a_reason_and_a_current_revision(
-    reviewer, curator_api, catalogue
+    reviewer, curator_api, small_catalogue
 ):
     correction = ClaimCorrection.objects.create(
-        claim=catalogue.claims[0], author=reviewer, reason="Wrong.", value_flag="no"
+        claim=small_catalogue.claims[0], author=reviewer, reason="Wrong.", value_flag="no"
     )
     url = f"/api/v1/claim-corrections/{correction.pk}/reject"
     assert paths(post(curator_api, url, {"revision": 1})) == ["reason"]
@@ -377,7 +378,7 @@ def test_a_correction_is_rejected_only_with_a_reason_and_a_current_revision(
     assert rejected.status_code == 200, rejected.content
     correction.refresh_from_db()
     assert (correction.status, correction.decided_by.username) == ("rejected", "carla-curator")
-    assert catalogue.claims[0].history.count() == 1
+    assert small_catalogue.claims[0].history.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -390,9 +391,9 @@ def test_a_correction_is_rejected_only_with_a_reason_and_a_current_revision(
         ({"reason": "bad source", "source": "no-such-source"}, "source"),
     ],
 )
-def test_a_bad_correction_is_refused_naming_the_field(reviewer_api, catalogue, body, path):
+def test_a_bad_correction_is_refused_naming_the_field(reviewer_api, small_catalogue, body, path):
     response = post(
-        reviewer_api, "/api/v1/claim-corrections", {"claim": catalogue.claims[0].pk, **body}
+        reviewer_api, "/api/v1/claim-corrections", {"claim": small_catalogue.claims[0].pk, **body}
     )
     assert response.status_code == 400, response.content
     assert path in paths(response)
@@ -462,13 +463,13 @@ def test_each_state_change_through_a_token_leaves_one_history_record_naming_the_
 
 
 def test_each_correction_step_through_a_token_leaves_one_history_record_naming_the_user(
-    token_client, token_user, curator, catalogue
+    token_client, token_user, curator, small_catalogue
 ):
     curator_token = token_client_for(curator)
     created = post(
         token_client,
         "/api/v1/claim-corrections",
-        {"claim": catalogue.claims[0].pk, "value_flag": "no", "reason": "Changed."},
+        {"claim": small_catalogue.claims[0].pk, "value_flag": "no", "reason": "Changed."},
     )
     correction = ClaimCorrection.objects.get(pk=created.json()["id"])
     url = f"/api/v1/claim-corrections/{correction.pk}"
@@ -492,7 +493,7 @@ def test_each_correction_step_through_a_token_leaves_one_history_record_naming_t
         "carla-curator",
         "tobias-token",
     ]
-    claim_record = catalogue.claims[0].history.order_by("-history_date").first()
+    claim_record = small_catalogue.claims[0].history.order_by("-history_date").first()
     assert claim_record.history_user == curator
     assert claim_record.history_change_reason == f"Correction {correction.pk} approved: Fine."
 
@@ -591,7 +592,7 @@ def test_a_successful_basic_sign_in_clears_earlier_failures(reviewer, settings):
     assert not AccessAttempt.objects.filter(username=reviewer.username).exists()
 
 
-def test_an_expired_token_is_refused(reviewer, catalogue):
+def test_an_expired_token_is_refused(reviewer, small_catalogue):
     instance, token = AuthToken.objects.create(reviewer, expiry=dt.timedelta(days=1))
     AuthToken.objects.filter(pk=instance.pk).update(expiry=timezone.now() - dt.timedelta(seconds=1))
     api = APIClient()
@@ -601,7 +602,7 @@ def test_an_expired_token_is_refused(reviewer, catalogue):
 
 
 def test_throttling_counts_each_token_and_each_anonymous_client_apart(
-    settings, reviewer, catalogue
+    settings, reviewer, small_catalogue
 ):
     from rest_framework.settings import api_settings
 

@@ -19,23 +19,21 @@ from django.core import mail
 
 from assessments.models import Assessment, Rating, Review, ReviewReport
 from catalog.loader import catalogue_load
-from tests.conftest import make_user
+from tests.factories import PASSWORD, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = os.environ.get("ATLAS_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-PASSWORD = "a long test passphrase"
 
 
 @pytest.fixture
-def new_page(live_server, monkeypatch, settings):
+def new_page(live_server, monkeypatch):
     """Opens a fresh browser context (its own cookies: one person) per call."""
     if not shutil.which(CHROMIUM):
         pytest.skip(f"Chromium is not installed at {CHROMIUM} (set ATLAS_CHROMIUM)")
     sync_api = pytest.importorskip("playwright.sync_api")
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     SHOTS.mkdir(parents=True, exist_ok=True)
     server = urlsplit(live_server.url).netloc
     outside: list[str] = []

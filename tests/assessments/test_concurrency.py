@@ -17,8 +17,7 @@ from assessments.services.assessments import (
 )
 from assessments.services.moderation import AssessmentError
 from catalog.loader import catalogue_load
-from tests.assessments.conftest import amend_one_criterion
-from tests.conftest import make_user
+from tests.factories import amend_one_criterion, make_user
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -16,7 +16,7 @@ from assessments.services.assessments import (
 )
 from assessments.services.moderation import AssessmentError, thread_comment
 from catalog.models import Claim, Verification
-from tests.assessments.conftest import CHANGED_CRITERION, amend_one_criterion, published_of
+from tests.factories import CHANGED_CRITERION, amend_one_criterion, published_of
 
 Status = Assessment.Status
 

@@ -12,7 +12,7 @@ from assessments.services.assessments import (
     assessment_start,
     assessment_submit,
 )
-from tests.assessments.conftest import CHANGED_CRITERION, EVIDENCE_URL, published_of
+from tests.factories import CHANGED_CRITERION, EVIDENCE_URL, published_of
 
 
 @pytest.fixture

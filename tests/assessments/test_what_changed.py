@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from assessments.models import Criterion
 from assessments.services.assessments import assessment_approve
 from catalog.selectors.changes import recent_changes
-from tests.assessments.conftest import CHANGED_CRITERION, published_of
+from tests.factories import CHANGED_CRITERION, published_of
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 JUSTIFICATION = "The EU residency page now binds all API data to EU data centres."

@@ -12,7 +12,7 @@ from catalog.selectors.home import _catalogue_stamp
 pytestmark = pytest.mark.django_db
 
 
-def test_a_saved_claim_moves_both_stamps(catalogue):
+def test_a_saved_claim_moves_both_stamps(seeded_catalogue):
     figures, check = _catalogue_stamp(), _check_stamp()
     claim = Claim.objects.order_by("pk").first()
     claim.condition = f"{claim.condition} (re-read)"
@@ -21,7 +21,7 @@ def test_a_saved_claim_moves_both_stamps(catalogue):
     assert _check_stamp() != check
 
 
-def test_a_stamp_does_not_move_without_a_write(catalogue):
+def test_a_stamp_does_not_move_without_a_write(seeded_catalogue):
     assert _catalogue_stamp() == _catalogue_stamp()
     assert _check_stamp() == _check_stamp()
 

@@ -36,7 +36,7 @@ def test_an_unchecked_fact_has_unknown_freshness():
 
 
 @override_settings(ATLAS_FRESHNESS_DAYS=180)
-def test_the_database_agrees_with_python(catalogue):
+def test_the_database_agrees_with_python(seeded_catalogue):
     today = timezone.localdate()
     claim = Claim.objects.filter(provider__slug="mistral").first()
     for age, expected in [(3, "current"), (120, "ageing"), (400, "stale")]:

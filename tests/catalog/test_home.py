@@ -5,7 +5,9 @@ from __future__ import annotations
 from catalog.models import AIModel, Provider
 
 
-def test_the_home_page_lists_providers_and_models_with_licence_and_verdict(catalogue, client):
+def test_the_home_page_lists_providers_and_models_with_licence_and_verdict(
+    seeded_catalogue, client
+):
     response = client.get("/")
     assert response.status_code == 200
     html = response.content.decode()
@@ -17,7 +19,7 @@ def test_the_home_page_lists_providers_and_models_with_licence_and_verdict(catal
 
 
 def test_the_home_page_query_count_does_not_grow_with_rows(
-    catalogue, client, django_assert_max_num_queries
+    seeded_catalogue, client, django_assert_max_num_queries
 ):
     # Catalogue-wide figures (4 for the cache stamp + 7 when not cached), two lists paged,
     # the model facet counts, and with a search text the matching providers, licences

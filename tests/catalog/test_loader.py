@@ -34,7 +34,7 @@ def _write(tmp_path: Path, data: dict | str) -> Path:
     return path
 
 
-def test_it_loads_mistral_and_the_providers_it_is_compared_with(catalogue):
+def test_it_loads_mistral_and_the_providers_it_is_compared_with(seeded_catalogue):
     slugs = set(Provider.objects.values_list("slug", flat=True))
     assert slugs == {
         "mistral",
@@ -51,7 +51,7 @@ def test_it_loads_mistral_and_the_providers_it_is_compared_with(catalogue):
     assert mistral.faqs.count() >= 1
 
 
-def test_it_loads_every_mistral_model_the_seeds_name(catalogue):
+def test_it_loads_every_mistral_model_the_seeds_name(seeded_catalogue):
     names = set(AIModel.objects.filter(provider__slug="mistral").values_list("name", flat=True))
     for expected in [
         "Mistral 7B",
@@ -72,7 +72,7 @@ def test_it_loads_every_mistral_model_the_seeds_name(catalogue):
     assert len(names) >= 20
 
 
-def test_it_keeps_the_seed_figures(catalogue):
+def test_it_keeps_the_seed_figures(seeded_catalogue):
     mixtral = AIModel.objects.get(slug="mixtral-8x7b")
     assert mixtral.architecture == AIModel.Architecture.MOE
     assert str(mixtral.total_params_b) == "46.70"
@@ -85,7 +85,7 @@ def test_it_keeps_the_seed_figures(catalogue):
     assert AIModel.objects.get(slug="codestral").context_window == 32000
 
 
-def test_every_claim_and_rating_has_a_source_and_a_check_date(catalogue):
+def test_every_claim_and_rating_has_a_source_and_a_check_date(seeded_catalogue):
     claims = Claim.objects.all()
     assert claims.count() > 50
     for claim in claims:
@@ -101,7 +101,7 @@ def test_every_claim_and_rating_has_a_source_and_a_check_date(catalogue):
         assert price.source_id and price.as_of
 
 
-def test_the_seed_claims_carry_their_seed_dates(catalogue):
+def test_the_seed_claims_carry_their_seed_dates(seeded_catalogue):
     commercial = Claim.objects.get(provider__slug="mistral", key__key="commercial_use_allowed")
     assert commercial.checked_at == dt.date(2026, 4, 18)
     assert commercial.value_flag == "yes"
@@ -113,7 +113,7 @@ def test_the_seed_claims_carry_their_seed_dates(catalogue):
     assert training.value_flag == "no"
 
 
-def test_it_keeps_both_sides_of_a_disagreement_as_disputed(catalogue):
+def test_it_keeps_both_sides_of_a_disagreement_as_disputed(seeded_catalogue):
     image = Claim.objects.filter(model__slug="mistral-large", key__key="image_input")
     assert {c.value_flag for c in image} == {"yes", "no"}
     assert {c.status for c in image} == {Claim.Status.DISPUTED}
@@ -122,7 +122,7 @@ def test_it_keeps_both_sides_of_a_disagreement_as_disputed(catalogue):
     assert {c.status for c in residency} == {Claim.Status.DISPUTED}
 
 
-def test_the_gdpr_assessment_is_published_with_a_conditional_verdict(catalogue):
+def test_the_gdpr_assessment_is_published_with_a_conditional_verdict(seeded_catalogue):
     assessment = Assessment.objects.get(provider__slug="mistral", status="published")
     assert assessment.verdict == Assessment.Verdict.CONDITIONAL
     ratings = {r.criterion.slug: r.value for r in assessment.ratings.select_related("criterion")}
@@ -133,14 +133,14 @@ def test_the_gdpr_assessment_is_published_with_a_conditional_verdict(catalogue):
     assert assessment.strengths and assessment.weaknesses
 
 
-def test_a_second_run_changes_nothing(catalogue):
+def test_a_second_run_changes_nothing(seeded_catalogue):
     before = _counts()
     report = catalogue_load()
     assert not report.changed
     assert _counts() == before
 
 
-def test_an_edited_file_updates_records_in_place_with_history(catalogue, tmp_path):
+def test_an_edited_file_updates_records_in_place_with_history(seeded_catalogue, tmp_path):
     data = _seed()
     data["providers"][0]["summary"] = "A shorter summary."
     data["models"][0]["context_window"] = 33000
@@ -158,7 +158,7 @@ def test_an_edited_file_updates_records_in_place_with_history(catalogue, tmp_pat
     assert "catalogue file" in change.history_change_reason
 
 
-def test_it_never_moves_a_check_date_backwards_or_resets_a_review(catalogue):
+def test_it_never_moves_a_check_date_backwards_or_resets_a_review(seeded_catalogue):
     claim = Claim.objects.get(provider__slug="mistral", key__key="dpa_available")
     Claim.objects.filter(pk=claim.pk).update(
         checked_at=dt.date(2026, 10, 1), status=Claim.Status.NEEDS_REVIEW
@@ -209,7 +209,7 @@ def test_it_never_moves_a_check_date_backwards_or_resets_a_review(catalogue):
     ],
 )
 def test_a_bad_file_is_rejected_naming_record_and_field_and_nothing_is_written(
-    catalogue, tmp_path, edit, expected
+    seeded_catalogue, tmp_path, edit, expected
 ):
     data = _seed()
     data["providers"][0]["summary"] = "This edit must not land."
@@ -255,7 +255,7 @@ def test_the_command_loads_and_reports_errors(db, tmp_path, capsys):
         call_command("load_catalogue", str(_write(tmp_path, "version: 1\nproviderz: []\n")))
 
 
-def test_rating_evidence_is_not_duplicated_by_reloading(catalogue):
+def test_rating_evidence_is_not_duplicated_by_reloading(seeded_catalogue):
     count = RatingEvidence.objects.count()
     catalogue_load()
     assert RatingEvidence.objects.count() == count

@@ -22,7 +22,7 @@ def _by_slug(results):
 
 
 @pytest.fixture
-def research_model(catalogue):
+def research_model(seeded_catalogue):
     return AIModel.objects.create(
         provider=Provider.objects.get(slug="mistral"),
         slug="research-only-test-model",
@@ -49,14 +49,14 @@ def test_self_hosting_and_commercial_use_keep_apache_models_and_drop_research_on
     assert failing["commercial_use"].source_url.startswith("https://")
 
 
-def test_api_only_models_fail_self_hosting_with_the_reason(catalogue):
+def test_api_only_models_fail_self_hosting_with_the_reason(seeded_catalogue):
     results = _by_slug(models_for_requirements(requirements=Requirements(self_hosting=True)))
     large = results["mistral-large"]
     assert large.outcome == Outcome.FAILS
     assert large.failing[0].reason == "API only: the weights are not published."
 
 
-def test_unknown_never_counts_as_yes(catalogue):
+def test_unknown_never_counts_as_yes(seeded_catalogue):
     # Ministral 3 has open weights but the seeds record no licence for it.
     results = _by_slug(models_for_requirements(requirements=Requirements(commercial_use=True)))
     ministral = results["ministral-3-8b"]
@@ -64,7 +64,7 @@ def test_unknown_never_counts_as_yes(catalogue):
     assert ministral.findings[0].status == Status.UNKNOWN
 
 
-def test_a_disputed_claim_decides_nothing(catalogue):
+def test_a_disputed_claim_decides_nothing(seeded_catalogue):
     results = _by_slug(models_for_requirements(requirements=Requirements(eu_residency=True)))
     finding = results["mistral-large"].findings[0]
     assert finding.status == Status.UNKNOWN
@@ -72,7 +72,7 @@ def test_a_disputed_claim_decides_nothing(catalogue):
     assert finding.claim is not None and finding.source is not None
 
 
-def test_a_claim_with_a_condition_qualifies_only_under_that_condition(catalogue):
+def test_a_claim_with_a_condition_qualifies_only_under_that_condition(seeded_catalogue):
     results = _by_slug(models_for_requirements(requirements=Requirements(commercial_use=True)))
     large = results["mistral-large"]
     # Large is API-only: the provider's API-scoped commercial-use claim decides.
@@ -81,13 +81,13 @@ def test_a_claim_with_a_condition_qualifies_only_under_that_condition(catalogue)
     assert large.conditions[0].checked_at is not None
 
 
-def test_self_hosting_or_eu_is_met_by_either(catalogue):
+def test_self_hosting_or_eu_is_met_by_either(seeded_catalogue):
     results = _by_slug(models_for_requirements(requirements=Requirements(self_hosting_or_eu=True)))
     assert results["mistral-7b"].outcome == Outcome.QUALIFIES
     assert results["mistral-large"].outcome == Outcome.FAILS
 
 
-def test_the_budget_compares_the_latest_price(catalogue):
+def test_the_budget_compares_the_latest_price(seeded_catalogue):
     requirements = Requirements(max_input_price=Decimal("1"))
     results = _by_slug(models_for_requirements(requirements=requirements))
     assert results["mistral-small"].outcome == Outcome.QUALIFIES
@@ -96,7 +96,7 @@ def test_the_budget_compares_the_latest_price(catalogue):
     assert results["codestral"].findings[0].status == Status.UNKNOWN
 
 
-def test_modalities_must_all_be_handled(catalogue):
+def test_modalities_must_all_be_handled(seeded_catalogue):
     results = _by_slug(
         models_for_requirements(requirements=Requirements(modalities=frozenset({"image"})))
     )
@@ -106,14 +106,14 @@ def test_modalities_must_all_be_handled(catalogue):
     assert results["mistral-large"].findings[0].status == Status.UNKNOWN
 
 
-def test_results_are_ordered_best_first(catalogue):
+def test_results_are_ordered_best_first(seeded_catalogue):
     results = models_for_requirements(requirements=Requirements(self_hosting=True))
     order = [r.outcome for r in results]
     assert order == sorted(order, key=[Outcome.QUALIFIES, Outcome.CONDITIONAL, Outcome.FAILS].index)
 
 
 def test_the_query_count_does_not_grow_with_the_number_of_models(
-    catalogue, django_assert_max_num_queries
+    seeded_catalogue, django_assert_max_num_queries
 ):
     requirements = Requirements(
         commercial_use=True, self_hosting=True, max_input_price=Decimal("3")
@@ -135,13 +135,13 @@ def test_the_query_count_does_not_grow_with_the_number_of_models(
         ({"budget": 3}, "budget"),
     ],
 )
-def test_bad_requirements_name_the_field(catalogue, data, field):
+def test_bad_requirements_name_the_field(seeded_catalogue, data, field):
     with pytest.raises(RequirementsError) as caught:
         Requirements.from_mapping(data)
     assert caught.value.field == field
 
 
-def test_requirements_read_form_and_json_values(catalogue):
+def test_requirements_read_form_and_json_values(seeded_catalogue):
     parsed = Requirements.from_mapping(
         {
             "commercial_use": "on",
@@ -180,7 +180,7 @@ REQUIREMENT_SETS = [
 
 
 @pytest.fixture
-def varied_catalogue(catalogue):
+def varied_catalogue(seeded_catalogue):
     """The seeds plus a generated catalogue stirred so every rule of the judge is exercised:
     disputed, awaiting-review and retired claims, regions, models with unknown weights or
     no licence, models with no claims of their own, prices with no output figure."""
@@ -244,7 +244,7 @@ def test_the_catalogue_wide_check_takes_a_constant_number_of_queries(
     assert sum(every.counts.values()) == AIModel.objects.count() > 50
 
 
-def test_results_for_a_page_come_in_the_order_asked_with_their_findings(catalogue):
+def test_results_for_a_page_come_in_the_order_asked_with_their_findings(seeded_catalogue):
     requirements = Requirements(self_hosting=True, commercial_use=True)
     check = requirements_check(requirements=requirements)
     shown = check.ids[Outcome.FAILS][:3]
@@ -254,7 +254,7 @@ def test_results_for_a_page_come_in_the_order_asked_with_their_findings(catalogu
 
 
 def test_a_cached_check_is_reused_until_a_model_licence_price_or_claim_is_saved(
-    catalogue, django_assert_max_num_queries
+    seeded_catalogue, django_assert_max_num_queries
 ):
     from django.core.cache import cache
 
@@ -288,7 +288,7 @@ def test_a_cached_check_is_reused_until_a_model_licence_price_or_claim_is_saved(
     assert model.pk not in after.ids[Outcome.FAILS]
 
 
-def test_models_alike_but_for_their_claims_are_sorted_apart(catalogue):
+def test_models_alike_but_for_their_claims_are_sorted_apart(seeded_catalogue):
     # The check judges each combination of facts once; a model's own claim is one of them.
     import datetime as dt
 

@@ -1,23 +1,12 @@
-from __future__ import annotations
+"""Fixtures for the crawlers: a local page server, fast local-only settings, a provider."""
 
-import datetime as dt
-import itertools
+from __future__ import annotations
 
 import pytest
 
-from catalog.models import Claim, ClaimKey, Provider, Source
+from catalog.models import ClaimKey, Provider
 from crawlers import fetch
-from crawlers.models import CrawlSettings
-from tests.conftest import shared_dir
 from tests.crawlers.server import FixtureServer
-
-LONG_AGO = dt.date(2024, 1, 1)
-_counter = itertools.count(1)
-
-
-def corpus_page(name: str) -> bytes:
-    """A snapshot of the shared real-page corpus, e.g. 'openai/privacy-policy/2024-10-18.html'."""
-    return (shared_dir("corpus") / name).read_bytes()
 
 
 @pytest.fixture(scope="session")
@@ -67,39 +56,3 @@ def claim_key(db) -> ClaimKey:
         group=ClaimKey.Group.DATA_PROTECTION,
         value_type=ClaimKey.ValueType.TEXT,
     )
-
-
-def make_source(url: str, *, keep: str = "", remove: str = "", provider=None) -> Source:
-    number = next(_counter)
-    source = Source.objects.create(
-        slug=f"document-{number}",
-        url=url,
-        title=f"Document {number}",
-        publisher="Example AI",
-        provider=provider,
-        doc_type=Source.DocType.TERMS,
-    )
-    CrawlSettings.objects.create(source=source, keep_selectors=keep, remove_selectors=remove)
-    return source
-
-
-def make_claim(*, source: Source, provider: Provider, key: ClaimKey, quote: str) -> Claim:
-    return Claim.objects.create(
-        provider=provider,
-        key=key,
-        value_text=quote[:300],
-        scope_plan=f"plan-{next(_counter)}",
-        source=source,
-        evidence_quote=quote,
-        checked_at=LONG_AGO,
-    )
-
-
-def run_check(source: Source, *, final_attempt: bool = True):
-    """Queue a check of ``source`` and run it here, as a worker would; returns the check."""
-    from crawlers import services
-    from crawlers.models import Check
-
-    check = services.check_queue(source=source, reason="test")
-    services.check_run(check_id=check.pk, final_attempt=final_attempt)
-    return Check.objects.get(pk=check.pk)

@@ -13,8 +13,8 @@ from django.utils import timezone
 from catalog.models import Claim, Verification
 from crawlers.models import Check, Version
 from crawlers.selectors import version_diff
-from tests.crawlers.conftest import corpus_page, make_claim, make_source, run_check
 from tests.crawlers.server import Page
+from tests.factories import corpus_page, make_claim, make_source, run_check
 
 OPENAI_REMOVE = 'select[name="Locale Select"]'
 

@@ -17,8 +17,8 @@ from crawlers.fetch import robots
 from crawlers.fetch.deadline import Watchdog
 from crawlers.models import Check, CrawlSettings, Version
 from crawlers.selectors import version_diff
-from tests.crawlers.conftest import LONG_AGO, make_claim, make_source, run_check
 from tests.crawlers.server import Page
+from tests.factories import LONG_AGO, make_claim, make_source, run_check
 
 TERMS = """<!doctype html><html><head><title>Terms</title></head><body>
 <nav><a href="/">Home</a> <a href="/pricing">Pricing</a></nav>

@@ -14,9 +14,9 @@ from django.utils import timezone
 from catalog.models import Claim, Verification
 from crawlers import services, tasks
 from crawlers.models import Check, CrawlSettings, Version
-from tests.crawlers.conftest import make_claim, make_source, run_check
 from tests.crawlers.server import Page
 from tests.crawlers.test_fetch import KEPT_QUOTE, TERMS
+from tests.factories import make_claim, make_source, run_check
 
 pytestmark = pytest.mark.django_db
 

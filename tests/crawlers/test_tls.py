@@ -19,8 +19,8 @@ from crawlers import fetch, services
 from crawlers.errors import CrawlerError
 from crawlers.fetch import addresses, http
 from crawlers.models import Check, Version
-from tests.crawlers.conftest import make_claim, make_source
 from tests.crawlers.server import FixtureServer, Page
+from tests.factories import make_claim, make_source
 
 HOST = "terms.atlas-test.example"
 DNS = {

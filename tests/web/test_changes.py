@@ -24,8 +24,8 @@ def _change_a_claim(provider) -> Claim:
     return claim
 
 
-def test_a_changed_claim_appears_first_with_what_changed(client, seeded):
-    _change_a_claim(seeded)
+def test_a_changed_claim_appears_first_with_what_changed(client, mistral):
+    _change_a_claim(mistral)
     response = client.get("/changes/")
     assert response.status_code == 200
     first = response.context["changes"][0]
@@ -38,9 +38,9 @@ def test_a_changed_claim_appears_first_with_what_changed(client, seeded):
     assert "<del>yes</del> → <ins>no</ins>" in html
 
 
-def test_rating_changes_of_published_assessments_are_listed(client, seeded):
+def test_rating_changes_of_published_assessments_are_listed(client, mistral):
     rating = Rating.objects.filter(
-        assessment__provider=seeded, assessment__status="published", criterion__slug="dpa"
+        assessment__provider=mistral, assessment__status="published", criterion__slug="dpa"
     ).first()
     rating.value = "partial"
     rating.save()
@@ -50,19 +50,19 @@ def test_rating_changes_of_published_assessments_are_listed(client, seeded):
     assert ("value", "supported", "partial") in first.diffs
 
 
-def test_drafts_stay_out_of_the_public_changes(client, seeded):
-    Assessment.objects.create(provider=seeded, status="draft", assessed_on=dt.date(2026, 6, 1))
+def test_drafts_stay_out_of_the_public_changes(client, mistral):
+    Assessment.objects.create(provider=mistral, status="draft", assessed_on=dt.date(2026, 6, 1))
     changes = client.get("/changes/").context["changes"]
     assert all(not (c.kind == "assessment" and c.record.status == "draft") for c in changes)
 
 
-def test_the_changes_page_can_follow_one_provider(client, seeded):
+def test_the_changes_page_can_follow_one_provider(client, mistral):
     response = client.get("/changes/", {"provider": "anthropic"})
     assert response.context["changes"]
     assert {c.provider.slug for c in response.context["changes"]} == {"anthropic"}
 
 
-def test_an_unknown_provider_on_the_changes_page_is_ignored_with_a_note(client, seeded):
+def test_an_unknown_provider_on_the_changes_page_is_ignored_with_a_note(client, mistral):
     response = client.get("/changes/", {"provider": "nobody"})
     assert response.status_code == 200
     assert "Ignored the provider “nobody”: no provider has that slug." in (
@@ -70,8 +70,8 @@ def test_an_unknown_provider_on_the_changes_page_is_ignored_with_a_note(client, 
     )
 
 
-def test_the_atom_feed_lists_recent_changes(client, seeded):
-    _change_a_claim(seeded)
+def test_the_atom_feed_lists_recent_changes(client, mistral):
+    _change_a_claim(mistral)
     response = client.get("/changes/feed/")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/atom+xml")
@@ -87,7 +87,7 @@ def test_the_atom_feed_lists_recent_changes(client, seeded):
     assert len(set(ids)) == len(ids)
 
 
-def test_a_providers_feed_carries_only_its_changes(client, seeded):
+def test_a_providers_feed_carries_only_its_changes(client, mistral):
     response = client.get("/providers/anthropic/changes/feed/")
     root = ET.fromstring(response.content)
     assert root.find(f"{ATOM}title").text == "Atlas: what changed at Anthropic"
@@ -95,16 +95,16 @@ def test_a_providers_feed_carries_only_its_changes(client, seeded):
     assert titles and all(t.startswith(("Anthropic", "Claude")) for t in titles)
 
 
-def test_a_providers_history_merges_its_own_and_its_models_newest_claim_changes(seeded):
-    own = Claim.objects.filter(provider=seeded).order_by("pk")[:3]
-    models = Claim.objects.filter(model__provider=seeded).order_by("pk")[:3]
-    others = Claim.objects.exclude(provider=seeded).exclude(model__provider=seeded)[:5]
+def test_a_providers_history_merges_its_own_and_its_models_newest_claim_changes(mistral):
+    own = Claim.objects.filter(provider=mistral).order_by("pk")[:3]
+    models = Claim.objects.filter(model__provider=mistral).order_by("pk")[:3]
+    others = Claim.objects.exclude(provider=mistral).exclude(model__provider=mistral)[:5]
     # Interleaved, so the newest three mix both kinds; then other providers change later.
     for claim in (own[0], models[0], own[1], models[1], own[2], models[2], *others):
         claim.note = "Touched for this test."
         claim.save()
 
-    changes = recent_changes(provider=seeded, limit=3)
+    changes = recent_changes(provider=mistral, limit=3)
 
     assert [change.record.id for change in changes] == [models[2].pk, own[2].pk, models[1].pk]
-    assert all(change.provider == seeded for change in changes)
+    assert all(change.provider == mistral for change in changes)

@@ -21,7 +21,7 @@ def _text(response) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
-def test_the_home_page_lists_providers_and_models_with_facet_counts(client, seeded):
+def test_the_home_page_lists_providers_and_models_with_facet_counts(client, mistral):
     response = client.get("/")
     assert response.status_code == 200
     text = _text(response)
@@ -36,7 +36,7 @@ def test_the_home_page_lists_providers_and_models_with_facet_counts(client, seed
     assert {c.value: c.count for c in verdicts.counts}["conditional"] == 1
 
 
-def test_searching_mistral_finds_the_provider_its_models_licences_and_claims(client, seeded):
+def test_searching_mistral_finds_the_provider_its_models_licences_and_claims(client, mistral):
     response = client.get("/", {"q": "Mistral"})
     text = _text(response)
     assert "Results for “Mistral”" in text
@@ -49,7 +49,7 @@ def test_searching_mistral_finds_the_provider_its_models_licences_and_claims(cli
     assert response.context["claims"], "claims mentioning Mistral are listed"
 
 
-def test_the_filters_live_in_the_url_so_a_result_list_can_be_shared(client, seeded):
+def test_the_filters_live_in_the_url_so_a_result_list_can_be_shared(client, mistral):
     response = client.get("/", {"licence": "permissive", "commercial": "yes"})
     models = {m.slug for m in response.context["models"]}
     assert models == {"mistral-7b", "mixtral-8x7b", "mixtral-8x22b"}
@@ -62,7 +62,7 @@ def test_the_filters_live_in_the_url_so_a_result_list_can_be_shared(client, seed
     assert "commercial=yes" in selected.url and "licence=permissive" not in selected.url
 
 
-def test_facets_on_providers_filter_both_lists(client, seeded):
+def test_facets_on_providers_filter_both_lists(client, mistral):
     response = client.get("/", {"verdict": "conditional"})
     assert [p.slug for p in response.context["providers"]] == ["mistral"]
     assert {m.provider.slug for m in response.context["models"]} == {"mistral"}
@@ -78,7 +78,7 @@ def test_the_freshness_facet_sorts_providers_by_their_oldest_claim(client, rows)
     assert [p.slug for p in stale if p.slug.startswith("bulk-")] == ["bulk-2"]
 
 
-def test_bad_filter_values_are_ignored_with_a_visible_note(client, seeded):
+def test_bad_filter_values_are_ignored_with_a_visible_note(client, mistral):
     response = client.get(
         "/", {"licence": ["permissive", "free-beer"], "colour": "red", "page": "zero"}
     )
@@ -91,13 +91,15 @@ def test_bad_filter_values_are_ignored_with_a_visible_note(client, seeded):
     assert {m.licence.slug for m in response.context["models"]} == {"apache-2-0"}
 
 
-def test_a_page_number_past_the_end_shows_the_last_page_with_a_note(client, seeded):
+def test_a_page_number_past_the_end_shows_the_last_page_with_a_note(client, mistral):
     response = client.get("/", {"mpage": "99"})
     assert response.status_code == 200
     assert "There is no page 99 of models" in _text(response)
 
 
-def test_the_provider_page_shows_basics_claims_gdpr_card_models_sources_and_history(client, seeded):
+def test_the_provider_page_shows_basics_claims_gdpr_card_models_sources_and_history(
+    client, mistral
+):
     response = client.get("/providers/mistral/")
     assert response.status_code == 200
     text = _text(response)
@@ -130,7 +132,7 @@ def test_the_provider_page_shows_basics_claims_gdpr_card_models_sources_and_hist
     assert "Permissive open source" in text and "Apache License 2.0" in text
 
 
-def test_the_provider_page_links_each_claim_to_its_source(client, seeded):
+def test_the_provider_page_links_each_claim_to_its_source(client, mistral):
     html = client.get("/providers/mistral/").content.decode()
     assert 'href="https://mistral.ai/terms/#terms-of-use"' in html
     # A source without a public address is named, not linked to nowhere.
@@ -200,19 +202,19 @@ def test_the_claims_table_escapes_what_it_prints_and_badges_a_disputed_claim(cli
     assert '<span class="scope"> · plan plan-0</span>' in html
 
 
-def test_a_provider_without_a_published_assessment_says_so(client, seeded):
+def test_a_provider_without_a_published_assessment_says_so(client, mistral):
     text = _text(client.get("/providers/openai/"))
     assert "No GDPR assessment of OpenAI has been published yet" in text
 
 
-def test_the_model_page_explains_the_licence_in_plain_words_and_its_vocabulary(client, seeded):
+def test_the_model_page_explains_the_licence_in_plain_words_and_its_vocabulary(client, mistral):
     text = _text(client.get("/models/mistral-7b/"))
     assert "In plain words: you may use it commercially" in text
     assert "commercial-use" in text and "include-copyright" in text
     assert "Context window" in text and "32000 tokens" in text
 
 
-def test_the_model_page_shows_prices_with_their_dates(client, seeded):
+def test_the_model_page_shows_prices_with_their_dates(client, mistral):
     text = _text(client.get("/models/mistral-small/"))
     assert "0.1 USD" in text and "2026-04-18" in text
     assert "Mistral AI pricing" in text
@@ -245,7 +247,7 @@ def test_the_model_page_leaves_out_retired_claims(client, rows):
     assert "No other claims recorded" in text
 
 
-def test_the_licence_catalogue_sets_research_only_licences_apart(client, seeded):
+def test_the_licence_catalogue_sets_research_only_licences_apart(client, mistral):
     response = client.get("/licences/")
     text = _text(response)
     kinds = [kind for kind, _label, _licences in response.context["groups"]]
@@ -254,12 +256,12 @@ def test_the_licence_catalogue_sets_research_only_licences_apart(client, seeded)
     assert "must not be used in a product" in text
 
 
-def test_a_research_only_licence_page_warns_before_anything_else(client, seeded):
+def test_a_research_only_licence_page_warns_before_anything_else(client, mistral):
     text = _text(client.get("/licences/mistral-research-licence/"))
     assert text.index("Research only — not usable in production") < text.index("What it permits")
 
 
-def test_a_licence_page_lists_its_models(client, seeded):
+def test_a_licence_page_lists_its_models(client, mistral):
     response = client.get("/licences/apache-2-0/")
     assert {m.slug for m in response.context["models"]} == {
         "mistral-7b",
@@ -280,7 +282,7 @@ def test_a_licence_page_lists_its_models(client, seeded):
         ("/no/such/page/", "There is no page at /no/such/page/"),
     ],
 )
-def test_unknown_addresses_get_a_proper_404_page(client, seeded, url, message):
+def test_unknown_addresses_get_a_proper_404_page(client, mistral, url, message):
     response = client.get(url)
     assert response.status_code == 404
     text = _text(response)
@@ -288,7 +290,7 @@ def test_unknown_addresses_get_a_proper_404_page(client, seeded, url, message):
     assert "searching the catalogue" in text  # the site's own page, with a way on
 
 
-def test_the_compare_page_puts_mistral_and_anthropic_side_by_side(client, seeded):
+def test_the_compare_page_puts_mistral_and_anthropic_side_by_side(client, mistral):
     response = client.get("/compare/", {"providers": "mistral,anthropic"})
     assert response.status_code == 200
     rows = [row for _group, group_rows in response.context["groups"] for row in group_rows]
@@ -314,14 +316,14 @@ def test_the_compare_page_puts_mistral_and_anthropic_side_by_side(client, seeded
     assert "/claims/" in html  # claim cells link to their evidence
 
 
-def test_the_compare_page_compares_models_too(client, seeded):
+def test_the_compare_page_compares_models_too(client, mistral):
     response = client.get("/compare/", {"models": ["mistral-7b", "mistral-small"]})
     rows = {row.label: row for _g, rs in response.context["groups"] for row in rs}
     assert [c.text for c in rows["Weights"].cells] == ["Open weights", "API only"]
     assert rows["Self-hosting (licence)"].differs
 
 
-def test_the_compare_page_explains_too_few_or_too_many_choices(client, seeded):
+def test_the_compare_page_explains_too_few_or_too_many_choices(client, mistral):
     one = _text(client.get("/compare/", {"providers": "mistral"}))
     assert "Choose at least 2 providers to compare." in one
     five = client.get("/compare/", {"providers": "mistral,anthropic,openai,openrouter,litellm"})
@@ -330,10 +332,10 @@ def test_the_compare_page_explains_too_few_or_too_many_choices(client, seeded):
     assert len(five.context["subjects"]) == 4
 
 
-def test_the_finder_sorts_models_and_gives_the_reason_for_each_exclusion(client, seeded):
+def test_the_finder_sorts_models_and_gives_the_reason_for_each_exclusion(client, mistral):
     research = Licence.objects.get(slug="mistral-research-licence")
     AIModel.objects.create(
-        provider=seeded,
+        provider=mistral,
         slug="test-only-research-model",
         name="Test-only Research Model",
         weights="open",
@@ -354,25 +356,25 @@ def test_the_finder_sorts_models_and_gives_the_reason_for_each_exclusion(client,
     assert "API only: the weights are not published." in text
 
 
-def test_the_finder_reports_a_bad_budget_instead_of_failing(client, seeded):
+def test_the_finder_reports_a_bad_budget_instead_of_failing(client, mistral):
     response = client.get("/finder/", {"commercial_use": "on", "max_input_price": "cheap"})
     assert response.status_code == 200
     assert "Budget per million input tokens (USD): Enter a number." in _text(response)
     assert response.context["results"] is None
 
 
-def test_the_finder_without_requirements_asks_for_one(client, seeded):
+def test_the_finder_without_requirements_asks_for_one(client, mistral):
     response = client.get("/finder/", {"max_input_price": ""})
     assert "Tick at least one requirement" in _text(response)
 
 
-def test_the_finder_names_an_unknown_modality(client, seeded):
+def test_the_finder_names_an_unknown_modality(client, mistral):
     response = client.get("/finder/", {"modalities": "smell"})
     assert response.status_code == 200
     assert "Select a valid choice. smell is not one of the available choices." in _text(response)
 
 
-def test_the_finder_counts_every_model_but_lists_one_page_of_each_outcome(client, seeded):
+def test_the_finder_counts_every_model_but_lists_one_page_of_each_outcome(client, mistral):
     from bench.generate_catalogue import generate_catalogue
     from catalog.views import FINDER_PAGE_SIZE
 
@@ -400,7 +402,7 @@ def test_the_finder_counts_every_model_but_lists_one_page_of_each_outcome(client
     ]
 
 
-def test_the_finder_explains_a_page_number_it_cannot_show(client, seeded):
+def test_the_finder_explains_a_page_number_it_cannot_show(client, mistral):
     query = {"commercial_use": "on", "hosting": "self_hosting"}
     beyond = client.get("/finder/", {**query, "qpage": "40"})
     assert "There is no page 40 of the models that qualify; showing page 1 instead." in _text(
@@ -421,7 +423,7 @@ def _verdicts_svg(response) -> str:
     return match.group(0)
 
 
-def test_the_home_page_draws_the_gdpr_verdicts_across_providers_as_an_svg(client, seeded, rows):
+def test_the_home_page_draws_the_gdpr_verdicts_across_providers_as_an_svg(client, mistral, rows):
     from assessments.models import Assessment
     from catalog.models import Provider
 
