@@ -14,6 +14,15 @@ from django.http import QueryDict
 from assessments.models import AssessmentVerdict
 from catalog import freshness
 from catalog.models import AIModelWeights, LicenceKind, Modality, ProviderKind, Ternary
+from catalog.requirements.inputs import (
+    FLAG,
+    INPUTS,
+    MODALITIES,
+    PRICE,
+    PRICE_DECIMAL_PLACES,
+    PRICE_MAX_DIGITS,
+    Input,
+)
 
 NO_LICENCE = "none"
 UNKNOWN_FRESHNESS = freshness.UNKNOWN
@@ -138,62 +147,68 @@ def search_filters_parse(*, params: QueryDict) -> tuple[SearchFilters, list[str]
     return SearchFilters(q=q, selected=selected), notes
 
 
-class FinderForm(forms.Form):
-    """The officer's requirements, in the words of the requirements selector's fields."""
-
-    commercial_use = forms.BooleanField(required=False, label="Commercial use")
-    hosting = forms.ChoiceField(
-        required=False,
-        label="Where it runs",
-        choices=(
-            ("", "No requirement"),
-            ("self_hosting", "Self-hosting required (weights we run ourselves)"),
-            ("eu_residency", "EU data residency required (managed service hosted in the EU)"),
-            ("self_hosting_or_eu", "Either self-hosting or EU data residency"),
-        ),
-        widget=forms.RadioSelect,
-    )
-    no_training_on_inputs = forms.BooleanField(required=False, label="No training on our inputs")
-    fine_tuning = forms.BooleanField(required=False, label="Fine-tuning allowed")
-    redistribution = forms.BooleanField(required=False, label="Redistribution of the weights")
-    max_input_price = forms.DecimalField(
-        required=False,
-        min_value=0,
-        max_digits=12,
-        decimal_places=4,
-        label="Budget per million input tokens (USD)",
-    )
-    max_output_price = forms.DecimalField(
-        required=False,
-        min_value=0,
-        max_digits=12,
-        decimal_places=4,
-        label="Budget per million output tokens (USD)",
-    )
-    modalities = forms.ModelMultipleChoiceField(
+def _finder_field(item: Input) -> forms.Field:
+    """The finder's field for one declared requirement that is not a radio option."""
+    if item.kind == FLAG:
+        return forms.BooleanField(required=False, label=item.question)
+    if item.kind == PRICE:
+        return forms.DecimalField(
+            required=False,
+            min_value=0,
+            max_digits=PRICE_MAX_DIGITS,
+            decimal_places=PRICE_DECIMAL_PLACES,
+            label=item.question,
+        )
+    # MODALITIES
+    return forms.ModelMultipleChoiceField(
         required=False,
         queryset=Modality.objects.all(),
         to_field_name="slug",
         widget=forms.CheckboxSelectMultiple,
-        label="Modalities it must handle",
+        label=item.question,
     )
+
+
+class FinderForm(forms.Form):
+    """The officer's requirements: a field per declared requirement (``INPUTS``), except that
+    the flags sharing a ``choice_of`` are the options of one radio field of that name."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for item in INPUTS:
+            if not item.choice_of:
+                self.fields[item.name] = _finder_field(item)
+            elif item.choice_of not in self.fields:
+                options = [(o.name, o.question) for o in INPUTS if o.choice_of == item.choice_of]
+                self.fields[item.choice_of] = forms.ChoiceField(
+                    required=False,
+                    label=item.fieldset,
+                    choices=[("", "No requirement"), *options],
+                    widget=forms.RadioSelect,
+                )
+
+    def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """The fields by the legend of the fieldset they are asked in, in declaration order."""
+        legends: dict[str, str] = {}
+        for item in INPUTS:
+            legends.setdefault(item.choice_of or item.name, item.fieldset)
+        grouped: dict[str, list[forms.BoundField]] = {}
+        for bound in self:
+            grouped.setdefault(legends[bound.name], []).append(bound)
+        return list(grouped.items())
 
     def requirements_mapping(self) -> dict:
         """The cleaned answers as the mapping ``Requirements.from_mapping`` reads."""
         data = self.cleaned_data
-        hosting = data.get("hosting") or ""
-        return {
-            "commercial_use": data["commercial_use"],
-            "self_hosting": hosting == "self_hosting",
-            "eu_residency": hosting == "eu_residency",
-            "self_hosting_or_eu": hosting == "self_hosting_or_eu",
-            "no_training_on_inputs": data["no_training_on_inputs"],
-            "fine_tuning": data["fine_tuning"],
-            "redistribution": data["redistribution"],
-            "max_input_price": data.get("max_input_price"),
-            "max_output_price": data.get("max_output_price"),
-            "modalities": sorted(m.slug for m in data.get("modalities") or []),
-        }
+        mapping = {}
+        for item in INPUTS:
+            if item.choice_of:
+                mapping[item.name] = data.get(item.choice_of) == item.name
+            elif item.kind == MODALITIES:
+                mapping[item.name] = sorted(m.slug for m in data.get(item.name) or [])
+            else:
+                mapping[item.name] = data.get(item.name)
+        return mapping
 
     def has_requirement(self) -> bool:
         return any(

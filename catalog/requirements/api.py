@@ -16,7 +16,17 @@ from atlas.api.parsing import RejectUnknownFieldsMixin, StrictQueryMixin
 from catalog.apis import LicenceRefSerializer, ModelRefSerializer, SourceRefSerializer
 from catalog.models import Claim
 from catalog.requirements.check import requirements_check_cached, requirements_results
-from catalog.requirements.inputs import Requirements, RequirementsError
+from catalog.requirements.inputs import (
+    FLAG,
+    INPUTS,
+    MAX_MODALITIES,
+    PRICE,
+    PRICE_DECIMAL_PLACES,
+    PRICE_MAX_DIGITS,
+    Input,
+    Requirements,
+    RequirementsError,
+)
 from catalog.requirements.rules import Outcome, Status
 
 # The API pages the requirements check's results like its lists.
@@ -24,47 +34,33 @@ RESULTS_PAGE_SIZE: int = settings.API_PAGE_SIZE
 RESULTS_MAX_PAGE_SIZE: int = settings.API_MAX_PAGE_SIZE
 
 
-class RequirementsCheckSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    commercial_use = serializers.BooleanField(required=False, default=False)
-    self_hosting = serializers.BooleanField(
-        required=False, default=False, help_text="Weights you can run yourself."
-    )
-    eu_residency = serializers.BooleanField(
-        required=False, default=False, help_text="An EU-hosted managed service."
-    )
-    self_hosting_or_eu = serializers.BooleanField(
-        required=False, default=False, help_text="Either self-hosting or EU residency."
-    )
-    no_training_on_inputs = serializers.BooleanField(required=False, default=False)
-    fine_tuning = serializers.BooleanField(required=False, default=False)
-    redistribution = serializers.BooleanField(
-        required=False, default=False, help_text="Redistribution of the weights."
-    )
-    max_input_price = serializers.DecimalField(
-        max_digits=12,
-        decimal_places=4,
-        min_value=Decimal(0),
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text="Budget in USD per million input tokens.",
-    )
-    max_output_price = serializers.DecimalField(
-        max_digits=12,
-        decimal_places=4,
-        min_value=Decimal(0),
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text="Budget in USD per million output tokens.",
-    )
-    modalities = serializers.ListField(
+def _requirement_field(item: Input) -> serializers.Field:
+    """The request field for one declared requirement."""
+    if item.kind == FLAG:
+        return serializers.BooleanField(required=False, default=False, help_text=item.help_text)
+    if item.kind == PRICE:
+        return serializers.DecimalField(
+            max_digits=PRICE_MAX_DIGITS,
+            decimal_places=PRICE_DECIMAL_PLACES,
+            min_value=Decimal(0),
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text=item.help_text,
+        )
+    # MODALITIES
+    return serializers.ListField(
         child=serializers.SlugField(max_length=30),
         required=False,
         default=list,
-        max_length=10,
-        help_text="Modality slugs the model must handle, e.g. text, image, audio, code.",
+        max_length=MAX_MODALITIES,
+        help_text=item.help_text,
     )
+
+
+# A field per declared requirement, then which outcomes and which page of the results to
+# return. (No docstring: the schema would show it as the request's description.)
+class RequirementsCheckSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     outcomes = serializers.ListField(
         child=serializers.ChoiceField(choices=Outcome.choices),
         required=False,
@@ -85,6 +81,9 @@ class RequirementsCheckSerializer(RejectUnknownFieldsMixin, serializers.Serializ
         max_value=RESULTS_MAX_PAGE_SIZE,
         help_text="Models per page.",
     )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {item.name: _requirement_field(item) for item in INPUTS} | super().get_fields()
 
 
 class FindingClaimSerializer(serializers.ModelSerializer):

@@ -1,8 +1,11 @@
 """The requirements a buyer states, as the web finder's form and the API's check both pass them.
 
+``INPUTS`` declares each requirement once: its name, kind, label, the finder's question and
+the API's description. The finder's form (``catalog.forms.FinderForm``) and the API's
+request serializer (``catalog.requirements.api``) build their fields from it.
 ``Requirements.from_mapping`` reads form or JSON values and raises ``RequirementsError``
-naming the offending field. A requirement is a field here, a label, and a rule in
-``catalog.requirements.rules``.
+naming the offending field. Adding a requirement is an ``Input`` and a ``Requirements``
+field here, and a rule in ``catalog.requirements.rules``.
 """
 
 from __future__ import annotations
@@ -24,33 +27,107 @@ class RequirementsError(ValueError):
         self.message = message
 
 
-# Yes-or-no requirements, in the order results list their findings.
-FLAG_FIELDS = (
-    "commercial_use",
-    "self_hosting",
-    "eu_residency",
-    "self_hosting_or_eu",
-    "no_training_on_inputs",
-    "fine_tuning",
-    "redistribution",
+# How a requirement's value is read: yes or no, a budget, or a set of modality slugs.
+FLAG = "flag"
+PRICE = "price"
+MODALITIES = "modalities"
+
+# A budget's precision, and the most modalities one check may ask for.
+PRICE_MAX_DIGITS = 12
+PRICE_DECIMAL_PLACES = 4
+MAX_MODALITIES = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class Input:
+    """One requirement a buyer may state, declared once: the finder's form and the API's
+    check build their fields from it, and ``Requirements`` reads its value by ``kind``."""
+
+    name: str
+    kind: str  # FLAG, PRICE or MODALITIES
+    label: str  # the requirement's name in findings
+    question: str  # how the finder's form asks for it
+    fieldset: str  # the legend of the finder form's fieldset it is asked in
+    help_text: str | None = None  # the API's description of the field
+    # The finder asks for this flag as one option of the radio field of this name, so at
+    # most one of its options is chosen; the API takes each flag on its own.
+    choice_of: str = ""
+
+
+# Every requirement, in the order the API takes them and results list their findings.
+INPUTS = (
+    Input("commercial_use", FLAG, "Commercial use", "Commercial use", "Use"),
+    Input(
+        "self_hosting",
+        FLAG,
+        "Self-hosting",
+        "Self-hosting required (weights we run ourselves)",
+        "Where it runs",
+        help_text="Weights you can run yourself.",
+        choice_of="hosting",
+    ),
+    Input(
+        "eu_residency",
+        FLAG,
+        "EU data residency",
+        "EU data residency required (managed service hosted in the EU)",
+        "Where it runs",
+        help_text="An EU-hosted managed service.",
+        choice_of="hosting",
+    ),
+    Input(
+        "self_hosting_or_eu",
+        FLAG,
+        "Self-hosting or EU residency",
+        "Either self-hosting or EU data residency",
+        "Where it runs",
+        help_text="Either self-hosting or EU residency.",
+        choice_of="hosting",
+    ),
+    Input(
+        "no_training_on_inputs", FLAG, "No training on inputs", "No training on our inputs", "Use"
+    ),
+    Input("fine_tuning", FLAG, "Fine-tuning", "Fine-tuning allowed", "Use"),
+    Input(
+        "redistribution",
+        FLAG,
+        "Redistribution of weights",
+        "Redistribution of the weights",
+        "Use",
+        help_text="Redistribution of the weights.",
+    ),
+    Input(
+        "max_input_price",
+        PRICE,
+        "Input price budget",
+        "Budget per million input tokens (USD)",
+        "Budget",
+        help_text="Budget in USD per million input tokens.",
+    ),
+    Input(
+        "max_output_price",
+        PRICE,
+        "Output price budget",
+        "Budget per million output tokens (USD)",
+        "Budget",
+        help_text="Budget in USD per million output tokens.",
+    ),
+    Input(
+        "modalities",
+        MODALITIES,
+        "Modalities",
+        "Modalities it must handle",
+        "Modalities it must handle",
+        help_text="Modality slugs the model must handle, e.g. text, image, audio, code.",
+    ),
 )
-PRICE_FIELDS = ("max_input_price", "max_output_price")
-LABELS = {
-    "commercial_use": "Commercial use",
-    "self_hosting": "Self-hosting",
-    "eu_residency": "EU data residency",
-    "self_hosting_or_eu": "Self-hosting or EU residency",
-    "no_training_on_inputs": "No training on inputs",
-    "fine_tuning": "Fine-tuning",
-    "redistribution": "Redistribution of weights",
-    "max_input_price": "Input price budget",
-    "max_output_price": "Output price budget",
-    "modalities": "Modalities",
-}
+LABELS = {item.name: item.label for item in INPUTS}
 
 
 @dataclasses.dataclass(frozen=True)
 class Requirements:
+    """What a buyer requires; a field per declared input, unset when not required."""
+
     commercial_use: bool = False
     self_hosting: bool = False
     eu_residency: bool = False
@@ -70,23 +147,21 @@ class Requirements:
         if unknown:
             raise RequirementsError(unknown[0], f"unknown requirement; use one of {sorted(known)}")
         values: dict[str, Any] = {}
-        for name in FLAG_FIELDS:
-            if name in data:
-                values[name] = _as_bool(name, data[name])
-        for name in PRICE_FIELDS:
-            if data.get(name) not in (None, ""):
-                values[name] = _as_price(name, data[name])
-        if "modalities" in data and data["modalities"] not in (None, ""):
-            values["modalities"] = _as_modalities(data["modalities"])
+        for item in INPUTS:
+            name = item.name
+            if item.kind == FLAG:
+                if name in data:
+                    values[name] = _as_bool(name, data[name])
+            elif data.get(name) not in (None, ""):
+                read = _as_price if item.kind == PRICE else _as_modalities
+                values[name] = read(name, data[name])
         return cls(**values)
 
     def requested(self) -> list[str]:
-        """The names of the requirements asked for, in the order findings are listed."""
-        names = [name for name in FLAG_FIELDS if getattr(self, name)]
-        names += [name for name in PRICE_FIELDS if getattr(self, name) is not None]
-        if self.modalities:
-            names.append("modalities")
-        return names
+        """The names of the requirements asked for (those not at their default), in the order
+        findings are listed."""
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        return [item.name for item in INPUTS if getattr(self, item.name) != defaults[item.name]]
 
 
 def _as_bool(field: str, value: Any) -> bool:
@@ -111,17 +186,17 @@ def _as_price(field: str, value: Any) -> Decimal:
     return price
 
 
-def _as_modalities(value: Any) -> frozenset[str]:
+def _as_modalities(field: str, value: Any) -> frozenset[str]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, Iterable) or isinstance(items, Mapping):
-        raise RequirementsError("modalities", "must be a list of modality names")
+        raise RequirementsError(field, "must be a list of modality names")
     cleaned = []
     for item in items:
         if not isinstance(item, str) or not item.strip():
-            raise RequirementsError("modalities", f"each modality must be a name, got {item!r}")
+            raise RequirementsError(field, f"each modality must be a name, got {item!r}")
         cleaned.append(item.strip().lower())
     allowed = set(Modality.objects.values_list("slug", flat=True))
     bad = sorted(set(cleaned) - allowed)
     if bad:
-        raise RequirementsError("modalities", f"unknown modality {bad[0]!r}; use {sorted(allowed)}")
+        raise RequirementsError(field, f"unknown modality {bad[0]!r}; use {sorted(allowed)}")
     return frozenset(cleaned)

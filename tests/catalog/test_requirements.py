@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
 
+from catalog.forms import FinderForm
 from catalog.models import AIModel, Licence, Provider
+from catalog.requirements.api import RequirementsCheckSerializer
 from catalog.requirements.check import (
     models_for_requirements,
     requirements_check,
     requirements_check_cached,
     requirements_results,
 )
-from catalog.requirements.inputs import Requirements, RequirementsError
-from catalog.requirements.rules import Outcome, Status
+from catalog.requirements.inputs import INPUTS, Requirements, RequirementsError
+from catalog.requirements.rules import RULES, Outcome, Status
 
 
 def _by_slug(results):
@@ -316,3 +319,46 @@ def test_models_alike_but_for_their_claims_are_sorted_apart(seeded_catalogue):
     assert judged["alike-0"].outcome != Outcome.FAILS
     for model in alike:
         assert model.pk in check.ids[judged[model.slug].outcome]
+
+
+def test_every_declared_requirement_is_a_field_of_the_finder_and_the_api_and_nothing_else():
+    # The form and the serializer build their fields from INPUTS: a copy cannot drift.
+    names = [item.name for item in INPUTS]
+    assert [f.name for f in dataclasses.fields(Requirements)] == names
+    assert list(RULES) == names
+
+    api_fields = list(RequirementsCheckSerializer().fields)
+    assert api_fields == [*names, "outcomes", "page", "page_size"]
+
+    form = FinderForm()
+    asked = [item.choice_of or item.name for item in INPUTS]
+    assert list(form.fields) == list(dict.fromkeys(asked))
+    for item in INPUTS:
+        if item.choice_of:
+            assert (item.name, item.question) in form.fields[item.choice_of].choices
+        else:
+            assert form.fields[item.name].label == item.question
+    radio_options = {
+        value for name in set(asked) - set(names) for value, _ in form.fields[name].choices
+    }
+    assert radio_options - {""} == {item.name for item in INPUTS if item.choice_of}
+
+
+def test_the_finder_form_passes_every_declared_requirement_to_the_selector(catalogue):
+    form = FinderForm(
+        {
+            "hosting": "eu_residency",
+            "fine_tuning": "on",
+            "max_input_price": "2",
+            "modalities": ["text"],
+        }
+    )
+    assert form.is_valid(), form.errors
+    mapping = form.requirements_mapping()
+    assert list(mapping) == [item.name for item in INPUTS]
+    assert Requirements.from_mapping(mapping) == Requirements(
+        eu_residency=True,
+        fine_tuning=True,
+        max_input_price=Decimal(2),
+        modalities=frozenset({"text"}),
+    )
