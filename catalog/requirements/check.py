@@ -61,10 +61,14 @@ NO_MODALITIES: frozenset[str] = frozenset()
 
 @dataclasses.dataclass(frozen=True)
 class _ClaimsRead:
-    """Subjects' claims by (subject, key): their facts and the claim a finding shows."""
+    """Subjects' claims by (subject, key): their facts and the claims a finding may show.
+
+    ``claim_ids`` holds, per subject and key, the first claim carrying each flag, and under
+    "" the first blocking claim, else the first claim.
+    """
 
     facts: dict[tuple[int, str], ClaimFacts] = dataclasses.field(default_factory=dict)
-    claim_ids: dict[tuple[int, str], int] = dataclasses.field(default_factory=dict)
+    claim_ids: dict[tuple[int, str], dict[str, int]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,10 +89,13 @@ class _Gathered:
             own.get((model_id, key)) or providers.get((provider_id, key)) for key in self.keys
         )
 
-    def claim_id(self, model_id: int, provider_id: int, key: str) -> int:
-        """The claim a finding under ``key`` shows: the first blocked one, else the first."""
+    def claim_id(self, model_id: int, provider_id: int, key: str, shows: str) -> int:
+        """The claim a finding under ``key`` shows: the first carrying the flag ``shows``;
+        for "" (or a flag no claim carries), the first blocking one, else the first."""
         found = self.own.claim_ids.get((model_id, key))
-        return found if found is not None else self.providers.claim_ids[provider_id, key]
+        if found is None:
+            found = self.providers.claim_ids[provider_id, key]
+        return found.get(shows) or found[""]
 
     def facts(
         self, model_id: int, provider_id: int, weights: str, licence: Licence | None
@@ -157,6 +164,10 @@ def _claim_facts(keys: list[str], subjects: models.Q) -> tuple[_ClaimsRead, _Cla
         output_field=models.BooleanField(),
     )
     conditioned = ~models.Q(condition="") | ~models.Q(scope_plan="") | ~models.Q(scope_region="")
+    flags = Claim.Flag.values
+    first_with_flag = {
+        f"first_{flag}_id": models.Min("id", filter=models.Q(value_flag=flag)) for flag in flags
+    }
     rows = (
         Claim.objects.filter(subjects, key__key__in=keys)
         .exclude(status=Claim.Status.RETIRED)
@@ -168,8 +179,9 @@ def _claim_facts(keys: list[str], subjects: models.Q) -> tuple[_ClaimsRead, _Cla
             first_conditioned_id=models.Min("id", filter=conditioned),
             first_disputed_id=models.Min("id", filter=models.Q(status=Claim.Status.DISPUTED)),
             first_review_id=models.Min("id", filter=models.Q(status=Claim.Status.NEEDS_REVIEW)),
+            # "" when some claim carries no flag (a flag sorts after it).
             low_flag=models.Min("value_flag"),
-            high_flag=models.Max("value_flag"),
+            **first_with_flag,
         )
         .values_list(
             "model_id",
@@ -181,7 +193,7 @@ def _claim_facts(keys: list[str], subjects: models.Q) -> tuple[_ClaimsRead, _Cla
             "first_disputed_id",
             "first_review_id",
             "low_flag",
-            "high_flag",
+            *first_with_flag,
         )
     )
     own, providers = _ClaimsRead(), _ClaimsRead()
@@ -197,7 +209,7 @@ def _claim_facts(keys: list[str], subjects: models.Q) -> tuple[_ClaimsRead, _Cla
         disputed,
         review,
         low,
-        high,
+        *with_flag,
     ) in rows:
         target = own if model_id is not None else providers
         subject = (model_id if model_id is not None else provider_id, key)
@@ -211,12 +223,13 @@ def _claim_facts(keys: list[str], subjects: models.Q) -> tuple[_ClaimsRead, _Cla
             blocked_id, blocked = review, Claim.Status.NEEDS_REVIEW
         else:
             blocked_id, blocked = None, ""
-        said = (blocked, low if low == high else None, first == conditioned)
+        firsts = {flag: pk for flag, pk in zip(flags, with_flag, strict=True) if pk is not None}
+        said = (blocked, frozenset(firsts) | {low}, first == conditioned)
         facts = interned.get(said)
         if facts is None:
             facts = interned[said] = ClaimFacts(*said)
         target.facts[subject] = facts
-        target.claim_ids[subject] = blocked_id or first
+        target.claim_ids[subject] = firsts | {"": blocked_id or first}
     return own, providers
 
 
@@ -417,7 +430,7 @@ def _with_evidence(
         for _name, verdict in found:
             if verdict.evidence == rules.EVIDENCE_CLAIM:
                 claim_ids[model.pk, verdict.key] = gathered.claim_id(
-                    model.pk, model.provider_id, verdict.key
+                    model.pk, model.provider_id, verdict.key, verdict.shows
                 )
             elif verdict.evidence == rules.EVIDENCE_PRICE:
                 price_sources[model.pk] = gathered.prices[model.pk].source_id

@@ -70,7 +70,7 @@ class ClaimFacts(NamedTuple):
     """
 
     blocked: str  # the status of the first disputed or awaiting-review claim, else ""
-    flag: str | None  # the flag the claims agree on; None when they disagree
+    flags: frozenset[str]  # the flags the claims carry, each once ("" for a claim without one)
     first_conditioned: bool  # whether the first claim has a condition, plan or region
 
 
@@ -104,6 +104,9 @@ class Verdict(NamedTuple):
     reason: str
     evidence: str = ""  # one of the EVIDENCE_* kinds, or "" when nothing is recorded
     key: str = ""  # the claim key or licence field the evidence is under
+    # For EVIDENCE_CLAIM, the flag whose first claim is shown; "" shows the first blocking
+    # claim, else the first claim.
+    shows: str = ""
 
 
 # Claim keys the rules read; a model's own claim wins over its provider's.
@@ -114,21 +117,39 @@ KEY_FINE_TUNING = "fine_tuning_api"
 USABLE_SURFACES = (Claim.Surface.ANY, Claim.Surface.API, Claim.Surface.ENTERPRISE)
 
 
-def modality_key(slug: str) -> str:
-    return f"{slug}_input"
+class ClaimNeed(NamedTuple):
+    """What a requirement asks of the claims under ``key``: the flag that meets it."""
+
+    key: str
+    meets: str  # Claim.Flag.YES or Claim.Flag.NO
+
+    @property
+    def fails(self) -> str:
+        return Claim.Flag.NO if self.meets == Claim.Flag.YES else Claim.Flag.YES
+
+
+# Which claim value meets each requirement decided from claims, declared here and nowhere
+# else. The key says what the provider does, the requirement what the buyer wants, so their
+# polarity may differ: "no training on our inputs" is met by training_use_of_input = no,
+# the one key read here whose polarity is inverted.
+CLAIM_NEEDS: dict[str, ClaimNeed] = {
+    "commercial_use": ClaimNeed(KEY_COMMERCIAL, meets=Claim.Flag.YES),
+    "eu_residency": ClaimNeed(KEY_EU, meets=Claim.Flag.YES),
+    "self_hosting_or_eu": ClaimNeed(KEY_EU, meets=Claim.Flag.YES),  # its EU half
+    "no_training_on_inputs": ClaimNeed(KEY_TRAINING, meets=Claim.Flag.NO),
+    "fine_tuning": ClaimNeed(KEY_FINE_TUNING, meets=Claim.Flag.YES),
+}
+
+
+def modality_need(slug: str) -> ClaimNeed:
+    """A modality the model is not recorded to handle is met by ``<slug>_input = yes``."""
+    return ClaimNeed(f"{slug}_input", meets=Claim.Flag.YES)
 
 
 def claim_keys(requirements: Requirements) -> list[str]:
     """The claim keys the requested requirements read, sorted."""
-    per_requirement = {
-        "commercial_use": [KEY_COMMERCIAL],
-        "eu_residency": [KEY_EU],
-        "self_hosting_or_eu": [KEY_EU],
-        "no_training_on_inputs": [KEY_TRAINING],
-        "fine_tuning": [KEY_FINE_TUNING],
-    }
-    keys = {key for name in requirements.requested() for key in per_requirement.get(name, [])}
-    keys |= {modality_key(slug) for slug in requirements.modalities}
+    keys = {CLAIM_NEEDS[name].key for name in requirements.requested() if name in CLAIM_NEEDS}
+    keys |= {modality_need(slug).key for slug in requirements.modalities}
     return sorted(keys)
 
 
@@ -143,32 +164,47 @@ def reads_modalities(requirements: Requirements) -> bool:
 # --- deciding from a claim or a licence ------------------------------------------------------
 
 
-def _by_claim(facts: ModelFacts, key: str, *, good: str, bad: str) -> Verdict:
-    """Decide from the claims under ``key``: ``good`` is the flag that meets the need."""
-    return _claims_verdict(facts.claims.get(key), key, good, bad)
+def _by_claim(facts: ModelFacts, need: ClaimNeed) -> Verdict:
+    """Decide from the claims under ``need.key``."""
+    return _claims_verdict(facts.claims.get(need.key), need)
 
 
 # Thousands of models share a few claim facts per key: each is put into words once.
 @functools.lru_cache(maxsize=4096)
-def _claims_verdict(claims: ClaimFacts | None, key: str, good: str, bad: str) -> Verdict:
-    """A disputed or awaiting-review claim decides nothing, nor do claims that disagree."""
+def _claims_verdict(claims: ClaimFacts | None, need: ClaimNeed) -> Verdict:
+    """Met when the claims say ``need.meets``, under conditions when the first claim has
+    one or when the others say it is only partly so; unmet when they say the opposite.
+
+    Unknown never counts as yes: no claim, a disputed or awaiting-review claim, claims
+    that disagree otherwise, and a flag of "unknown" all decide nothing. A finding shows
+    the claim that decided: the partial one for a partial answer, the dissenting one
+    when sources disagree.
+    """
+    key, meets, fails = need.key, need.meets, need.fails
     if claims is None:
         return Verdict(Status.UNKNOWN, f"No claim recorded for {key}.")
     if claims.blocked:
         status = Claim.Status(claims.blocked).label.lower()
         return Verdict(Status.UNKNOWN, f"{key} is {status}.", EVIDENCE_CLAIM, key)
-    flag = claims.flag
-    if flag is None:
-        return Verdict(Status.UNKNOWN, f"Sources disagree on {key}.", EVIDENCE_CLAIM, key)
-    if flag == good:
+    flags, partial = claims.flags, Claim.Flag.PARTIAL
+    if flags == {meets}:
         if claims.first_conditioned:
-            reason = f"{key} = {flag}, with a condition."
+            reason = f"{key} = {meets}, with a condition."
             return Verdict(Status.CONDITIONAL, reason, EVIDENCE_CLAIM, key)
-        return Verdict(Status.MET, f"{key} = {flag}.", EVIDENCE_CLAIM, key)
-    if flag == Claim.Flag.PARTIAL:
-        return Verdict(Status.CONDITIONAL, f"{key} is only partly met.", EVIDENCE_CLAIM, key)
-    if flag == bad:
-        return Verdict(Status.UNMET, f"{key} = {flag}.", EVIDENCE_CLAIM, key)
+        return Verdict(Status.MET, f"{key} = {meets}.", EVIDENCE_CLAIM, key)
+    if flags == {partial}:
+        reason = f"{key} is only partly met."
+        return Verdict(Status.CONDITIONAL, reason, EVIDENCE_CLAIM, key, partial)
+    if flags == {meets, partial}:
+        reason = f"{key} = {meets}, but another source says only partly."
+        return Verdict(Status.CONDITIONAL, reason, EVIDENCE_CLAIM, key, partial)
+    if flags == {fails}:
+        return Verdict(Status.UNMET, f"{key} = {fails}.", EVIDENCE_CLAIM, key)
+    if len(flags) > 1:
+        said = " / ".join(sorted(flag or "no flag" for flag in flags))
+        dissent = next((f for f in (fails, partial, Claim.Flag.UNKNOWN) if f in flags), "")
+        reason = f"Sources disagree on {key} ({said})."
+        return Verdict(Status.UNKNOWN, reason, EVIDENCE_CLAIM, key, dissent)
     return Verdict(Status.UNKNOWN, f"{key} is not known.", EVIDENCE_CLAIM, key)
 
 
@@ -203,7 +239,7 @@ def _commercial_use(facts: ModelFacts, req: Requirements) -> Verdict:
     if facts.weights == AIModel.Weights.OPEN:
         # Open weights: the licence on the weights decides, even when it is unknown.
         return _by_licence(facts, "commercial_use", "commercial use")
-    return _by_claim(facts, KEY_COMMERCIAL, good="yes", bad="no")
+    return _by_claim(facts, CLAIM_NEEDS["commercial_use"])
 
 
 def _self_hosting(facts: ModelFacts, req: Requirements) -> Verdict:
@@ -215,7 +251,7 @@ def _self_hosting(facts: ModelFacts, req: Requirements) -> Verdict:
 
 
 def _eu_residency(facts: ModelFacts, req: Requirements) -> Verdict:
-    return _by_claim(facts, KEY_EU, good="yes", bad="no")
+    return _by_claim(facts, CLAIM_NEEDS["eu_residency"])
 
 
 _RANK = {Status.MET: 0, Status.CONDITIONAL: 1, Status.UNMET: 2, Status.UNKNOWN: 3}
@@ -236,13 +272,13 @@ def _no_training_on_inputs(facts: ModelFacts, req: Requirements) -> Verdict:
         return Verdict(
             Status.MET, "Self-hosted: inputs never reach the provider.", EVIDENCE_LICENCE
         )
-    return _by_claim(facts, KEY_TRAINING, good="no", bad="yes")
+    return _by_claim(facts, CLAIM_NEEDS["no_training_on_inputs"])
 
 
 def _fine_tuning(facts: ModelFacts, req: Requirements) -> Verdict:
     if facts.weights == AIModel.Weights.OPEN and facts.licence is not None:
         return _by_licence(facts, "fine_tuning", "fine-tuning")
-    return _by_claim(facts, KEY_FINE_TUNING, good="yes", bad="no")
+    return _by_claim(facts, CLAIM_NEEDS["fine_tuning"])
 
 
 def _redistribution(facts: ModelFacts, req: Requirements) -> Verdict:
@@ -283,7 +319,7 @@ def _modalities(facts: ModelFacts, req: Requirements) -> Verdict:
     handles = Verdict(Status.MET, f"Handles {', '.join(sorted(req.modalities))}.")
     # A modality the model is not recorded to handle may still be claimed for it.
     for slug in sorted(req.modalities - recorded):
-        verdict = _by_claim(facts, modality_key(slug), good="yes", bad="no")
+        verdict = _by_claim(facts, modality_need(slug))
         if verdict.status != Status.MET:
             if not verdict.evidence and recorded:
                 listed = ", ".join(sorted(recorded))

@@ -77,9 +77,24 @@ def _latest_prices() -> Prefetch:
 
 
 @dataclass
+class ClaimValue:
+    """One claim's value in a cell: what it says, linked to the claim and its source."""
+
+    text: str  # the value with its scope and condition
+    claim: Claim
+
+    @property
+    def status_label(self) -> str:
+        """The claim's status when it is not current (disputed, needs review), else ""."""
+        if self.claim.status == Claim.Status.CURRENT:
+            return ""
+        return self.claim.get_status_display()
+
+
+@dataclass
 class Cell:
     text: str
-    claims: list[Claim] = field(default_factory=list)
+    values: list[ClaimValue] = field(default_factory=list)  # when the cell shows claims
     link: str = ""  # where the evidence is, when it is not a claim
     tone: str = ""  # css hint: good / warn / bad / unknown
 
@@ -102,10 +117,18 @@ def _claims_by_key(claims: list[Claim]) -> dict[str, list[Claim]]:
     return by_key
 
 
+def _claims_in_force() -> QuerySet[Claim]:
+    """The claims a compare cell shows: those in force, as on the provider page, so a
+    disputed or doubted fact is shown with each of its values, marked, never dropped."""
+    return Claim.objects.exclude(status=Claim.Status.RETIRED).select_related("key", "source")
+
+
 def _claims_cell(claims: list[Claim]) -> Cell:
+    """Every claim's value, each with its evidence; a cell holding a disputed or
+    awaiting-review claim is toned unknown, since no one value of it is established."""
     if not claims:
         return Cell(text="Not recorded", tone="unknown")
-    parts = []
+    values = []
     for claim in claims:
         text = claim.display_value
         scope = ", ".join(
@@ -121,11 +144,19 @@ def _claims_cell(claims: list[Claim]) -> Cell:
             text = f"{text} ({scope})"
         if claim.condition:
             text = f"{text} — {claim.condition}"
-        parts.append(text)
-    tone = {"yes": "good", "partial": "warn", "no": "bad", "unknown": "unknown"}.get(
-        claims[0].value_flag, ""
+        values.append(ClaimValue(text=text, claim=claim))
+    if any(value.status_label for value in values):
+        tone = "unknown"
+    else:
+        tone = {"yes": "good", "partial": "warn", "no": "bad", "unknown": "unknown"}.get(
+            claims[0].value_flag, ""
+        )
+    # The text compares cells (``CompareRow.differs``): a status is part of what a cell says.
+    text = "; ".join(
+        f"{value.text} [{value.status_label.lower()}]" if value.status_label else value.text
+        for value in values
     )
-    return Cell(text="; ".join(parts), claims=claims, tone=tone)
+    return Cell(text=text, values=values, tone=tone)
 
 
 _RATING_TONE = {
@@ -143,13 +174,7 @@ def compare_providers(*, slugs: list[str]) -> tuple[list[Provider], list[Compare
         for p in providers_annotated()
         .filter(slug__in=slugs)
         .prefetch_related(
-            Prefetch(
-                "claims",
-                queryset=Claim.objects.filter(status=Claim.Status.CURRENT).select_related(
-                    "key", "source"
-                ),
-                to_attr="current_claims",
-            ),
+            Prefetch("claims", queryset=_claims_in_force(), to_attr="claims_in_force"),
             Prefetch(
                 "models",
                 queryset=AIModel.objects.select_related("licence").prefetch_related(
@@ -234,7 +259,7 @@ def compare_providers(*, slugs: list[str]) -> tuple[list[Provider], list[Compare
             price_cells.append(Cell(text="Not recorded", tone="unknown"))
     add("Price", price_cells, "Commercial")
 
-    by_provider = [_claims_by_key(p.current_claims) for p in providers]
+    by_provider = [_claims_by_key(p.claims_in_force) for p in providers]
     keys: dict[str, Any] = {}
     for claims in by_provider:
         for key, items in claims.items():
@@ -359,13 +384,7 @@ def compare_models(*, slugs: list[str]) -> tuple[list[AIModel], list[CompareRow]
         .prefetch_related(
             "modalities",
             _latest_prices(),
-            Prefetch(
-                "claims",
-                queryset=Claim.objects.filter(status=Claim.Status.CURRENT).select_related(
-                    "key", "source"
-                ),
-                to_attr="current_claims",
-            ),
+            Prefetch("claims", queryset=_claims_in_force(), to_attr="claims_in_force"),
         )
     }
     missing = [s for s in slugs if s not in found]
@@ -450,7 +469,7 @@ def compare_models(*, slugs: list[str]) -> tuple[list[AIModel], list[CompareRow]
         [Cell(text=AssessmentVerdict(m.provider_verdict).label) for m in models],
         "GDPR",
     )
-    by_model = [_claims_by_key(m.current_claims) for m in models]
+    by_model = [_claims_by_key(m.claims_in_force) for m in models]
     keys: dict[str, Any] = {}
     for claims in by_model:
         for key, items in claims.items():

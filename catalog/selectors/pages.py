@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -97,10 +98,35 @@ class ClaimRow(TypedDict):
 VERIFICATIONS_SHOWN = 5
 
 
+@dataclass(frozen=True)
+class CheckDates:
+    """A single "last checked" line over many claims: the newest check, and beside it the
+    oldest check still in force, so neither a fresh claim hides a stale one nor the reverse."""
+
+    newest: dt.date | None  # the last day any claim shown was read
+    oldest: dt.date | None  # the least recently checked current claim's date
+
+
+def check_dates(rows: Iterable[ClaimRow]) -> CheckDates:
+    """The check dates of claim rows (``_claim_rows``): newest over every claim shown,
+    oldest over the current ones, as the home page's "Oldest claim" counts them."""
+    newest: dt.date | None = None
+    oldest: dt.date | None = None
+    for row in rows:
+        checked = row["checked_at"]
+        if checked is None:
+            continue
+        newest = max(newest or checked, checked)
+        if not row["status"]:
+            oldest = min(oldest or checked, checked)
+    return CheckDates(newest=newest, oldest=oldest)
+
+
 @dataclass
 class ProviderPage:
     provider: Provider
     claim_groups: list[tuple[str, list[ClaimRow]]]
+    checked: CheckDates
     assessment: Assessment | None
     rating_rows: list[RatingRow]
     models: list[AIModel]
@@ -268,13 +294,9 @@ def provider_page(*, slug: str) -> ProviderPage:
     if provider is None:
         raise Http404(f"No provider is catalogued as “{slug}”.")
     groups: dict[str, list[ClaimRow]] = defaultdict(list)
-    oldest_check: dt.date | None = None
-    for row in _claim_rows(claims=Claim.objects.filter(provider=provider)):
+    rows = _claim_rows(claims=Claim.objects.filter(provider=provider))
+    for row in rows:
         groups[row["group"]].append(row)
-        # What compare's providers_annotated() computes in SQL, taken from the rows already read.
-        if not row["status"] and row["checked_at"]:
-            oldest_check = min(oldest_check or row["checked_at"], row["checked_at"])
-    provider.oldest_check = oldest_check
     claim_groups = [
         (label, groups[value]) for value, label in ClaimKeyGroup.choices if groups.get(value)
     ]
@@ -347,6 +369,7 @@ def provider_page(*, slug: str) -> ProviderPage:
     return ProviderPage(
         provider=provider,
         claim_groups=claim_groups,
+        checked=check_dates(rows),
         assessment=assessment,
         rating_rows=rating_rows,
         models=models,
