@@ -344,7 +344,7 @@ def test_every_declared_requirement_is_a_field_of_the_finder_and_the_api_and_not
     assert radio_options - {""} == {item.name for item in INPUTS if item.choice_of}
 
 
-def test_the_finder_form_passes_every_declared_requirement_to_the_selector(catalogue):
+def test_the_finder_form_passes_every_declared_requirement_to_the_selector(seeded_catalogue):
     form = FinderForm(
         {
             "hosting": "eu_residency",

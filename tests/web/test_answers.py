@@ -28,10 +28,10 @@ def _training_finding(result):
     return next(f for f in result.findings if f.requirement == "no_training_on_inputs")
 
 
-def test_the_finder_lists_mistrals_api_models_as_meeting_no_training_on_inputs(client, seeded):
+def test_the_finder_lists_mistrals_api_models_as_meeting_no_training_on_inputs(client, mistral):
     assert (
         set(
-            AIModel.objects.filter(provider=seeded, weights="api_only").values_list(
+            AIModel.objects.filter(provider=mistral, weights="api_only").values_list(
                 "slug", flat=True
             )
         )
@@ -53,7 +53,7 @@ def test_the_finder_lists_mistrals_api_models_as_meeting_no_training_on_inputs(c
     assert "training_use_of_input = no, but another source says only partly." in _text(response)
 
 
-def test_the_api_check_lists_mistrals_api_models_as_meeting_no_training_on_inputs(client, seeded):
+def test_the_api_check_lists_mistrals_api_models_as_meeting_no_training_on_inputs(client, mistral):
     response = client.post(
         "/api/v1/requirements/check",
         json.dumps({"no_training_on_inputs": True, "outcomes": ["conditional"], "page_size": 100}),
@@ -112,7 +112,7 @@ def _provider_with_training_claims(*flags_and_statuses: tuple[str, str]) -> AIMo
     ],
 )
 def test_training_claims_decide_no_training_on_inputs_by_what_they_say(
-    seeded, claims, status, cited
+    mistral, claims, status, cited
 ):
     model = _provider_with_training_claims(*claims)
     (result,) = requirements_results(
@@ -124,7 +124,7 @@ def test_training_claims_decide_no_training_on_inputs_by_what_they_say(
         assert result.outcome == Outcome.FAILS
 
 
-def test_disagreeing_sources_are_named_with_what_each_says(seeded):
+def test_disagreeing_sources_are_named_with_what_each_says(mistral):
     model = _provider_with_training_claims(("no", "current"), ("yes", "current"))
     (result,) = requirements_results(
         requirements=Requirements(no_training_on_inputs=True), model_ids=[model.pk]
@@ -138,7 +138,7 @@ def _rows(response) -> dict:
     return {row.label: row for _group, rows in response.context["groups"] for row in rows}
 
 
-def test_compare_shows_mistrals_disputed_data_hosting_with_both_values_and_evidence(client, seeded):
+def test_compare_shows_mistrals_disputed_data_hosting_with_both_values_and_evidence(client, mistral):
     response = client.get("/compare/", {"providers": "mistral,anthropic"})
     assert response.status_code == 200
     rows = _rows(response)
@@ -161,7 +161,7 @@ def test_compare_shows_mistrals_disputed_data_hosting_with_both_values_and_evide
     assert "EU infrastructure (Paris / Frankfurt)" in _text(response)
 
 
-def test_compare_keeps_the_eu_residency_row_when_its_claims_are_disputed(client, seeded):
+def test_compare_keeps_the_eu_residency_row_when_its_claims_are_disputed(client, mistral):
     rows = _rows(client.get("/compare/", {"providers": "mistral,anthropic"}))
     residency = rows["EU data residency"]
     mistral, anthropic = residency.cells
@@ -173,8 +173,8 @@ def test_compare_keeps_the_eu_residency_row_when_its_claims_are_disputed(client,
     assert residency.differs
 
 
-def test_the_provider_page_says_its_newest_check_with_the_oldest_in_force_beside_it(client, seeded):
-    in_force = Claim.objects.filter(provider=seeded).exclude(status=Claim.Status.RETIRED)
+def test_the_provider_page_says_its_newest_check_with_the_oldest_in_force_beside_it(client, mistral):
+    in_force = Claim.objects.filter(provider=mistral).exclude(status=Claim.Status.RETIRED)
     newest = max(in_force.values_list("checked_at", flat=True))
     oldest = min(in_force.filter(status="current").values_list("checked_at", flat=True))
     assert (newest, oldest) == (dt.date(2026, 4, 18), dt.date(2024, 8, 7))
