@@ -102,7 +102,9 @@ def selector_errors(selectors: list[str]) -> list[str]:
 
 def normalise(text: str) -> str:
     """NFKC, no invisible format characters, one space between words, one line per block."""
-    text = unicodedata.normalize("NFKC", text)
+    # An acute accent standing alone is an apostrophe typed on a European keyboard; NFKC
+    # would make it a space and a combining accent.
+    text = unicodedata.normalize("NFKC", text.replace("\u00b4", "\u2019"))
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     text = text.replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
     lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
