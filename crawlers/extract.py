@@ -51,15 +51,15 @@ ALWAYS_DROP = (
     "[role=alertdialog], [role=region][aria-label*=cookie i], "
     "[role=region][aria-label*=consent i], "
     # Consent managers by name: Cookiebot, Didomi, Usercentrics, TrustArc, Quantcast, Osano,
-    # Iubenda, Cookie Script, Complianz, CookieYes, Termly, Klaro, Borlabs, Cookie Notice,
-    # CookieConsent, Axeptio, Sourcepoint, consentmanager, Civic, Google's Funding Choices.
+    # Iubenda, Cookie Script, Complianz, CookieYes, Termly, Klaro, Borlabs, CookieConsent,
+    # Axeptio, Sourcepoint, consentmanager, Civic, Google's Funding Choices.
     "[id^=CybotCookiebot], #didomi-host, [class*=didomi-popup], [class*=didomi-notice], "
     "#usercentrics-root, #usercentrics-cmp-ui, #truste-consent-track, #consent_blackbar, "
     ".truste_box_overlay, .truste_overlay, [class*=qc-cmp2], [id*=qc-cmp2], "
     "[class*=osano-cm-], #iubenda-cs-banner, [id^=cookiescript_injected], "
     "#cmplz-cookiebanner-container, [class*=cmplz-cookiebanner], [class*=cky-consent], "
     ".cky-modal, #termly-code-snippet-support, [class^=termly-styles-root], #klaro, .klaro, "
-    "#BorlabsCookieBox, #cookie-notice, #cc-main, .cc-window, #cc_div, #axeptio_overlay, "
+    "#BorlabsCookieBox, #cc-main, .cc-window, #cc_div, #axeptio_overlay, "
     "[id^=sp_message_container], #cmpbox, #cmpbox2, #ccc, .fc-consent-root"
 )
 # Navigation, dropped inside the selected part too: a menu or a breadcrumb is not the document.
