@@ -9,8 +9,8 @@ from django.utils import timezone
 from catalog.models import Claim, Verification
 from crawlers.extract import content_hash, extract
 from crawlers.models import Check, CrawlSettings, Version
-from tests.crawlers.conftest import make_claim, make_source, run_check
 from tests.crawlers.server import Page
+from tests.factories import make_claim, make_source, run_check
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from catalog.models import Claim, Verification
 from crawlers.matching import find_quote
-from tests.crawlers.conftest import corpus_page, make_claim, make_source, run_check
 from tests.crawlers.server import Page
+from tests.factories import corpus_page, make_claim, make_source, run_check
 
 pytestmark = pytest.mark.django_db
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from crawlers.selectors import triage_entries
-from tests.crawlers.conftest import make_claim, make_source, run_check
 from tests.crawlers.server import Page
 from tests.crawlers.test_fetch import CANCEL_QUOTE, KEPT_QUOTE, REMOVED, TERMS, TRAINING_QUOTE
 from tests.crawlers.test_views import user
+from tests.factories import make_claim, make_source, run_check
 
 pytestmark = pytest.mark.django_db
 
