@@ -548,6 +548,9 @@ class VerificationMethod(models.TextChoices):
 class VerificationOutcome(models.TextChoices):
     CONFIRMED = "confirmed", "Confirmed"
     CONTRADICTED = "contradicted", "Contradicted"
+    # The quote's passage is there, but not its exact words (crawlers.matching): a curator
+    # decides, since one word there can be a negation, a modal verb or a number.
+    CHANGED_WORDING = "changed_wording", "Changed wording"
     INCONCLUSIVE = "inconclusive", "Inconclusive"
     ERROR = "error", "Error"
 

@@ -9,11 +9,14 @@ What counts as the document's text, decided once here:
 - only visible text: scripts, styles, templates, hidden elements and form controls go, so a
   Next.js payload that repeats the page does not count, and neither does link targets'
   ``href`` (per-render tracking ids there are not a change of terms);
-- dialogs and cookie or consent banners go, so a banner that changes on every request is not
-  a change; without keep selectors, navigation, headers, footers and asides go as well (with
-  selectors, the curator has said where the document is, and a header inside it may hold
-  its "Effective" date);
-- block elements become lines; Unicode is NFKC-normalised, invisible format characters
+- dialogs and cookie or consent banners go (the common consent managers by their ids and
+  classes, and any dialog), so a banner that changes on every request is not a change;
+- navigation and breadcrumbs go, inside the selected part too; without keep selectors,
+  headers, footers and asides go as well (with selectors, the curator has said where the
+  document is, and a header inside it may hold its "Effective" date);
+- whitespace is read as a browser renders it: line breaks in the source inside a paragraph
+  are spaces (only ``pre`` keeps them), block elements become lines; so a page whose source
+  was re-wrapped reads the same. Unicode is NFKC-normalised, invisible format characters
   (U+200B, U+2060, U+FEFF, soft hyphens...) are removed and whitespace is collapsed.
 """
 
@@ -32,7 +35,7 @@ from bs4.dammit import UnicodeDammit
 from crawlers.errors import CrawlerError
 
 # Bump when the rules below change, so re-extraction of old bodies is recognised as ours.
-EXTRACTOR_REVISION = 1
+EXTRACTOR_REVISION = 2
 
 MAX_PDF_PAGES = 500
 
@@ -44,12 +47,28 @@ ALWAYS_DROP = (
     # about cookies that must stay.
     "[id*=cookie-banner i], [class*=cookie-banner i], [id*=cookiebanner i], "
     "[class*=cookiebanner i], [id*=cookie-consent i], [class*=cookie-consent i], "
-    "[id*=consent-banner i], [class*=consent-banner i], [id*=onetrust i], [class*=onetrust i]"
+    "[id*=consent-banner i], [class*=consent-banner i], [id*=onetrust i], [class*=onetrust i], "
+    "[role=alertdialog], [role=region][aria-label*=cookie i], "
+    "[role=region][aria-label*=consent i], "
+    # Consent managers by name: Cookiebot, Didomi, Usercentrics, TrustArc, Quantcast, Osano,
+    # Iubenda, Cookie Script, Complianz, CookieYes, Termly, Klaro, Borlabs, CookieConsent,
+    # Axeptio, Sourcepoint, consentmanager, Civic, Google's Funding Choices.
+    "[id^=CybotCookiebot], #didomi-host, [class*=didomi-popup], [class*=didomi-notice], "
+    "#usercentrics-root, #usercentrics-cmp-ui, #truste-consent-track, #consent_blackbar, "
+    ".truste_box_overlay, .truste_overlay, [class*=qc-cmp2], [id*=qc-cmp2], "
+    "[class*=osano-cm-], #iubenda-cs-banner, [id^=cookiescript_injected], "
+    "#cmplz-cookiebanner-container, [class*=cmplz-cookiebanner], [class*=cky-consent], "
+    ".cky-modal, #termly-code-snippet-support, [class^=termly-styles-root], #klaro, .klaro, "
+    "#BorlabsCookieBox, #cc-main, .cc-window, #cc_div, #axeptio_overlay, "
+    "[id^=sp_message_container], #cmpbox, #cmpbox2, #ccc, .fc-consent-root"
+)
+# Navigation, dropped inside the selected part too: a menu or a breadcrumb is not the document.
+NAVIGATION = (
+    "nav, [role=navigation], [aria-label*=breadcrumb i], [class*=breadcrumb i], "
+    "[id*=breadcrumb i], [itemtype*=BreadcrumbList i]"
 )
 # Page furniture, dropped only when no selector says where the document is.
-STRUCTURAL_BOILERPLATE = (
-    "nav, header, footer, aside, [role=navigation], [role=banner], [role=contentinfo]"
-)
+STRUCTURAL_BOILERPLATE = f"{NAVIGATION}, header, footer, aside, [role=banner], [role=contentinfo]"
 BLOCK_TAGS = {
     "address", "article", "blockquote", "br", "dd", "details", "div", "dl", "dt",
     "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "li", "main", "ol",
@@ -58,6 +77,8 @@ BLOCK_TAGS = {
 }  # fmt: skip
 
 _SPACES = re.compile(r"[^\S\n]+")
+# What HTML counts as whitespace between words (a no-break space is not).
+_HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
 _NEWLINES = re.compile(r"\n+")
 
 
@@ -81,7 +102,9 @@ def selector_errors(selectors: list[str]) -> list[str]:
 
 def normalise(text: str) -> str:
     """NFKC, no invisible format characters, one space between words, one line per block."""
-    text = unicodedata.normalize("NFKC", text)
+    # An acute accent standing alone is an apostrophe typed on a European keyboard; NFKC
+    # would make it a space and a combining accent.
+    text = unicodedata.normalize("NFKC", text.replace("\u00b4", "\u2019"))
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     text = text.replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
     lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
@@ -111,8 +134,15 @@ def _select_all(root: BeautifulSoup | Tag, selector: str) -> list[Tag]:
 
 
 def _text_of(nodes: list[Tag]) -> str:
+    """The nodes' text as a browser lays it out: a line per block, source line breaks as
+    spaces except inside ``pre``."""
     pieces: list[str] = []
     for node in nodes:
+        preformatted = set()
+        if isinstance(node, Tag):
+            blocks = [node] if node.name == "pre" else []
+            for pre in [*blocks, *node.find_all("pre")]:
+                preformatted.update(id(string) for string in pre.find_all(string=True))
         for element in node.descendants if isinstance(node, Tag) else [node]:
             if isinstance(element, Tag):
                 if element.name in BLOCK_TAGS:
@@ -125,7 +155,8 @@ def _text_of(nodes: list[Tag]) -> str:
                 "Declaration",
             ):
                 continue
-            pieces.append(str(element))
+            text = str(element)
+            pieces.append(text if id(element) in preformatted else _HTML_SPACE.sub(" ", text))
         pieces.append("\n")
     return "".join(pieces)
 
@@ -159,6 +190,10 @@ def extract_html(
             if not any(id(parent) in chosen for parent in element.parents)
         ]
         unique = list({id(element): element for element in roots}.values())
+        for root in unique:
+            for element in _select_all(root, NAVIGATION):
+                if not element.decomposed:
+                    element.decompose()
     else:
         main = _select_all(soup, "main")
         unique = main[:1] if main else [soup.body or soup]

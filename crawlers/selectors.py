@@ -52,14 +52,34 @@ class TriageEntry:
     source: Source
     check: Check | None
     diff: str
-    flagged: list[tuple[Claim, Verification]] = field(default_factory=list)
+    flagged: list[tuple[Claim, Verification, Verification]] = field(default_factory=list)
+
+
+DEMOTING = (Verification.Outcome.CONTRADICTED, Verification.Outcome.CHANGED_WORDING)
+
+
+def demoting_verification(checks: list[Verification]) -> Verification | None:
+    """The source check that sent a claim to review, from its source checks newest first.
+
+    That is the first contradiction or changed wording since the quote was last confirmed:
+    the later checks that still miss the quote (an unchanged page read the next day) did not
+    cause anything, and failed reads in between neither confirm nor refute.
+    """
+    cause = None
+    for verification in checks:
+        if verification.outcome == Verification.Outcome.CONFIRMED:
+            break
+        if verification.outcome in DEMOTING:
+            cause = verification
+    return cause
 
 
 def triage_entries() -> list[TriageEntry]:
     """Claims waiting for review after a source check, grouped by the check that flagged them.
 
-    Each entry holds the check whose text no longer holds the claims' quotes, the diff that
-    check saw (previous text → new text), and the claims with their contradicting verification.
+    Each entry holds the check that first missed the claims' quotes (not the latest one,
+    which may be a later, unchanged read), the diff that check saw (previous text → new
+    text), and each claim with that verification and its latest source check.
     """
     latest_checks = Verification.objects.filter(method=Verification.Method.SOURCE_CHECK).order_by(
         "-checked_at", "-id"
@@ -71,12 +91,10 @@ def triage_entries() -> list[TriageEntry]:
     )
     groups: dict[tuple[int, int | None], TriageEntry] = {}
     for claim in claims:
-        contradiction = next(
-            (v for v in claim.checks if v.outcome == Verification.Outcome.CONTRADICTED), None
-        )
-        if contradiction is None:
+        cause = demoting_verification(claim.checks)
+        if cause is None:
             continue
-        check_id = contradiction.evidence.get("check_id")
+        check_id = cause.evidence.get("check_id")
         key = (claim.source_id, check_id)
         if key not in groups:
             check = (
@@ -88,7 +106,7 @@ def triage_entries() -> list[TriageEntry]:
             if check is not None and check.version is not None and check.is_change:
                 diff = version_diff(old=check.previous_version, new=check.version)
             groups[key] = TriageEntry(source=claim.source, check=check, diff=diff)
-        groups[key].flagged.append((claim, contradiction))
+        groups[key].flagged.append((claim, cause, claim.checks[0]))
     return sorted(
         groups.values(),
         key=lambda e: e.check.finished_at.isoformat() if e.check and e.check.finished_at else "",

@@ -338,9 +338,16 @@ def _version_for(
     cause: str,
     now: dt.datetime,
 ) -> Version:
-    """The source's version with this text, created when the text has never been seen."""
+    """The source's version with this text, created when the text has never been seen.
+
+    The current version stands for any text with the same words in the same order: a text
+    that differs only in where its lines break (a page read by an earlier extractor, which
+    kept the source's line breaks inside paragraphs) is not a new version.
+    """
     current = crawl.current_version
-    if current is not None and current.content_hash == extracted.content_hash:
+    if current is not None and (
+        current.content_hash == extracted.content_hash or _same_words(current.text, extracted.text)
+    ):
         return current
     # One query answers both "was this text seen before?" and "what number comes next?".
     found = Version.objects.filter(source_id=crawl.source_id).aggregate(
@@ -365,6 +372,11 @@ def _version_for(
         remove_selectors=crawl.remove_selectors,
         extractor_revision=EXTRACTOR_REVISION,
     )
+
+
+def _same_words(old: str, new: str) -> bool:
+    """Do two extracted texts hold the same words, whatever their line layout?"""
+    return old.split() == new.split()
 
 
 def _rules_changed(crawl: CrawlSettings, version: Version) -> bool:
@@ -424,6 +436,17 @@ def _reextract_locked(*, crawl: CrawlSettings, reason: str, now: dt.datetime) ->
     check.outcome = (
         Check.Outcome.REEXTRACTED if version.pk != current.pk else Check.Outcome.UNCHANGED
     )
+    if version.pk == current.pk and _rules_changed(crawl, current):
+        # Today's rules read the same words from this body: the stored text stands for them,
+        # so the next checks do not re-extract it again and again.
+        rules = {
+            "keep_selectors": crawl.keep_selectors,
+            "remove_selectors": crawl.remove_selectors,
+            "extractor_revision": EXTRACTOR_REVISION,
+        }
+        Version.objects.filter(pk=current.pk).update(**rules)
+        for name, value in rules.items():
+            setattr(current, name, value)
     check.version = version
     check.save()
     crawl.current_version = version
@@ -524,7 +547,12 @@ def _check_record(
         if current is not None and not result.not_modified and _rules_changed(crawl, current):
             # Selectors were edited since the last version: whatever that edit alone
             # changes is recorded as a re-extraction, not as the provider's change.
-            _reextract_locked(crawl=crawl, reason="selectors edited", now=now)
+            edited = (crawl.keep_selectors, crawl.remove_selectors) != (
+                current.keep_selectors,
+                current.remove_selectors,
+            )
+            reason = "selectors edited" if edited else "extraction rules revised"
+            _reextract_locked(crawl=crawl, reason=reason, now=now)
         previous = crawl.current_version
         if result.not_modified:  # 304 Not Modified
             if previous is None:

@@ -3,7 +3,10 @@
 After every check, ``claims_reverify`` records one verification per live claim citing the
 source. Nothing here rewrites a claim's value:
 
-- quote found: *confirmed*, and the claim's ``checked_at`` becomes today;
+- quote found (its words there, in order: ``crawlers.matching``): *confirmed*, and the
+  claim's ``checked_at`` becomes today;
+- quote located but worded differently: *changed wording*, with the passage and the differing
+  words in the evidence, and a *current* claim becomes *needs review*;
 - quote not found: *contradicted*, and a *current* claim becomes *needs review*;
 - no quote, or a page that could not be read: *inconclusive*, and the claim is left as it
   was; while a source keeps failing the same way, one inconclusive verification per claim
@@ -89,14 +92,28 @@ def _verification_for(*, claim: Claim, check: Check, index: TextIndex | None) ->
                 claim._change_reason = f"Source re-check {check.pk}: quote found"
                 claim.save(update_fields=["checked_at", "updated_at"])
         else:
-            outcome = Verification.Outcome.CONTRADICTED
-            note = (
-                f"The evidence quote is no longer in the source (best match {match.score:.2f}, "
-                f"needed {MATCH_THRESHOLD:.2f})."
-            )
+            if match.near_miss:
+                outcome = Verification.Outcome.CHANGED_WORDING
+                evidence["passage"] = match.excerpt[:500]
+                evidence["differences"] = [
+                    {"quote": quote, "page": page} for quote, page in match.differences
+                ]
+                note = (
+                    "The source has the quote's passage, but in different words: "
+                    + "; ".join(_difference_text(q, p) for q, p in match.differences[:10])
+                    + "."
+                )
+                reason = "quote's wording changed"
+            else:
+                outcome = Verification.Outcome.CONTRADICTED
+                note = (
+                    "The evidence quote is no longer in the source (best match "
+                    f"{match.score:.2f}, needed {MATCH_THRESHOLD:.2f})."
+                )
+                reason = "quote not found"
             if claim.status == Claim.Status.CURRENT:
                 claim.status = Claim.Status.NEEDS_REVIEW
-                claim._change_reason = f"Source re-check {check.pk}: quote not found"
+                claim._change_reason = f"Source re-check {check.pk}: {reason}"
                 claim.save(update_fields=["status", "updated_at"])
     return Verification(
         claim=claim,
@@ -107,3 +124,11 @@ def _verification_for(*, claim: Claim, check: Check, index: TextIndex | None) ->
         match_score=score,
         evidence=evidence,
     )
+
+
+def _difference_text(quote: str, page: str) -> str:
+    if not page:
+        return f"“{quote}” is missing"
+    if not quote:
+        return f"“{page}” was added"
+    return f"“{quote}” now reads “{page}”"
