@@ -169,25 +169,21 @@ def test_after_the_quote_is_dropped_the_page_keeps_where_it_stood_and_says_it_is
     assert "The newest check that read the source, on" in html and "did not find it." in html
 
 
-def test_a_quote_never_found_in_any_stored_text_says_so(client, server, provider, claim_key):
+def test_a_quote_never_found_says_so_and_a_claim_without_a_quote_says_nothing_of_versions(
+    client, server, provider, claim_key
+):
     server.route("/privacy", Page(DROPPED))
     source = make_source(server.url("/privacy"), provider=provider)
     claim = make_claim(source=source, provider=provider, key=claim_key, quote=QUOTE)
+    unquoted = make_claim(source=source, provider=provider, key=claim_key, quote="x")
+    Claim.objects.filter(pk=unquoted.pk).update(evidence_quote="")
     run_check(source)
 
     html = _flat(_page(client, claim))
     assert "This quote has not been found in any stored text of its source." in html
     assert "Found in version" not in html
 
-
-def test_a_claim_without_a_quote_says_nothing_of_versions(client, server, provider, claim_key):
-    server.route("/privacy", Page(PAGE))
-    source = make_source(server.url("/privacy"), provider=provider)
-    claim = make_claim(source=source, provider=provider, key=claim_key, quote="x")
-    Claim.objects.filter(pk=claim.pk).update(evidence_quote="")
-    run_check(source)
-
-    html = _page(client, claim)
+    html = _page(client, unquoted)
     assert "Found in version" not in html
     assert "has not been found" not in html
     assert 'id="found-in"' not in html
