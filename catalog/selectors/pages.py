@@ -431,8 +431,7 @@ SENTENCE_REACH = 400
 # a space, or a line break.
 _SENTENCE_END = re.compile("[.!?][\"'\u201d\u2019)\\]]*(?=\\s|$)|\n")
 _ENDS_SENTENCE = re.compile("[.!?][\"'\u201d\u2019)\\]]*\\s*$")
-
-
+# The outcomes of a source check that read a text (the others read nothing).
 _READ_OUTCOMES = (Verification.Outcome.CONFIRMED, Verification.Outcome.CONTRADICTED)
 
 
