@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from catalog import freshness
@@ -571,6 +571,24 @@ class Verification(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
+    # Where a source check found the quote: the stored text it read, and the quote's place
+    # in it. PROTECT: a confirmation is only as good as the text it points at, so a version
+    # a verification cites cannot be deleted out from under it (versions are never pruned).
+    # A string reference: crawlers.models imports this module.
+    found_in = models.ForeignKey(
+        "crawlers.Version",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="verifications_found",
+        help_text="The stored text of the source in which the quote was found.",
+    )
+    quote_start = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Where the quote starts in that text (characters)."
+    )
+    quote_end = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Where the quote ends in that text (exclusive)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -587,6 +605,16 @@ class Verification(models.Model):
                 condition=Q(match_score__isnull=True)
                 | (Q(match_score__gte=0) & Q(match_score__lte=1)),
                 name="verification_score_in_unit_range",
+            ),
+            # Offsets only into a stored text, and only as a non-empty span of it.
+            models.CheckConstraint(
+                condition=Q(quote_start__isnull=True, quote_end__isnull=True)
+                | Q(
+                    found_in__isnull=False,
+                    quote_start__gte=0,
+                    quote_end__gt=F("quote_start"),
+                ),
+                name="verification_quote_span_valid",
             ),
         ]
         indexes = [

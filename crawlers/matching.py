@@ -21,6 +21,7 @@ quote is not in the text.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -177,3 +178,63 @@ def _differences(wanted: list[str], passage: list[str]) -> tuple[tuple[str, str]
 
 def find_quote(quote: str, text: str) -> Match:
     return TextIndex(text).search(quote)
+
+
+# --- where a found quote stands ----------------------------------------------------------------
+
+_QUOTE_MARKS = {'"', "'"}
+
+
+@functools.lru_cache(maxsize=4)
+def _spans(text: str) -> tuple[str, list[int], list[int]]:
+    """``text``'s tokens joined as ``TextIndex`` joins them, with each token's span in ``text``.
+
+    Normalised a character at a time (a base character with its combining marks), so every
+    normalised character knows the original characters it came from. Cached: a check looks
+    for every claim's quote in one text.
+    """
+    normalised: list[str] = []
+    owner: list[tuple[int, int]] = []
+    i = 0
+    while i < len(text):
+        j = i + 1
+        while j < len(text) and unicodedata.combining(text[j]):
+            j += 1
+        piece = text[i:j]
+        if not piece.isascii():
+            piece = unicodedata.normalize("NFKC", piece)
+            piece = "".join(ch for ch in piece if unicodedata.category(ch) != "Cf")
+            piece = piece.translate(_TRANSLATE)
+        piece = piece.casefold()
+        normalised.append(piece)
+        owner.extend([(i, j)] * len(piece))
+        i = j
+    flat = "".join(normalised)
+    found = list(_TOKEN.finditer(flat))
+    starts = [owner[m.start()][0] for m in found]
+    ends = [owner[m.end() - 1][1] for m in found]
+    return "\x1f" + "\x1f".join(m.group() for m in found) + "\x1f", starts, ends
+
+
+def locate(text: str, quote: str) -> tuple[int, int] | None:
+    """Where ``quote`` stands in ``text``: ``(start, end)`` offsets into ``text`` as given.
+
+    The quote's tokens must appear in ``text`` in order and contiguously, compared as
+    ``tokens`` compares them (case, whitespace, typographic marks and invisible characters
+    aside); quotation marks around the quote are not part of it. ``text[start:end]`` runs
+    from the quote's first token to its last. None when the quote is not there word for
+    word (a near match is never located), or has no words.
+    """
+    wanted = tokens(quote)
+    while wanted and wanted[0] in _QUOTE_MARKS:
+        wanted.pop(0)
+    while wanted and wanted[-1] in _QUOTE_MARKS:
+        wanted.pop()
+    if not wanted:
+        return None
+    joined, starts, ends = _spans(text)
+    at = joined.find("\x1f" + "\x1f".join(wanted) + "\x1f")
+    if at < 0:
+        return None
+    first = joined.count("\x1f", 0, at)
+    return starts[first], ends[first + len(wanted) - 1]

@@ -3,7 +3,8 @@
 After every check, ``claims_reverify`` records one verification per live claim citing the
 source. Nothing here rewrites a claim's value:
 
-- quote found (its words there, in order: ``crawlers.matching``): *confirmed*, and the
+- quote found (its words there, in order: ``crawlers.matching``): *confirmed*, pointing at
+  the stored version read and the offsets of the quote's span in that version's text; the
   claim's ``checked_at`` becomes today;
 - quote located but worded differently: *changed wording*, with the passage and the differing
   words in the evidence, and a *current* claim becomes *needs review*;
@@ -19,7 +20,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from catalog.models import Claim, Verification
-from crawlers.matching import MATCH_THRESHOLD, TextIndex
+from crawlers.matching import MATCH_THRESHOLD, TextIndex, locate
 from crawlers.models import Check
 
 
@@ -31,6 +32,8 @@ def failure_kind(*, permanent: bool | None, http_status: int | None) -> str:
 
 def claims_reverify(*, check: Check, text: str | None) -> list[Verification]:
     """Re-verify every claim citing the check's source against ``text`` (None: unreadable).
+
+    ``text`` is the text of ``check.version``, the version the check read.
 
     Returns the verifications written. While a source keeps failing the same way, a claim
     gets one *inconclusive* verification when the failure starts (or changes kind), not one
@@ -60,8 +63,23 @@ def claims_reverify(*, check: Check, text: str | None) -> list[Verification]:
         verification = _verification_for(claim=claim, check=check, index=index)
         if kind:
             verification.evidence["failure"] = kind
+        if verification.outcome == Verification.Outcome.CONFIRMED and text is not None:
+            _pin(verification, check=check, text=text)
         verifications.append(verification)
     return Verification.objects.bulk_create(verifications)
+
+
+def _pin(verification: Verification, *, check: Check, text: str) -> None:
+    """Point a confirmed verification at the version read and the quote's span in its text.
+
+    Without a span when the quote was confirmed but does not stand there word for word.
+    """
+    if check.version_id is None:
+        return
+    verification.found_in_id = check.version_id
+    span = locate(text, verification.claim.evidence_quote)
+    if span is not None:
+        verification.quote_start, verification.quote_end = span
 
 
 def _verification_for(*, claim: Claim, check: Check, index: TextIndex | None) -> Verification:

@@ -6,13 +6,14 @@ tables as prepared rows (``ClaimRow``) read as plain values.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models.functions import RowNumber, Substr
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -135,19 +136,6 @@ class ProviderPage:
     comparisons: list[Comparison]
     freshness: FreshnessSummary
     spread: list[CriterionSpread]
-
-
-def _claims_with_history() -> QuerySet[Claim]:
-    return (
-        Claim.objects.select_related("key", "source")
-        .prefetch_related(
-            Prefetch(
-                "verifications",
-                queryset=Verification.objects.order_by("-checked_at", "-id"),
-            )
-        )
-        .exclude(status=Claim.Status.RETIRED)
-    )
 
 
 _CLAIM_ROW_FIELDS = (
@@ -456,13 +444,138 @@ def provider_by_slug(*, slug: str) -> Provider:
     return provider
 
 
+# --- claim page --------------------------------------------------------------------------------
+
+# The claim page lists at most this many other versions of the source the quote stood in.
+FOUND_VERSIONS_SHOWN = 10
+# Characters read either side of a found quote to show the sentence it stands in.
+SENTENCE_REACH = 400
+# A full stop, question or exclamation mark (with any closing quotes or brackets) before
+# a space, or a line break.
+_SENTENCE_END = re.compile("[.!?][\"'\u201d\u2019)\\]]*(?=\\s|$)|\n")
+_ENDS_SENTENCE = re.compile("[.!?][\"'\u201d\u2019)\\]]*\\s*$")
+# The outcomes of a source check that read a text (the others read nothing).
+# The outcomes of a check that read a text: it found the quote, found it worded otherwise, or
+# did not find it. An inconclusive or failed check read nothing and proves nothing.
+_READ_OUTCOMES = (
+    Verification.Outcome.CONFIRMED,
+    Verification.Outcome.CHANGED_WORDING,
+    Verification.Outcome.CONTRADICTED,
+)
+
+
+@dataclass
+class FoundVersion:
+    number: int
+    stored_at: dt.datetime  # when the version was first stored
+    last_read: dt.datetime  # the newest check that found the quote in it
+
+
+@dataclass
+class QuotePin:
+    """Where a claim's quote was found in the stored texts of its source.
+
+    ``latest`` is None when no check ever found it in a version it recorded; then
+    ``confirmed_unrecorded`` is the newest confirmation made before checks recorded the version
+    they read, if any, and ``read_any`` says whether any check read the source at all.
+    ``before``, ``quote`` and ``after`` are the sentence around the quote in ``latest`` (empty
+    when its span was not recorded).
+    """
+
+    latest: FoundVersion | None = None
+    before: str = ""
+    quote: str = ""
+    after: str = ""
+    others: list[FoundVersion] = field(default_factory=list)  # newest read first, bounded
+    other_count: int = 0
+    not_found_at: dt.datetime | None = None  # the newest check reading a text, if it missed
+    confirmed_unrecorded: dt.datetime | None = None
+    read_any: bool = False
+
+
 def claim_page(*, pk: int) -> Claim:
+    """The claim with its source, subject and verification history, in three queries at most.
+
+    Sets ``claim.quote_pin`` (a ``QuotePin``) when the claim has a quote, else None.
+    """
+    verifications = (
+        Verification.objects.select_related("found_in")
+        .defer("found_in__text", "found_in__raw_body")
+        .order_by("-checked_at", "-id")
+    )
     claim = (
-        _claims_with_history()
-        .select_related("provider", "model", "model__provider")
+        Claim.objects.select_related("key", "source", "provider", "model", "model__provider")
+        .prefetch_related(Prefetch("verifications", queryset=verifications))
+        .exclude(status=Claim.Status.RETIRED)
         .filter(pk=pk)
         .first()
     )
     if claim is None:
         raise Http404(f"No claim has the number {pk}.")
+    claim.quote_pin = _quote_pin(claim) if claim.evidence_quote.strip() else None
     return claim
+
+
+def _quote_pin(claim: Claim) -> QuotePin:
+    """The claim's ``QuotePin`` from its prefetched verifications; one query for the sentence."""
+    checks = [v for v in claim.verifications.all() if v.method == Verification.Method.SOURCE_CHECK]
+    newest_found: dict[int, Verification] = {}  # version id -> its newest confirmation
+    for verification in checks:  # newest first
+        if verification.outcome == Verification.Outcome.CONFIRMED and verification.found_in_id:
+            newest_found.setdefault(verification.found_in_id, verification)
+    if not newest_found:
+        unrecorded = next((v for v in checks if v.outcome == Verification.Outcome.CONFIRMED), None)
+        return QuotePin(
+            confirmed_unrecorded=unrecorded.checked_at if unrecorded else None,
+            read_any=any(v.outcome in _READ_OUTCOMES for v in checks),
+        )
+    found = [
+        FoundVersion(
+            number=v.found_in.number, stored_at=v.found_in.created_at, last_read=v.checked_at
+        )
+        for v in newest_found.values()
+    ]
+    latest = next(iter(newest_found.values()))
+    # The newest check that read a text; one that could not read the source proves nothing.
+    last_read = next(v for v in checks if v.outcome in _READ_OUTCOMES)
+    pin = QuotePin(
+        latest=found[0],
+        others=found[1 : FOUND_VERSIONS_SHOWN + 1],
+        other_count=len(found) - 1,
+        not_found_at=(
+            last_read.checked_at if last_read.outcome != Verification.Outcome.CONFIRMED else None
+        ),
+    )
+    if latest.quote_start is not None and latest.quote_end is not None:
+        pin.before, pin.quote, pin.after = _sentence_around(latest)
+    return pin
+
+
+def _sentence_around(verification: Verification) -> tuple[str, str, str]:
+    """The text before the found quote in its sentence, the quote, and the text after it."""
+    start, end = verification.quote_start, verification.quote_end
+    low = max(0, start - SENTENCE_REACH)
+    window = (
+        Verification.objects.filter(pk=verification.pk)
+        # Substr counts from 1; only this window of a text of any size is read.
+        .values_list(Substr("found_in__text", low + 1, end - low + SENTENCE_REACH), flat=True)
+        .first()
+    ) or ""
+    before, quote, after = (
+        window[: start - low],
+        window[start - low : end - low],
+        window[end - low :],
+    )
+    ends = list(_SENTENCE_END.finditer(before))
+    if ends:
+        before = before[ends[-1].end() :].lstrip()
+    elif low > 0:
+        before = "…" + before.lstrip()
+    stop = _SENTENCE_END.search(after)
+    if _ENDS_SENTENCE.search(quote):
+        after = ""
+    elif stop:
+        after = after[: stop.end()].rstrip()
+    elif len(after) == SENTENCE_REACH:
+        after = after.rstrip() + "…"
+    return before, quote, after

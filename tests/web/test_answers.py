@@ -138,7 +138,9 @@ def _rows(response) -> dict:
     return {row.label: row for _group, rows in response.context["groups"] for row in rows}
 
 
-def test_compare_shows_mistrals_disputed_data_hosting_with_both_values_and_evidence(client, mistral):
+def test_compare_shows_mistrals_disputed_data_hosting_with_both_values_and_evidence(
+    client, mistral
+):
     response = client.get("/compare/", {"providers": "mistral,anthropic"})
     assert response.status_code == 200
     rows = _rows(response)
@@ -173,7 +175,9 @@ def test_compare_keeps_the_eu_residency_row_when_its_claims_are_disputed(client,
     assert residency.differs
 
 
-def test_the_provider_page_says_its_newest_check_with_the_oldest_in_force_beside_it(client, mistral):
+def test_the_provider_page_says_its_newest_check_with_the_oldest_in_force_beside_it(
+    client, mistral
+):
     in_force = Claim.objects.filter(provider=mistral).exclude(status=Claim.Status.RETIRED)
     newest = max(in_force.values_list("checked_at", flat=True))
     oldest = min(in_force.filter(status="current").values_list("checked_at", flat=True))
