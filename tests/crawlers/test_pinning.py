@@ -11,8 +11,8 @@ from django.db import IntegrityError, transaction
 from catalog.models import Claim, Verification
 from crawlers.matching import locate, tokens
 from crawlers.models import Version
-from tests.factories import LONG_AGO, make_claim, make_source, run_check
 from tests.crawlers.server import Page
+from tests.factories import LONG_AGO, make_claim, make_source, run_check
 
 pytestmark = pytest.mark.django_db
 
