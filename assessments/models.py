@@ -80,6 +80,7 @@ class Assessment(TimeStamped):
     claims_moved = models.JSONField(
         default=dict,
         blank=True,
+        editable=False,
         help_text="What approving it changed on claims: claim id → the check date before, the "
         "date set and the verification recorded. A revert puts those dates back.",
     )
