@@ -77,6 +77,13 @@ class Assessment(TimeStamped):
     )
     # Bumped on every state change; writers compare it to refuse stale updates.
     revision = models.PositiveIntegerField(default=1)
+    claims_moved = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="What approving it changed on claims: claim id → the check date before, the "
+        "date set and the verification recorded. A revert puts those dates back.",
+    )
     history = HistoricalRecords()
 
     class Meta:

@@ -1,4 +1,5 @@
-"""Fixtures shared across the suite: plain HTTP, the seeded catalogue and the fixed characters.
+"""Fixtures shared across the suite: plain HTTP, the seeded catalogue, the fixed characters and
+a real browser.
 
 The characters, one set for every test: a reviewer, another reviewer, a curator, an outsider
 (signed up, no role) and a token client (a reviewer who calls the API with a hashed token).
@@ -9,6 +10,8 @@ Each has an API client beside the user: ``anon`` (no credentials), ``reviewer_ap
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings as django_settings
@@ -19,7 +22,7 @@ from rest_framework.test import APIClient
 
 from catalog.loader import catalogue_load
 from catalog.models import Provider
-from tests.factories import api_client_for, make_user
+from tests.factories import CHROMIUM, SHOTS, api_client_for, make_user
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -120,3 +123,55 @@ def token_client(token_user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
+
+
+@pytest.fixture
+def new_page(live_server, monkeypatch):
+    """Opens a page in a fresh browser context (its own cookies: one person) at each call.
+
+    Debian's Chromium, headless, driven by Playwright; skipped where it is not installed.
+    Nothing leaves the machine: a request to any address but the test server's is answered by
+    the browser with a stand-in page and listed in ``new_page.outside``.
+    """
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"Chromium is not installed at {CHROMIUM} (set ATLAS_CHROMIUM)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API runs an event loop in this thread; the ORM must still work here.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    server = urlsplit(live_server.url).netloc
+    outside: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+
+        def guard(route, request):
+            if urlsplit(request.url).netloc == server:
+                route.continue_()
+                return
+            outside.append(request.url)
+            route.fulfill(
+                status=200,
+                content_type="text/html",
+                body=f"<title>External source</title><h1>External source</h1><p>{request.url}</p>",
+            )
+
+        def make():
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.route("**/*", guard)
+            page = context.new_page()
+            page.set_default_timeout(15000)
+            page.outside_requests = outside
+            return page
+
+        make.outside = outside
+        yield make
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(new_page):
+    """One person's page in the browser (see ``new_page``)."""
+    return new_page()

@@ -7,6 +7,7 @@ here, never from a ``conftest.py``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 import os
 from decimal import Decimal
@@ -33,11 +34,14 @@ from catalog.models import (
     Source,
     Verification,
 )
-from crawlers.models import CrawlSettings
+from crawlers.models import Check, CrawlSettings, Version
 
 PASSWORD = "a long test passphrase"
 # Shared test data, beside the checkout: <parent of the project>/shared/<name>.
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+# The browser the page tests drive, and where their screenshots go for a person to look at.
+CHROMIUM = os.environ.get("ATLAS_CHROMIUM", "/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 
 
 # The characters: users with roles, and API clients signed in as them.
@@ -485,3 +489,67 @@ class RowBuilder:
             comparison.providers.add(provider)
             made.append(provider)
         return made
+
+
+# The browser (the pages come from the ``new_page`` and ``browser_page`` fixtures).
+
+
+def shot(page, name: str, selector: str | None = None, **kwargs) -> None:
+    """Save the viewport, or just the element a reader needs to see, as ``<name>.png``."""
+    path = str(SHOTS / f"{name}.png")
+    if selector:
+        page.locator(selector).first.screenshot(path=path)
+    else:
+        page.screenshot(path=path, **kwargs)
+
+
+def sign_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+
+
+# The stored text an approval re-reads: one quote found in it, one absent.
+
+OLD = dt.date(2025, 1, 1)
+FOUND = "Customer data of La Plateforme is stored in the European Union."
+ABSENT = "We do not use your inputs to train our models."
+TEXT = (
+    "Data residency\n"
+    f"{FOUND} Backups stay in the same region.\n"
+    "Support staff may access data to answer a ticket.\n"
+)
+
+
+def store_text(source_id: int, text: str, *, read_days_ago: int | None = None) -> Version:
+    """The source's latest stored text, as the crawlers keep it; ``read_days_ago`` adds the
+    fetch check that last read it."""
+    number = Version.objects.filter(source_id=source_id).count() + 1
+    version = Version.objects.create(
+        source_id=source_id,
+        number=number,
+        content_hash=hashlib.sha256(text.encode()).hexdigest(),
+        text=text,
+        cause=Version.Cause.FIRST if number == 1 else Version.Cause.PROVIDER_CHANGE,
+        created_at=timezone.now() - dt.timedelta(days=5),
+        raw_body=Version.compress(text.encode()),
+        raw_size=len(text),
+        extractor_revision=1,
+    )
+    CrawlSettings.objects.update_or_create(
+        source_id=source_id, defaults={"current_version": version}
+    )
+    if read_days_ago is not None:
+        read_at = timezone.now() - dt.timedelta(days=read_days_ago)
+        Check.objects.create(
+            source_id=source_id,
+            kind=Check.Kind.FETCH,
+            status=Check.Status.DONE,
+            outcome=Check.Outcome.UNCHANGED,
+            queued_at=read_at,
+            finished_at=read_at,
+            url="https://example.org/",
+            version=version,
+        )
+    return version

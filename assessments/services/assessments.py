@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -38,6 +38,12 @@ from assessments.services.moderation import (
     reviewer_required,
     save_recorded,
     words,
+)
+from assessments.services.rereading import (
+    LatestTexts,
+    claim_reread,
+    reading_record,
+    reading_withdraw,
 )
 from catalog.models import Claim, Provider, Source, Verification
 
@@ -382,10 +388,13 @@ class Publication:
 def assessment_approve(
     *, assessment: Assessment, curator, revision: int, comment: str = ""
 ) -> Publication:
-    """Approve a submission: it becomes the provider's published assessment, the one before it
-    is kept as superseded, and the provider's claims whose sources the assessment cites are
-    marked checked on the day those sources were read. A curator cannot approve their own
-    submission; a stale ``revision`` is a conflict. ``comment`` is the reason recorded."""
+    """Approve a submission: it becomes the provider's published assessment and the one before
+    it is kept as superseded. Of the provider's claims citing a source the ratings cite, only
+    those whose quote is found in that source's latest stored text get a new check date and a
+    confirmed verification (``rereading``); the others are left exactly as they were. What
+    moved is kept on the assessment (``claims_moved``) for a revert. A curator cannot approve
+    their own submission; a stale ``revision`` is a conflict. ``comment`` is the reason
+    recorded."""
     approver_required(
         curator,
         author_id=assessment.author_id,
@@ -415,6 +424,8 @@ def assessment_approve(
             locked.supersedes = superseded
         locked.status = Status.PUBLISHED
         locked.published_at = timezone.now()
+        # Before the one save, so the approval's history record carries what it moved.
+        locked.claims_moved = _reread_claims(assessment=locked, curator=curator)
         # Publishing counts as a second change after the claim: clients have always read
         # the approved assessment two revisions on from the submission.
         locked.revision += 1
@@ -426,53 +437,98 @@ def assessment_approve(
             raise AssessmentError(
                 "another assessment of this provider was published meanwhile", code="conflict"
             ) from None
-        rechecked = _recheck_claims(assessment=locked, curator=curator, reason=reason)
         note_add(
             user=curator, action=ModerationNote.Action.APPROVE, text=comment, assessment=locked
         )
-    return Publication(assessment=locked, superseded=superseded, claims_rechecked=rechecked)
+    return Publication(
+        assessment=locked, superseded=superseded, claims_rechecked=len(locked.claims_moved)
+    )
 
 
-def _recheck_claims(*, assessment: Assessment, curator, reason: str) -> int:
-    read_on: dict[int, dt.date] = dict(
+def _reread_claims(*, assessment: Assessment, curator) -> dict[str, dict]:
+    """Re-read the quotes of the provider's claims citing a source the assessment's ratings
+    cite (``rereading`` says when a date moves, and to what). Returns what moved, by claim
+    id: the check date before, the date set and the verification recorded."""
+    cited = (
         RatingEvidence.objects.filter(rating__assessment=assessment)
-        .values("source_id")
-        .annotate(last=Max("read_on"))
-        .values_list("source_id", "last")
+        .values_list("source_id", flat=True)
+        .distinct()
     )
-    claims = Claim.objects.select_for_update(of=("self",)).filter(
-        Q(provider_id=assessment.provider_id) | Q(model__provider_id=assessment.provider_id),
-        source_id__in=read_on,
+    claims = (
+        Claim.objects.select_for_update(of=("self",))
+        .filter(
+            Q(provider_id=assessment.provider_id) | Q(model__provider_id=assessment.provider_id),
+            source_id__in=cited,
+        )
+        .exclude(status=Claim.Status.RETIRED)
+        .order_by("pk")
     )
-    count = 0
-    now = timezone.now()
-    for claim in claims.exclude(status=Claim.Status.RETIRED):
-        when = read_on[claim.source_id]
-        if claim.checked_at >= when:
+    texts = LatestTexts()
+    occasion = f"approval of assessment {assessment.pk}"
+    moved: dict[str, dict] = {}
+    for claim in claims:
+        reading = claim_reread(claim=claim, texts=texts)
+        if reading is None:
             continue
-        claim.checked_at = when
+        before = claim.checked_at
+        claim.checked_at = reading.text.read_on
         save_recorded(
             claim,
             user=curator,
-            reason=f"Source read on {when:%Y-%m-%d} for assessment {assessment.pk}: {reason}",
+            reason=f"Quote re-read in version {reading.text.version.number} of the source at "
+            f"{occasion}",
+            update_fields=["checked_at", "updated_at"],
         )
-        Verification.objects.create(
-            claim=claim,
-            checked_at=now,
-            method=Verification.Method.MANUAL,
-            outcome=Verification.Outcome.CONFIRMED,
-            note=f"Source read on {when:%Y-%m-%d} for GDPR assessment {assessment.pk}.",
-            actor=curator,
+        verification = reading_record(
+            reading=reading, curator=curator, occasion=occasion, assessment=assessment.pk
         )
-        count += 1
-    return count
+        moved[str(claim.pk)] = {
+            "checked_at": before.isoformat(),
+            "moved_to": claim.checked_at.isoformat(),
+            "verification": verification.pk,
+        }
+    return moved
+
+
+def _claims_put_back(*, assessment: Assessment, curator, text: str) -> None:
+    """Undo what approving ``assessment`` did to claims: each claim still dated by that
+    approval gets its earlier check date back (a later reading, e.g. a source check since,
+    stands), and the approval's verifications are marked withdrawn."""
+    moved = assessment.claims_moved or {}
+    if not moved:
+        return
+    claims = Claim.objects.select_for_update(of=("self",)).filter(pk__in=[int(k) for k in moved])
+    for claim in claims.order_by("pk"):
+        change = moved[str(claim.pk)]
+        reread_since = Verification.objects.filter(
+            claim=claim, outcome=Verification.Outcome.CONFIRMED, pk__gt=change["verification"]
+        ).exists()
+        if claim.checked_at.isoformat() != change["moved_to"] or reread_since:
+            continue
+        claim.checked_at = dt.date.fromisoformat(change["checked_at"])
+        save_recorded(
+            claim,
+            user=curator,
+            reason=f"Check date put back: approval of assessment {assessment.pk} reverted: {text}",
+            update_fields=["checked_at", "updated_at"],
+        )
+    reading_withdraw(
+        verifications=Verification.objects.filter(
+            pk__in=[change["verification"] for change in moved.values()]
+        ),
+        curator=curator,
+        occasion=f"reverting assessment {assessment.pk}",
+        reason=text,
+    )
 
 
 def assessment_revert(
     *, assessment: Assessment, curator, revision: int, reason: str
 ) -> Assessment | None:
-    """Take a published assessment down and put back the one it superseded (if any). Both
-    changes are recorded with the curator and the reason. Returns the restored assessment."""
+    """Take a published assessment down and put back the one it superseded (if any), and put
+    back the check dates its approval moved (a claim re-read since keeps its newer date; the
+    approval's verifications are kept, marked withdrawn). Every change is recorded with the
+    curator and the reason. Returns the restored assessment."""
     curator_required(curator, to="revert assessments")
     text = words(reason, what="Give the reason for reverting")
     with transaction.atomic():
@@ -481,6 +537,7 @@ def assessment_revert(
         )
         locked.status = Status.SUPERSEDED
         save_recorded(locked, user=curator, reason=f"Reverted: {text}")
+        _claims_put_back(assessment=locked, curator=curator, text=text)
         restored = None
         if locked.supersedes_id is not None:
             restored = Assessment.objects.select_for_update().get(pk=locked.supersedes_id)

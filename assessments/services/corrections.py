@@ -27,6 +27,12 @@ from assessments.services.moderation import (
     save_recorded,
     words,
 )
+from assessments.services.rereading import (
+    LatestTexts,
+    claim_reread,
+    reading_record,
+    reading_withdraw,
+)
 from catalog.models import Claim, Source, Verification
 
 CORRECTION_FIELDS = (
@@ -135,10 +141,12 @@ def _claim_correction(
 def claim_correction_approve(
     *, correction: ClaimCorrection, curator, revision: int, comment: str = ""
 ) -> ClaimCorrection:
-    """Apply a pending correction (not one's own) to its claim, which counts as a manual check
-    today, and mark it approved; the claim's history (naming the curator, the correction and
-    ``comment`` or else the author's reason) and a verification record keep the trail. A stale
-    ``revision`` is a conflict."""
+    """Apply a pending correction (not one's own) to its claim and mark it approved; the
+    claim's history names the curator, the correction and ``comment`` or else the author's
+    reason. The claim's check date moves only when its (corrected) quote is found in its
+    (corrected) source's latest stored text, with a confirmed verification (``rereading``);
+    otherwise it and the claim's status stay as they were. A stale ``revision`` is a
+    conflict."""
     approver_required(
         curator,
         author_id=correction.author_id,
@@ -165,7 +173,9 @@ def claim_correction_approve(
         if locked.evidence_quote is not None:
             claim.evidence_quote = locked.evidence_quote
         now = timezone.now()
-        claim.checked_at = timezone.localdate()
+        reading = claim_reread(claim=claim, texts=LatestTexts())
+        if reading is not None:
+            claim.checked_at = reading.text.read_on
         model_check(claim)
         try:
             with transaction.atomic():
@@ -179,14 +189,13 @@ def claim_correction_approve(
                 "the corrected claim would duplicate another claim from the same source",
                 code="conflict",
             ) from None
-        Verification.objects.create(
-            claim=claim,
-            checked_at=now,
-            method=Verification.Method.MANUAL,
-            outcome=Verification.Outcome.CONFIRMED,
-            note=f"Correction {locked.pk} approved: {locked.reason}"[:2000],
-            actor=curator,
-        )
+        if reading is not None:
+            reading_record(
+                reading=reading,
+                curator=curator,
+                occasion=f"approval of correction {locked.pk}",
+                correction=locked.pk,
+            )
         locked.status = ClaimCorrection.Status.APPROVED
         locked.decided_by = curator
         locked.decided_at = now
@@ -321,7 +330,9 @@ def claim_revert(*, claim: Claim, to_history_id: int, curator, reason: str) -> C
 
 
 def claim_correction_revert(*, correction: ClaimCorrection, curator, reason: str) -> Claim:
-    """Undo an approved correction: the claim returns to its version before the approval."""
+    """Undo an approved correction: the claim returns to its version before the approval
+    (values, status and check date); the approval's verification, if any, is kept and marked
+    withdrawn."""
     text = words(reason, what="Give the reason for reverting")
     correction = ClaimCorrection.objects.select_related("claim").get(pk=correction.pk)
     if correction.status != ClaimCorrection.Status.APPROVED:
@@ -345,6 +356,16 @@ def claim_correction_revert(*, correction: ClaimCorrection, curator, reason: str
             to_history_id=before.history_id,
             curator=curator,
             reason=f"Correction {correction.pk} reverted: {text}",
+        )
+        reading_withdraw(
+            verifications=Verification.objects.filter(
+                claim_id=correction.claim_id,
+                method=Verification.Method.MANUAL,
+                evidence__correction=correction.pk,
+            ),
+            curator=curator,
+            occasion=f"reverting correction {correction.pk}",
+            reason=text,
         )
         note_add(
             user=curator, action=ModerationNote.Action.REVERT, text=text, correction=correction

@@ -318,6 +318,7 @@ def test_a_correction_is_sent_back_amended_resubmitted_and_approved(
     reviewer_api, curator_api, curator, small_catalogue
 ):
     claim = small_catalogue.claims[0]
+    checked_before = claim.checked_at
     proposed = post(
         reviewer_api,
         "/api/v1/claim-corrections",
@@ -358,8 +359,10 @@ def test_a_correction_is_sent_back_amended_resubmitted_and_approved(
     )
     claim.refresh_from_db()
     assert (claim.value_flag, claim.condition) == ("no", "Only on the Enterprise plan.")
-    assert claim.checked_at == timezone.localdate()
-    assert Verification.objects.filter(claim=claim, actor=curator).count() == 1
+    # Until issue 18 the approval dated the claim today with a confirmed verification; its
+    # source has no stored text to re-read the quote in, so now its date stays.
+    assert claim.checked_at == checked_before
+    assert Verification.objects.filter(claim=claim, actor=curator).count() == 0
     assert claim.history.count() == 2
 
 

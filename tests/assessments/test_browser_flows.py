@@ -8,74 +8,22 @@ Screenshots land in artifacts/screenshots/ (git-ignored).
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
 
 from assessments.models import Assessment, Rating, Review, ReviewReport
 from catalog.loader import catalogue_load
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user, shot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("ATLAS_CHROMIUM", "/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
-
-@pytest.fixture
-def new_page(live_server, monkeypatch):
-    """Opens a fresh browser context (its own cookies: one person) per call."""
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (set ATLAS_CHROMIUM)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    server = urlsplit(live_server.url).netloc
-    outside: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-
-        def guard(route, request):
-            if urlsplit(request.url).netloc == server:
-                route.continue_()
-            else:
-                outside.append(request.url)
-                route.abort()
-
-        def make():
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.route("**/*", guard)
-            page = context.new_page()
-            page.set_default_timeout(15000)
-            return page
-
-        yield make
-        browser.close()
-    assert outside == [], f"the pages asked for outside addresses: {outside}"
-
-
-def shot(page, name: str, selector: str | None = None) -> None:
-    """The viewport, or just the element a reader needs to see."""
-    path = str(SHOTS / f"reviews-{name}.png")
-    if selector:
-        page.locator(selector).first.screenshot(path=path)
-    else:
-        page.screenshot(path=path)
-
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button:has-text('Sign in')")
+@pytest.fixture(autouse=True)
+def _nothing_fetched_from_outside(new_page):
+    yield
+    assert new_page.outside == [], f"the pages asked for outside addresses: {new_page.outside}"
 
 
 def test_a_reviewer_proposes_a_change_and_a_curator_publishes_it(new_page, live_server):
@@ -93,7 +41,7 @@ def test_a_reviewer_proposes_a_change_and_a_curator_publishes_it(new_page, live_
     reviewer.fill("#id_email", "rita@example.org")
     reviewer.fill("#id_password1", PASSWORD)
     reviewer.fill("#id_password2", PASSWORD)
-    shot(reviewer, "01-signup")
+    shot(reviewer, "reviews-01-signup")
     reviewer.click("button:has-text('Create my account')")
     reviewer.select_option("#id_provider", label="Mistral AI")
     reviewer.click("button:has-text('Start a draft')")
@@ -114,8 +62,8 @@ def test_a_reviewer_proposes_a_change_and_a_curator_publishes_it(new_page, live_
     assert reviewer.input_value(f"input[name='eu-saas-ev{slot}-url']") == (
         "https://mistral.ai/eu-residency"
     )
-    shot(reviewer, "02-submit-refused-with-every-problem")
-    shot(reviewer, "02b-the-field-marked", "#criterion-eu-saas")
+    shot(reviewer, "reviews-02-submit-refused-with-every-problem")
+    shot(reviewer, "reviews-02b-the-field-marked", "#criterion-eu-saas")
     reviewer.fill(
         f"textarea[name='eu-saas-ev{slot}-quote']",
         "All customer data of La Plateforme is stored and processed in the EU.",
@@ -138,7 +86,7 @@ def test_a_reviewer_proposes_a_change_and_a_curator_publishes_it(new_page, live_
     assert changed.count() == 1
     assert "EU SaaS" in changed.inner_text()
     assert "Supported" in changed.inner_text() and "Partial" in changed.inner_text()
-    shot(curator, "03-curator-sees-the-difference", "#criterion-eu-saas")
+    shot(curator, "reviews-03-curator-sees-the-difference", "#criterion-eu-saas")
     curator.check("input[name='action'][value='request_changes']")
     curator.fill("textarea[name='text']", "Name the data centre countries in the justification.")
     curator.click("button:has-text('Record the decision')")
@@ -152,7 +100,7 @@ def test_a_reviewer_proposes_a_change_and_a_curator_publishes_it(new_page, live_
         "textarea[name='eu-saas-justification']",
         "The residency page binds all API and Studio data to data centres in France and Sweden.",
     )
-    shot(reviewer, "04-reviewer-amends", "#thread + ol")
+    shot(reviewer, "reviews-04-reviewer-amends", "#thread + ol")
     reviewer.click("button[name='submit']")
     assert reviewer.inner_text("#assessment-status") == "Submitted for review"
 
@@ -167,8 +115,8 @@ def test_a_reviewer_proposes_a_change_and_a_curator_publishes_it(new_page, live_
     history = curator.inner_text("#history")
     assert "GDPR assessment superseded" in history
     assert "GDPR assessment published" in history
-    shot(curator, "05-provider-page-after-approval", "#gdpr-eu-saas")
-    shot(curator, "05b-provider-history", "#history")
+    shot(curator, "reviews-05-provider-page-after-approval", "#gdpr-eu-saas")
+    shot(curator, "reviews-05b-provider-history", "#history")
     old.refresh_from_db()
     assert old.status == "superseded"
     assert Rating.objects.get(assessment=submission, criterion__slug="eu-saas").value == (
@@ -197,7 +145,7 @@ def test_a_visitor_review_is_shown_after_confirmation_and_a_report_queues_it(new
     visitor.click("button:has-text('Send my review')")
     assert "We sent you an e-mail" in visitor.inner_text("#sent")
     assert "Good EU option" not in visitor.inner_text("#reviews-h + *")
-    shot(visitor, "06-review-waiting-for-confirmation")
+    shot(visitor, "reviews-06-review-waiting-for-confirmation")
 
     assert len(mail.outbox) == 1
     link = re.search(r"(http://\S+/reviews/confirm/\S+/)", mail.outbox[0].body).group(1)
@@ -207,7 +155,7 @@ def test_a_visitor_review_is_shown_after_confirmation_and_a_report_queues_it(new
     article = visitor.locator(f"#review-{review.pk}")
     assert "Good EU option" in article.inner_text()
     assert "dana@example.net" not in visitor.content()
-    shot(visitor, "07-review-shown")
+    shot(visitor, "reviews-07-review-shown")
 
     reader = new_page()
     reader.goto(f"{base}/review/providers/mistral/reviews/")
@@ -221,4 +169,4 @@ def test_a_visitor_review_is_shown_after_confirmation_and_a_report_queues_it(new
     sign_in(curator, base, "carla-curator")
     curator.goto(f"{base}/review/queue/")
     assert "Good EU option" in curator.inner_text("#reported")
-    shot(curator, "08-reported-review-in-queue")
+    shot(curator, "reviews-08-reported-review-in-queue")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from assessments.models import Assessment, ModerationNote
@@ -131,9 +133,9 @@ def test_approval_publishes_and_keeps_the_old_assessment_as_superseded(
     assert ModerationNote.objects.filter(assessment=submission, action="approve").count() == 1
 
 
-def test_approval_marks_claims_checked_on_the_day_their_sources_were_read(
-    mistral, submission, curator
-):
+def test_approval_leaves_the_date_of_a_claim_it_did_not_re_read(mistral, submission, curator):
+    # Until issue 18 this asserted the opposite: every claim citing a cited source was dated
+    # by the reviewer's reading day. Claims whose quote is re-found: test_approval_dates.py.
     cited = set(
         submission.ratings.values_list("evidence__source_id", flat=True).exclude(
             evidence__source_id=None
@@ -141,22 +143,17 @@ def test_approval_marks_claims_checked_on_the_day_their_sources_were_read(
     )
     stale = Claim.objects.filter(provider=mistral, source_id__in=cited).order_by("id").first()
     assert stale is not None, "the seeded Mistral claims cite the assessment's sources"
+    assert not stale.evidence_quote, "a seeded claim without a quote, and no stored text"
     Claim.objects.filter(pk=stale.pk).update(checked_at="2025-01-01")
+    versions = stale.history.count()
     result = assessment_approve(
         assessment=submission, curator=curator, revision=submission.revision
     )
     stale.refresh_from_db()
-    read_on = max(
-        submission.ratings.filter(evidence__source_id=stale.source_id).values_list(
-            "evidence__read_on", flat=True
-        )
-    )
-    assert stale.checked_at == read_on
-    assert result.claims_rechecked >= 1
-    assert Verification.objects.filter(claim=stale, actor=curator).count() == 1
-    record = stale.history.latest("history_date")
-    assert record.history_user == curator
-    assert f"assessment {submission.pk}" in record.history_change_reason
+    assert stale.checked_at == dt.date(2025, 1, 1)
+    assert result.claims_rechecked == 0
+    assert Verification.objects.filter(claim=stale, actor=curator).count() == 0
+    assert stale.history.count() == versions
 
 
 def test_request_changes_then_amend_then_approve(mistral, submission, reviewer, curator):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from catalog.loader import catalogue_load
-from tests.web.test_browser_journey import browser_page, shot  # noqa: F401 (a fixture)
+from tests.factories import shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,7 +17,7 @@ PHONE = {"width": 390, "height": 844}
 
 
 def test_an_officer_finds_models_that_do_not_train_on_inputs_and_sees_disputed_facts(
-    browser_page,  # noqa: F811
+    browser_page,
     live_server,
 ):
     page = browser_page

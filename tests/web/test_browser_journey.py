@@ -7,63 +7,15 @@ external source link opened is answered inside the browser, never fetched.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from catalog.loader import catalogue_load
 from catalog.models import AIModel, Licence, Provider
+from tests.factories import SHOTS, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = os.environ.get("ATLAS_CHROMIUM", "/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-
-
-@pytest.fixture
-def browser_page(live_server, monkeypatch):
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (set ATLAS_CHROMIUM)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API runs an event loop in this thread; the ORM must still work here.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    server = urlsplit(live_server.url).netloc
-    outside: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-
-        def guard(route, request):
-            if urlsplit(request.url).netloc == server:
-                route.continue_()
-                return
-            # Nothing leaves the machine: the page stands in for the external document.
-            outside.append(request.url)
-            route.fulfill(
-                status=200,
-                content_type="text/html",
-                body=f"<title>External source</title><h1>External source</h1><p>{request.url}</p>",
-            )
-
-        context.route("**/*", guard)
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        page.outside_requests = outside
-        yield page
-        context.close()
-        browser.close()
-
-
-def shot(page, name: str, **kwargs) -> None:
-    page.screenshot(path=str(SHOTS / f"{name}.png"), **kwargs)
 
 
 def test_an_officer_decides_whether_she_may_use_a_model(browser_page, live_server):
