@@ -36,20 +36,26 @@ def _unquoted(**lookups) -> Claim:
     return _checked_today(claim)
 
 
-def test_most_seeded_claims_have_no_quote(seeded):
-    # What the badges below are about: the seed's claims are mostly unquoted.
-    assert Claim.objects.filter(evidence_quote="").count() > Claim.objects.count() // 2
-
-
 def test_a_seeded_claim_without_a_quote_is_unverifiable_on_provider_model_and_claim_pages(
     client, seeded
 ):
+    # Most of the seed's claims are unquoted.
+    assert Claim.objects.filter(evidence_quote="").count() > Claim.objects.count() // 2
     provider_claim = _unquoted(provider__slug="mistral")
     model_claim = _unquoted(model__isnull=False)
+    quoted = _checked_today(
+        Claim.objects.filter(provider__slug="mistral", status=Claim.Status.CURRENT)
+        .exclude(evidence_quote="")
+        .first()
+    )
 
-    row = _row(client.get("/providers/mistral/").content.decode(), provider_claim)
+    provider_html = client.get("/providers/mistral/").content.decode()
+    row = _row(provider_html, provider_claim)
     assert '<span class="badge status-unverifiable"' in row and "Unverifiable" in row
     assert "Current" not in row
+    # A quoted claim in force keeps the age of its check.
+    row = _row(provider_html, quoted)
+    assert "Current" in row and "Unverifiable" not in row
 
     model_html = client.get(f"/models/{model_claim.model.slug}/").content.decode()
     row = _row(model_html, model_claim)
@@ -59,18 +65,6 @@ def test_a_seeded_claim_without_a_quote_is_unverifiable_on_provider_model_and_cl
     assert "Unverifiable" in claim_html
     assert "No evidence quote: no check can confirm or contradict this claim" in claim_html
     assert "Current" not in claim_html
-
-
-def test_a_quoted_claim_in_force_keeps_its_age_badge(client, seeded):
-    claim = _checked_today(
-        Claim.objects.filter(provider__slug="mistral", status=Claim.Status.CURRENT)
-        .exclude(evidence_quote="")
-        .first()
-    )
-    row = _row(client.get("/providers/mistral/").content.decode(), claim)
-    assert "Current" in row and "Unverifiable" not in row
-    claim_html = client.get(f"/claims/{claim.pk}/").content.decode()
-    assert "Current" in claim_html and "Unverifiable" not in claim_html
 
 
 def test_the_api_says_whether_a_claim_is_verifiable(anon, seeded):
