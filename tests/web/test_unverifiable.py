@@ -37,7 +37,7 @@ def _unquoted(**lookups) -> Claim:
 
 
 def test_a_seeded_claim_without_a_quote_is_unverifiable_on_provider_model_and_claim_pages(
-    client, seeded
+    client, mistral
 ):
     # Most of the seed's claims are unquoted.
     assert Claim.objects.filter(evidence_quote="").count() > Claim.objects.count() // 2
@@ -67,7 +67,7 @@ def test_a_seeded_claim_without_a_quote_is_unverifiable_on_provider_model_and_cl
     assert "Current" not in claim_html
 
 
-def test_the_api_says_whether_a_claim_is_verifiable(anon, seeded):
+def test_the_api_says_whether_a_claim_is_verifiable(anon, mistral):
     unquoted = _unquoted()
     quoted = Claim.objects.exclude(evidence_quote="").first()
     assert anon.get(f"/api/v1/claims/{unquoted.pk}").json()["verifiable"] is False
@@ -78,7 +78,7 @@ def test_the_api_says_whether_a_claim_is_verifiable(anon, seeded):
     }
 
 
-def test_a_needs_review_claim_never_shows_a_current_badge(client, seeded):
+def test_a_needs_review_claim_never_shows_a_current_badge(client, mistral):
     claim = _checked_today(
         Claim.objects.filter(provider__slug="mistral").exclude(evidence_quote="").first()
     )
@@ -136,7 +136,7 @@ def _expected_counts() -> dict[str, int]:
 
 
 @pytest.fixture
-def checked(seeded):
+def checked(mistral):
     """The seed with checks of every kind the figures tell apart."""
     quoted = list(Claim.objects.exclude(evidence_quote="").order_by("pk"))
     unquoted = list(Claim.objects.filter(evidence_quote="").order_by("pk"))
@@ -201,12 +201,12 @@ def test_the_stats_endpoint_runs_a_pinned_number_of_queries(
         assert anon.get("/api/v1/stats").json() == cold
 
 
-def test_the_stats_endpoint_rejects_unknown_parameters(anon, seeded):
+def test_the_stats_endpoint_rejects_unknown_parameters(anon, mistral):
     response = anon.get("/api/v1/stats", {"provider": "mistral"})
     assert response.status_code == 400
 
 
-def test_curators_get_the_unverifiable_claims_of_each_provider(client, curator, seeded):
+def test_curators_get_the_unverifiable_claims_of_each_provider(client, curator, mistral):
     mistral_unquoted = Claim.objects.filter(provider__slug="mistral", evidence_quote="")
     quoted = Claim.objects.filter(provider__slug="mistral").exclude(evidence_quote="").first()
     # The curators' source pages (triage, this list) are for those who may edit claims.
@@ -226,7 +226,7 @@ def test_curators_get_the_unverifiable_claims_of_each_provider(client, curator, 
     assert f'href="/claims/{quoted.pk}/"' not in html
 
 
-def test_the_unverifiable_list_is_refused_to_an_outsider(client, outsider, seeded):
+def test_the_unverifiable_list_is_refused_to_an_outsider(client, outsider, mistral):
     assert client.get("/sources/unverifiable/").status_code == 302
     client.force_login(outsider)
     assert client.get("/sources/unverifiable/").status_code == 403
