@@ -64,10 +64,6 @@ class ClaimStats:
     window_days: int = 0  # ATLAS_FRESHNESS_DAYS when counted
 
 
-# What Verification.Outcome calls a near miss of a quote: the words located, but changed.
-CHANGED_WORDING = "changed_wording"
-
-
 def claim_figures() -> tuple[FreshnessSummary, ClaimStats]:
     """The whole catalogue's claims by badge (claims in force) and what their checks found
     (claims not retired); one query.
@@ -97,7 +93,9 @@ def claim_figures() -> tuple[FreshnessSummary, ClaimStats]:
                 filter=verifiable
                 & Q(read_outcome=Verification.Outcome.CONFIRMED, read_at__date__gte=stale_after),
             ),
-            changed_wording=Count("pk", filter=Q(source_outcome=CHANGED_WORDING)),
+            changed_wording=Count(
+                "pk", filter=Q(source_outcome=Verification.Outcome.CHANGED_WORDING)
+            ),
             needs_review=Count("pk", filter=Q(status=Claim.Status.NEEDS_REVIEW)),
         )
     )

@@ -157,15 +157,18 @@ def checked(mistral):
     unquoted[1].save()
     unquoted[2].status = Claim.Status.RETIRED
     unquoted[2].save()
-    if "changed_wording" in Verification.Outcome.values:
-        _read(quoted[5], days_ago=1, outcome="changed_wording")
+    _read(quoted[5], days_ago=1, outcome="changed_wording")
+    # A changed wording found, then the quote confirmed: no longer counted.
+    _read(quoted[6], days_ago=3, outcome="changed_wording")
+    _read(quoted[6], days_ago=1, outcome="confirmed")
     return _expected_counts()
 
 
 def test_the_home_page_and_the_api_give_the_five_counts(client, anon, checked):
     expected = checked
-    assert expected["confirmed_within_window"] == 2
+    assert expected["confirmed_within_window"] == 3
     assert expected["needs_review"] == 2
+    assert expected["changed_wording"] == 1
     html = client.get("/").content.decode()
     shown = {
         name: int(re.search(rf'<dd id="stat-{name.replace("_", "-")}">(\d+)</dd>', html)[1])
