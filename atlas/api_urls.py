@@ -37,6 +37,7 @@ v1 = [
         name="requirements-check",
     ),
     path("changes", changes.ChangesView.as_view(), name="changes"),
+    path("stats", catalog_apis.ClaimStatsView.as_view(), name="stats"),
     path("exports/catalogue.json", exports.CatalogueExportView.as_view(), name="export-json"),
     path("exports/claims.csv", exports.ClaimsExportView.as_view(), name="export-claims"),
     *router.urls,

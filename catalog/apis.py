@@ -1,4 +1,5 @@
-"""Read API of the catalogue: providers, models, licences, claims, sources, prices, claim keys.
+"""Read API of the catalogue: providers, models, licences, claims, sources, prices, claim keys,
+and the catalogue's claim statistics.
 
 Every list is cursor-paginated, filterable (``catalog.filters``), searchable and
 orderable, and each response is served with ETag / Last-Modified. Querysets load
@@ -10,10 +11,14 @@ from __future__ import annotations
 from django.db.models import Count, Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from assessments.models import Assessment, Criterion, Rating
+from atlas.api.parsing import StrictQueryMixin
 from atlas.api.viewsets import ID_REGEX, ReadOnlyViewSet
-from catalog import filters
+from catalog import claim_state, filters
 from catalog.models import (
     AIModel,
     Claim,
@@ -25,6 +30,7 @@ from catalog.models import (
     Source,
     Verification,
 )
+from catalog.selectors.home import catalogue_figures
 
 
 class OptionalURLField(serializers.URLField):
@@ -99,7 +105,13 @@ class ClaimSerializer(serializers.ModelSerializer):
     scope = ClaimScopeSerializer(source="*", read_only=True)
     source = SourceRefSerializer(read_only=True)
     freshness = serializers.CharField(
-        read_only=True, help_text="current, ageing or stale, from `checked_at`."
+        read_only=True,
+        help_text="current, ageing or stale, from `checked_at` alone: for a claim that is not "
+        "`verifiable` it dates the record, not a confirmation.",
+    )
+    verifiable = serializers.SerializerMethodField(
+        help_text="Whether the claim has an evidence quote a check can confirm or contradict. "
+        "False: unverifiable until a quote is added, whatever its `checked_at`."
     )
     verifications = VerificationSerializer(many=True, read_only=True)
 
@@ -117,6 +129,7 @@ class ClaimSerializer(serializers.ModelSerializer):
             "scope",
             "source",
             "evidence_quote",
+            "verifiable",
             "checked_at",
             "freshness",
             "status",
@@ -125,6 +138,9 @@ class ClaimSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+    def get_verifiable(self, claim: Claim) -> bool:
+        return claim_state.verifiable(claim.evidence_quote)
 
 
 class ClaimKeySerializer(serializers.ModelSerializer):
@@ -456,3 +472,37 @@ class ClaimKeyViewSet(ReadOnlyViewSet):
     ordering_fields = ["key", "updated_at"]
     ordering = ("key",)
     queryset = ClaimKey.objects.all()
+
+
+class ClaimStatsSerializer(serializers.Serializer):
+    verifiable = serializers.IntegerField(
+        help_text="Claims with an evidence quote, which a check can confirm or contradict."
+    )
+    confirmed_within_window = serializers.IntegerField(
+        help_text="Verifiable claims whose latest source check or manual verification confirmed "
+        "them within the last `freshness_days` days."
+    )
+    changed_wording = serializers.IntegerField(
+        help_text="Claims whose latest source check found the quote with its wording changed."
+    )
+    needs_review = serializers.IntegerField(help_text="Claims waiting for a curator's review.")
+    unverifiable = serializers.IntegerField(
+        help_text="Claims without an evidence quote: no check can confirm or contradict them."
+    )
+    freshness_days = serializers.IntegerField(
+        source="window_days", help_text="The freshness window, in days."
+    )
+
+
+@extend_schema(tags=["catalogue"])
+class ClaimStatsView(StrictQueryMixin, APIView):
+    """How many claims (retired ones aside) are verifiable, confirmed within the freshness
+    window, found with changed wording, waiting for review and unverifiable: the figures the
+    home page shows, from the same cache."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: ClaimStatsSerializer}, summary="Claim statistics")
+    def get(self, request):
+        _facts, _freshness, stats, _spread = catalogue_figures()
+        return Response(ClaimStatsSerializer(stats).data)

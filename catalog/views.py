@@ -87,7 +87,7 @@ def _toggle_url(request: HttpRequest, param: str, value: str) -> str:
 
 def home(request: HttpRequest) -> HttpResponse:
     filters, notes = search_filters_parse(params=request.GET)
-    facts, freshness, spread = catalogue_figures()
+    facts, freshness, claim_stats, spread = catalogue_figures()
     search = catalogue_search(filters=filters, facts=facts)
     providers_page = _paginate(
         search.providers, _page_number(request, "page", notes), notes, "providers"
@@ -116,6 +116,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "licences": search_licences(q=filters.q),
         "claims": search_claims(q=filters.q),
         "freshness": freshness,
+        "claim_stats": claim_stats,
         "spread": spread,
         "verdict_counts": verdicts,
         "base_query": urlencode(

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, QuerySet
 
-from catalog.models import Claim, Source, Verification
+from catalog import claim_state
+from catalog.models import Claim, Provider, Source, Verification
 from crawlers.models import Check, Version
 
 
@@ -121,3 +122,23 @@ def sources_failing() -> QuerySet[Source]:
         .select_related("crawl")
         .order_by("-crawl__consecutive_failures")
     )
+
+
+def unverifiable_claims_by_provider() -> list[tuple[Provider, list[Claim]]]:
+    """Claims not retired without an evidence quote (``claim_state``), grouped by provider
+    (a model's claims under its provider), providers by name, claims by subject and key;
+    1 query."""
+    claims = (
+        Claim.objects.filter(~claim_state.verifiable_q())
+        .exclude(status=Claim.Status.RETIRED)
+        .select_related("key", "source", "provider", "model", "model__provider")
+    )
+    grouped: dict[int, tuple[Provider, list[Claim]]] = {}
+    for claim in claims:
+        provider = claim.provider if claim.provider_id else claim.model.provider
+        grouped.setdefault(provider.pk, (provider, []))[1].append(claim)
+    for _provider, provider_claims in grouped.values():
+        provider_claims.sort(
+            key=lambda c: (bool(c.model_id), c.model.name if c.model_id else "", c.key.label)
+        )
+    return sorted(grouped.values(), key=lambda entry: entry[0].name.lower())

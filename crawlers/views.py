@@ -1,4 +1,5 @@
-"""Source pages: fetch history, versions, diffs, claims with their checks; the curators' triage."""
+"""Source pages: fetch history, versions, diffs, claims with their checks; the curators' triage
+and list of unverifiable claims."""
 
 from __future__ import annotations
 
@@ -112,4 +113,14 @@ def triage(request: HttpRequest) -> HttpResponse:
         request,
         "crawlers/triage.html",
         {"entries": selectors.triage_entries(), "failing": selectors.sources_failing()},
+    )
+
+
+@login_required
+@permission_required("catalog.change_claim", raise_exception=True)
+def unverifiable(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "crawlers/unverifiable.html",
+        {"providers": selectors.unverifiable_claims_by_provider()},
     )

@@ -1,5 +1,6 @@
-"""The figures the catalogue's charts draw: freshness of claims in force and the spread of
-GDPR ratings across published assessments, for the whole catalogue or one provider.
+"""The figures the catalogue's charts draw: freshness of claims in force, what the checks of
+claims found, and the spread of GDPR ratings across published assessments, for the whole
+catalogue or one provider.
 """
 
 from __future__ import annotations
@@ -7,11 +8,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.conf import settings
+from django.db.models import Count, OuterRef, Q, Subquery
 
 from assessments.models import Assessment, Criterion, Rating, RatingValue
-from catalog import freshness
-from catalog.models import Claim, Provider
+from catalog import claim_state, freshness
+from catalog.models import Claim, Provider, Verification
 
 
 def provider_or_models_q(provider: Provider, model_ids: list[int]) -> Q:
@@ -25,39 +27,88 @@ def provider_or_models_q(provider: Provider, model_ids: list[int]) -> Q:
 
 @dataclass
 class FreshnessSummary:
+    """Claims in force by badge: verifiable ones by the age of their check, and unverifiable
+    ones (no evidence quote) apart, never counted as current."""
+
     current: int = 0
     ageing: int = 0
     stale: int = 0
+    unverifiable: int = 0
 
     @property
     def total(self) -> int:
-        return self.current + self.ageing + self.stale
+        return self.current + self.ageing + self.stale + self.unverifiable
 
     def parts(self) -> list[tuple[str, str, int]]:
         return [
             (freshness.CURRENT, "Current", self.current),
             (freshness.AGEING, "Ageing", self.ageing),
             (freshness.STALE, "Stale", self.stale),
+            (claim_state.UNVERIFIABLE, "Unverifiable (no quote)", self.unverifiable),
         ]
 
 
-def claim_freshness_summary(
-    *, provider: Provider | None = None, model_ids: list[int] | None = None
-) -> FreshnessSummary:
-    """How many current-status claims are current, ageing or stale; one query.
+# The badges FreshnessSummary counts, each a field of it.
+SUMMARY_BADGES = (*freshness.LEVELS, claim_state.UNVERIFIABLE)
 
-    For a provider, its own claims and those of ``model_ids`` (its models) count.
+
+@dataclass
+class ClaimStats:
+    """What the checks of the claims not retired found (``claim_figures``)."""
+
+    verifiable: int = 0  # with an evidence quote, so a check can confirm or contradict them
+    confirmed_within_window: int = 0  # verifiable, and the latest read confirmed the quote
+    changed_wording: int = 0  # the latest source check found the quote's words changed
+    needs_review: int = 0  # waiting for a curator
+    unverifiable: int = 0  # without an evidence quote
+    window_days: int = 0  # ATLAS_FRESHNESS_DAYS when counted
+
+
+def claim_figures() -> tuple[FreshnessSummary, ClaimStats]:
+    """The whole catalogue's claims by badge (claims in force) and what their checks found
+    (claims not retired); one query.
+
+    *Confirmed within the window*: a verifiable claim whose latest source check or manual
+    verification confirmed it on a day that is not stale (``ATLAS_FRESHNESS_DAYS``). *Changed
+    wording*: the latest source check's outcome is ``changed_wording``.
     """
-    qs = Claim.objects.filter(status=Claim.Status.CURRENT)
-    if provider is not None:
-        qs = qs.filter(provider_or_models_q(provider, model_ids or []))
-    totals = qs.aggregate(
-        **{
-            level: Count("pk", filter=freshness.filter_q("checked_at", level))
-            for level in freshness.LEVELS
-        }
+    checks = Verification.objects.filter(claim=OuterRef("pk")).order_by("-checked_at", "-id")
+    reads = checks.filter(method__in=(Verification.Method.SOURCE_CHECK, Verification.Method.MANUAL))
+    source_checks = checks.filter(method=Verification.Method.SOURCE_CHECK)
+    _ageing_after, stale_after = freshness.thresholds()
+    verifiable = claim_state.verifiable_q()
+    totals = (
+        Claim.objects.exclude(status=Claim.Status.RETIRED)
+        .annotate(
+            read_outcome=Subquery(reads.values("outcome")[:1]),
+            read_at=Subquery(reads.values("checked_at")[:1]),
+            source_outcome=Subquery(source_checks.values("outcome")[:1]),
+        )
+        .aggregate(
+            **{badge: Count("pk", filter=claim_state.filter_q(badge)) for badge in SUMMARY_BADGES},
+            all_verifiable=Count("pk", filter=verifiable),
+            all_unverifiable=Count("pk", filter=~verifiable),
+            confirmed_within_window=Count(
+                "pk",
+                filter=verifiable
+                & Q(read_outcome=Verification.Outcome.CONFIRMED, read_at__date__gte=stale_after),
+            ),
+            changed_wording=Count(
+                "pk", filter=Q(source_outcome=Verification.Outcome.CHANGED_WORDING)
+            ),
+            needs_review=Count("pk", filter=Q(status=Claim.Status.NEEDS_REVIEW)),
+        )
     )
-    return FreshnessSummary(**{level: totals[level] or 0 for level in freshness.LEVELS})
+    summary = FreshnessSummary(**{badge: totals[badge] or 0 for badge in SUMMARY_BADGES})
+    stats = ClaimStats(
+        verifiable=totals["all_verifiable"] or 0,
+        confirmed_within_window=totals["confirmed_within_window"] or 0,
+        changed_wording=totals["changed_wording"] or 0,
+        needs_review=totals["needs_review"] or 0,
+        unverifiable=totals["all_unverifiable"] or 0,
+        window_days=settings.ATLAS_FRESHNESS_DAYS,
+    )
+    return summary, stats
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""The home page's catalogue-wide figures (provider facets, freshness, rating spread), cached
-until a table they read changes.
+"""The catalogue-wide figures of the home page and of ``/api/v1/stats`` (provider facets, claims
+by badge, what the checks of claims found, rating spread), cached until a table they read
+changes.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from django.utils import timezone
 
 from assessments.models import Assessment, Criterion, Rating
 from catalog.change_stamp import tables_stamp
-from catalog.models import AIModel, Claim, ClaimKey, Provider
-from catalog.selectors.charts import FreshnessSummary, claim_freshness_summary, rating_spread
+from catalog.models import AIModel, Claim, ClaimKey, Provider, Verification
+from catalog.selectors.charts import ClaimStats, FreshnessSummary, claim_figures, rating_spread
 from catalog.selectors.search import ProviderFacts, provider_facts
 
 CACHE_SECONDS = 300
@@ -21,14 +22,15 @@ def _catalogue_stamp() -> str:
     ``tables_stamp``); where only saves move it, figures cached before a deletion live
     CACHE_SECONDS at most."""
     tables = tables_stamp(
-        models=(Provider, AIModel, Claim, ClaimKey, Criterion, Assessment, Rating),
+        models=(Provider, AIModel, Claim, ClaimKey, Verification, Criterion, Assessment, Rating),
         fallback=(Claim, Rating, Assessment, Provider),
     )
     return f"{timezone.localdate().isoformat()}:{tables}"
 
 
-def catalogue_figures() -> tuple[dict[int, ProviderFacts], FreshnessSummary, list]:
-    """Provider facts, claim freshness and the rating spread for the whole catalogue.
+def catalogue_figures() -> tuple[dict[int, ProviderFacts], FreshnessSummary, ClaimStats, list]:
+    """Provider facts, claims by badge, what their checks found and the rating spread for
+    the whole catalogue.
 
     They aggregate every claim, so they are cached under ``_catalogue_stamp``: 1 query
     when cached (4 without the change-stamp triggers), 6 more when not.
@@ -36,6 +38,6 @@ def catalogue_figures() -> tuple[dict[int, ProviderFacts], FreshnessSummary, lis
     key = f"atlas:figures:{_catalogue_stamp()}"
     figures = cache.get(key)
     if figures is None:
-        figures = (provider_facts(), claim_freshness_summary(), rating_spread())
+        figures = (provider_facts(), *claim_figures(), rating_spread())
         cache.set(key, figures, CACHE_SECONDS)
     return figures

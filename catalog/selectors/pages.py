@@ -27,7 +27,7 @@ from assessments.models import (
     RatingEvidence,
     RatingValue,
 )
-from catalog import freshness
+from catalog import claim_state
 from catalog.models import (
     FAQ,
     AIModel,
@@ -42,6 +42,7 @@ from catalog.models import (
     Verification,
 )
 from catalog.selectors.charts import (
+    SUMMARY_BADGES,
     CriterionSpread,
     FreshnessSummary,
     provider_or_models_q,
@@ -80,7 +81,7 @@ class ClaimRow(TypedDict):
     url: str
     label: str
     status: str  # empty when the claim is current: only other states are badged
-    status_label: str
+    badge: str  # what ``claim_state.badge`` says of the claim
     flag: str  # the yes / no / … value, shown as a mark; empty for numbers and text
     value: str
     condition: str
@@ -190,7 +191,6 @@ def _claim_rows(*, claims: QuerySet[Claim]) -> list[ClaimRow]:
     claims = list(claims.exclude(status=Claim.Status.RETIRED).values(*_CLAIM_ROW_FIELDS))
     checks = _latest_verifications(claim_ids=[c["pk"] for c in claims])
     flag_labels = dict(Claim._meta.get_field("value_flag").flatchoices)
-    status_labels = dict(Claim.Status.choices)
     surface_labels = dict(Claim._meta.get_field("scope_surface").flatchoices)
     doc_type_labels = dict(Source._meta.get_field("doc_type").flatchoices)
     outcome_labels = {
@@ -202,6 +202,7 @@ def _claim_rows(*, claims: QuerySet[Claim]) -> list[ClaimRow]:
     }
     claim_url = reverse("catalog:claim", args=[0])[:-2]  # ends in "0/"
     zone = timezone.get_current_timezone()
+    today = timezone.localdate()
     rows: list[ClaimRow] = []
     for c in claims:
         if c["value_flag"]:
@@ -226,7 +227,9 @@ def _claim_rows(*, claims: QuerySet[Claim]) -> list[ClaimRow]:
                 url=f"{claim_url}{c['pk']}/",
                 label=c["key__label"],
                 status=status,
-                status_label=str(status_labels.get(status, status)) if status else "",
+                badge=claim_state.badge(
+                    status=c["status"], quote=quote, checked=c["checked_at"], today=today
+                ),
                 flag=c["value_flag"],
                 value=value,
                 condition=c["condition"],
@@ -322,9 +325,8 @@ def provider_page(*, slug: str) -> ProviderPage:
     prices = _newest_prices(model_ids=model_ids)
     for model in models:
         model.latest_price = prices.get(model.pk)
-    # Per source, the claims checked against it and the newest check; summed, the freshness
-    # of the claims in force (what claim_freshness_summary counts), in the same query.
-    in_force = Q(status=Claim.Status.CURRENT)
+    # Per source, the claims checked against it and the newest check; summed, the badges
+    # of the claims in force (what claim_figures counts), in the same query.
     usage = {
         row["source_id"]: row
         for row in Claim.objects.filter(provider_or_models_q(provider, model_ids))
@@ -333,14 +335,11 @@ def provider_page(*, slug: str) -> ProviderPage:
         .annotate(
             last_checked=Max("checked_at"),
             claim_count=Count("pk"),
-            **{
-                level: Count("pk", filter=in_force & freshness.filter_q("checked_at", level))
-                for level in freshness.LEVELS
-            },
+            **{badge: Count("pk", filter=claim_state.filter_q(badge)) for badge in SUMMARY_BADGES},
         )
     }
     summary = FreshnessSummary(
-        **{level: sum(row[level] for row in usage.values()) for level in freshness.LEVELS}
+        **{badge: sum(row[badge] for row in usage.values()) for badge in SUMMARY_BADGES}
     )
     sources = list(
         Source.objects.filter(Q(provider=provider) | Q(pk__in=list(usage))).order_by(

@@ -19,7 +19,7 @@ from django import template
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
-from catalog import freshness
+from catalog import claim_state, freshness
 
 register = template.Library()
 
@@ -28,6 +28,18 @@ _FRESHNESS_TEXT = {
     freshness.AGEING: ("◐", "Ageing"),
     freshness.STALE: ("○", "Stale"),
     freshness.UNKNOWN: ("?", "Never checked"),
+}
+
+# Badges a claim gets before its age is looked at (``claim_state.badge``): words, and a title
+# where the word alone does not say why.
+_CLAIM_STATUS_TEXT = {
+    "needs_review": ("Needs review", ""),
+    "disputed": ("Disputed", ""),
+    "retired": ("Retired", ""),
+    claim_state.UNVERIFIABLE: (
+        "Unverifiable",
+        "No evidence quote: no check can confirm or contradict this claim until one is added.",
+    ),
 }
 
 _RATING_TEXT = {
@@ -61,6 +73,31 @@ def _freshness_badge(level: str, checked: dt.date | None) -> SafeString:
     return render_to_string(
         "catalog/partials/freshness_badge.html",
         {"level": level, "checked": checked, "icon": icon, "text": text},
+    )
+
+
+@register.simple_tag
+def claim_badge(claim) -> SafeString:
+    """A claim's one badge (``claim_state.badge``): its status, then unverifiable without a
+    quote, then the age of its check date with the date
+    (``catalog/partials/claim_status_badge.html`` or ``freshness_badge.html``)."""
+    badge = claim_state.badge(
+        status=claim.status, quote=claim.evidence_quote, checked=claim.checked_at
+    )
+    return _claim_badge(badge, claim.checked_at)
+
+
+def _claim_badge(badge: str, checked: dt.date | None) -> SafeString:
+    if badge in claim_state.AGE_BADGES:
+        return _freshness_badge(badge, checked)
+    return _claim_status_badge(badge)
+
+
+@functools.lru_cache(maxsize=16)
+def _claim_status_badge(badge: str) -> SafeString:
+    text, title = _CLAIM_STATUS_TEXT[badge]
+    return render_to_string(
+        "catalog/partials/claim_status_badge.html", {"badge": badge, "text": text, "title": title}
     )
 
 
@@ -102,11 +139,12 @@ def _claim_row(row: dict) -> str:
     # Plain string building with the standard library's escape (what Django's ``escape``
     # calls too): format_html's lazy-string wrappers cost more than the markup on 200 rows.
     e = html.escape
-    status = (
-        f' <span class="badge status-{e(row["status"])}">{e(row["status_label"])}</span>'
-        if row["status"]
-        else ""
-    )
+    # One badge per claim: a status (or unverifiable) beside its name, else its age beside
+    # its check date.
+    if row["badge"] in claim_state.AGE_BADGES:
+        status, age = "", _freshness_badge(row["badge"], row["checked_at"])
+    else:
+        status, age = f" {_claim_status_badge(row['badge'])}", ""
     value = ternary_mark(row["flag"]) if row["flag"] else e(row["value"])
     condition = e(row["condition"])
     if row["scope"]:
@@ -146,7 +184,7 @@ def _claim_row(row: dict) -> str:
         f"\n    <td>{condition}</td>"
         f"\n    <td>{source}<br>"
         f'<span class="muted small">{e(row["source_meta"])}</span>{quote}</td>'
-        f"\n    <td>{row['checked_at'].isoformat()}<br>{freshness_badge(row['checked_at'])}"
+        f"\n    <td>{row['checked_at'].isoformat()}<br>{age}"
         f"\n      {history}</td>"
         "\n  </tr>"
     )
