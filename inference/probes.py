@@ -198,19 +198,13 @@ def _protocol_problem(exchange: Exchange, shape: str) -> str:
             and isinstance(choices[0].get("message"), dict)
         ):
             return "the answer is JSON but not a chat completion (no choices[0].message)"
-    elif shape == "models":
-        listed = isinstance(data, list) or (
-            isinstance(data, dict)
-            and (isinstance(data.get("data"), list) or isinstance(data.get("models"), list))
-        )
-        if not listed:
-            return "the answer is JSON but not a model list (no data list)"
-    elif shape == "embeddings":
-        if not (isinstance(data, dict) and isinstance(data.get("data"), list)):
-            return "the answer is JSON but not an embeddings list (no data list)"
-    elif shape == "moderations":
-        if not (isinstance(data, dict) and isinstance(data.get("results"), list)):
-            return "the answer is JSON but not a moderation result (no results list)"
+        return ""
+    if shape == "models" and isinstance(data, list):
+        return ""
+    lists = {"models": ("data", "models"), "embeddings": ("data",), "moderations": ("results",)}
+    names = lists[shape]
+    if not (isinstance(data, dict) and any(isinstance(data.get(n), list) for n in names)):
+        return f"the answer is JSON but not the protocol's {shape} answer (no {names[0]} list)"
     return ""
 
 
@@ -762,9 +756,7 @@ def probe_context_window(context: ProbeContext) -> ProbeResult:
         content = "hello " * words + instruction
         findings.setdefault("prompt_chars", []).append(len(content))
         try:
-            exchange = _chat(
-                context, messages=[{"role": "user", "content": content}], max_tokens=4
-            )
+            exchange = _chat(context, messages=[{"role": "user", "content": content}], max_tokens=4)
         except LLMError as error:
             if error.exchange:
                 error.exchange.request = _prompt_size_only(error.exchange.request, words)
