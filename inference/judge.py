@@ -3,10 +3,17 @@
 Secondary to the crawlers' quote matching. The configured model is asked at
 temperature 0, with a JSON-schema-constrained answer, whether the passage
 supports, contradicts or does not address the claim, and which sentence it
-relied on. A supports/contradicts answer whose sentence is not found verbatim
-in the passage (whitespace aside) is downgraded to inconclusive. Answers are
-cached by (passage, claim statement, judge model, prompt version). The result
-is a ``Verification`` with method ``model_judge``; the claim is never changed.
+relied on. Its *reading* counts as inconclusive when a supports/contradicts
+answer relies on a sentence that is not in the passage verbatim (whitespace
+aside), or that shares none of the claim's subject terms and does not hold the
+claim's quote (``judge_reading``). Answers that follow the schema are cached by
+(endpoint, its base URL, judge model, prompt version, claim statement, passage
+hash); a failure or a non-answer is never cached.
+
+The result is a ``Verification`` with method ``model_judge`` and outcome
+``inconclusive`` (``error`` when the judge could not be asked): the judge's
+reading is in its evidence, as an advisory reading. It never confirms or
+contradicts the claim, and the claim, its status and its dates are never changed.
 
 The passage is normally the crawlers' stored text of the claim's source
 around its quote (``claim_judge_from_source``): a scheduled sweep
@@ -28,7 +35,7 @@ from django.utils import timezone
 
 from catalog.models import Claim, Verification
 from inference import selectors
-from inference.client import BudgetExceeded, Exchange, LLMError
+from inference.client import BudgetExceeded, Exchange, LLMError, cap_text
 from inference.models import Endpoint, JudgeJob, JudgeVerdict, ProbeRun
 
 PROMPT_VERSION = 1
@@ -51,12 +58,14 @@ SYSTEM_PROMPT = (
     'sentence of the passage you relied on, copied exactly; "reason" is one short sentence.'
 )
 
-OUTCOMES = {
-    JudgeVerdict.Verdict.SUPPORTS: Verification.Outcome.CONFIRMED,
-    JudgeVerdict.Verdict.CONTRADICTS: Verification.Outcome.CONTRADICTED,
-    JudgeVerdict.Verdict.NOT_ADDRESSED: Verification.Outcome.INCONCLUSIVE,
-    JudgeVerdict.Verdict.INCONCLUSIVE: Verification.Outcome.INCONCLUSIVE,
-}
+# Words of a claim key's label that say nothing about what the claim is about.
+# fmt: off
+GENERIC_WORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "by", "can", "for", "from", "in", "is", "it",
+    "of", "on", "or", "the", "to", "with", "where", "what", "who", "use", "used", "using",
+    "available", "allowed", "support", "supported", "supports", "data", "model", "models",
+})
+# fmt: on
 
 
 def claim_statement(claim: Claim) -> str:
@@ -86,6 +95,55 @@ def quote_in_passage(quote: str, passage: str) -> bool:
     """True when ``quote`` occurs in ``passage`` word for word (runs of whitespace aside)."""
     quote = _normalise(quote)
     return bool(quote) and quote in _normalise(passage)
+
+
+def _stem(word: str) -> str:
+    """A crude English stem, enough to match "training" with "trains" or "trained"."""
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        word = word[:-1]
+    if word.endswith("ing") and len(word) > 5:
+        return word[:-3]
+    if word.endswith("ed") and len(word) > 4:
+        return word[:-2]
+    return word
+
+
+def _terms(text: str) -> set[str]:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {_stem(word) for word in words if word not in GENERIC_WORDS}
+
+
+def subject_terms(claim: Claim) -> set[str]:
+    """What the claim is about, as stemmed words of its key (label and name)."""
+    return _terms(f"{claim.key.label} {claim.key.key}")
+
+
+def quote_is_about_claim(quote: str, claim: Claim) -> bool:
+    """True when the judge's sentence shares one of the claim's subject terms, or holds the
+    claim's own quote (or is part of it)."""
+    own = _normalise(claim.evidence_quote).lower()
+    sentence = _normalise(quote).lower()
+    if own and sentence and (own in sentence or sentence in own):
+        return True
+    return bool(subject_terms(claim) & _terms(quote))
+
+
+def judge_reading(*, claim: Claim, passage: str, answer: JudgeVerdict) -> tuple[str, str]:
+    """The judge's advisory reading of ``answer`` and, when it counts as inconclusive, why.
+
+    A supports/contradicts answer stands only if the sentence it relied on is in the passage
+    and is about the claim: a true sentence about something else is no evidence.
+    """
+    verdict = answer.verdict
+    if verdict not in (JudgeVerdict.Verdict.SUPPORTS, JudgeVerdict.Verdict.CONTRADICTS):
+        return verdict, ""
+    if not quote_in_passage(answer.quote, passage):
+        return JudgeVerdict.Verdict.INCONCLUSIVE, "not in the passage"
+    if not quote_is_about_claim(answer.quote, claim):
+        return JudgeVerdict.Verdict.INCONCLUSIVE, "not about the claim"
+    return verdict, ""
 
 
 def _ask(client: Any, model: str, statement: str, passage: str) -> tuple[Exchange, Any]:
@@ -148,13 +206,25 @@ def claim_judge(
     model = model or endpoint.default_model or services.model_id_for(claim=claim, endpoint=endpoint)
     statement = claim_statement(claim)
     key = {
-        "passage_sha256": _sha256(passage),
-        "claim_sha256": _sha256(statement),
+        "endpoint": endpoint,
+        "endpoint_url": endpoint.base_url,
         "judge_model": model,
         "prompt_version": PROMPT_VERSION,
+        "claim_sha256": _sha256(statement),
+        "passage_sha256": _sha256(passage),
+    }
+    evidence: dict[str, Any] = {
+        "advisory": True,
+        "judge_model": model,
+        "prompt_version": PROMPT_VERSION,
+        "claim_statement": statement,
+        "passage_sha256": key["passage_sha256"],
+        "passage_excerpt": cap_text(passage, 1500),
+        "passage_from": origin,
+        "endpoint": {"name": endpoint.name, "kind": endpoint.kind, "base_url": endpoint.base_url},
     }
     cached = JudgeVerdict.objects.filter(**key).first()
-    exchange: Exchange | None = None
+    evidence["cached"] = cached is not None
     if cached is None:
         run = services.probe_run_start(
             endpoint=endpoint,
@@ -171,82 +241,93 @@ def claim_judge(
             ) from None
         except LLMError as error:
             services.probe_run_finish(run=run)
+            evidence["error"] = error.message
+            evidence["exchanges"] = [error.exchange.as_evidence()] if error.exchange else []
             return _store(
                 claim=claim,
                 outcome=Verification.Outcome.ERROR,
                 note=f"Advisory: the judge {model} could not be asked: {error.message}",
-                evidence={
-                    "advisory": True,
-                    "judge_model": model,
-                    "prompt_version": PROMPT_VERSION,
-                    "error": error.message,
-                    "exchanges": [error.exchange.as_evidence()] if error.exchange else [],
-                    "passage_from": origin,
-                },
+                evidence=evidence,
                 actor=actor,
             )
         finally:
             client.close()
         services.probe_run_finish(run=run)
-        cached = _remember(key=key, answer=answer, passage=passage)
-        from_cache = False
+        evidence["exchanges"] = [exchange.as_evidence()]
+        try:
+            jsonschema.validate(answer, JUDGE_SCHEMA)
+        except jsonschema.ValidationError as exc:
+            # A non-answer: recorded, never cached, so the next judgement asks again.
+            reason = f"The judge's answer does not follow the schema: {exc.message}"
+            evidence.update(reading=JudgeVerdict.Verdict.INCONCLUSIVE, reason=reason)
+            return _store(
+                claim=claim,
+                outcome=Verification.Outcome.INCONCLUSIVE,
+                note=f"Advisory: the answer of {model} could not be used. {reason}",
+                evidence=evidence,
+                actor=actor,
+            )
+        cached = _remember(key=key, answer=answer)
     else:
-        from_cache = True
-    verdict = JudgeVerdict.Verdict(cached.verdict)
-    note = f"Advisory: {model} judged that the passage {verdict.label.lower()} the claim."
-    if verdict == JudgeVerdict.Verdict.INCONCLUSIVE:
-        note = f"Advisory: the answer of {model} could not be used. {cached.reason}"
-    if cached.downgraded:
+        evidence["exchanges"] = []
+    reading, downgrade = judge_reading(claim=claim, passage=passage, answer=cached)
+    evidence.update(
+        reading=reading,
+        answered=cached.verdict,
+        quote=cached.quote,
+        reason=cached.reason,
+        downgraded=bool(downgrade),
+        downgrade=downgrade,
+    )
+    if downgrade == "not in the passage":
         note = (
             f"Advisory: {model} answered but the sentence it relied on is not in the passage, "
             "so its answer counts as inconclusive."
         )
-    evidence = {
-        "advisory": True,
-        "judge_model": model,
-        "prompt_version": PROMPT_VERSION,
-        "verdict": cached.verdict,
-        "quote": cached.quote,
-        "reason": cached.reason,
-        "downgraded": cached.downgraded,
-        "cached": from_cache,
-        "claim_statement": statement,
-        "passage_sha256": key["passage_sha256"],
-        "passage_excerpt": passage[:1500],
-        "passage_from": origin,
-        "endpoint": {"name": endpoint.name, "kind": endpoint.kind, "base_url": endpoint.base_url},
-        "exchanges": [exchange.as_evidence()] if exchange else [],
-    }
-    return _store(claim=claim, outcome=OUTCOMES[verdict], note=note, evidence=evidence, actor=actor)
-
-
-def _remember(*, key: dict[str, Any], answer: Any, passage: str) -> JudgeVerdict:
-    try:
-        jsonschema.validate(answer, JUDGE_SCHEMA)
-    except jsonschema.ValidationError as exc:
-        values = {
-            "verdict": JudgeVerdict.Verdict.INCONCLUSIVE,
-            "reason": f"The judge's answer does not follow the schema: {exc.message}",
-            "raw": {"answer": answer},
-        }
-    else:
-        verdict = answer["verdict"]
-        downgraded = verdict in ("supports", "contradicts") and not quote_in_passage(
-            answer["quote"], passage
+    elif downgrade:
+        note = (
+            f"Advisory: {model} answered but the sentence it relied on is not about the claim "
+            f"(it shares none of its terms: {', '.join(sorted(subject_terms(claim)))}), "
+            "so its answer counts as inconclusive."
         )
-        values = {
-            "verdict": JudgeVerdict.Verdict.INCONCLUSIVE if downgraded else verdict,
-            "quote": answer["quote"],
-            "reason": answer["reason"],
-            "downgraded": downgraded,
-            "raw": answer,
-        }
+    else:
+        label = JudgeVerdict.Verdict(reading).label.lower()
+        note = (
+            f"Advisory reading of {model}: the passage {label} the claim. "
+            "A model's reading neither confirms nor contradicts the claim."
+        )
+    # Always inconclusive: the reading is advice for a curator, never a check of the claim.
+    return _store(
+        claim=claim,
+        outcome=Verification.Outcome.INCONCLUSIVE,
+        note=note,
+        evidence=evidence,
+        actor=actor,
+    )
+
+
+def _remember(*, key: dict[str, Any], answer: dict[str, Any]) -> JudgeVerdict:
+    """Cache an answer that follows the schema; a concurrent worker's equal answer stands."""
+    values = {
+        "verdict": answer["verdict"],
+        "quote": answer["quote"],
+        "reason": answer["reason"],
+        "raw": answer,
+    }
     try:
         with transaction.atomic():
             return JudgeVerdict.objects.create(**key, **values)
     except IntegrityError:
         # Another worker cached the same question first; its answer stands.
         return JudgeVerdict.objects.get(**key)
+
+
+def reading_label(verification: Verification) -> str:
+    """A judgement in a few words for a report: "advisory reading: supports", or "error"."""
+    reading = (verification.evidence or {}).get("reading")
+    if verification.outcome == Verification.Outcome.ERROR or not reading:
+        return verification.outcome
+    return f"advisory reading: {reading}"
 
 
 def _store(

@@ -247,10 +247,19 @@ class JudgeVerdictChoice(models.TextChoices):
 
 
 class JudgeVerdict(models.Model):
-    """The judge's cached answer for (passage, claim statement, judge model, prompt version)."""
+    """The judge's answer, cached for one question put to one server: the endpoint (and the
+    base URL it had), the judge model, the prompt (its version and the claim statement) and
+    the passage (its hash).
+
+    Only an answer that follows the schema is kept: a failure or a non-answer is asked
+    again next time. The checks that may make an answer inconclusive (its sentence not in
+    the passage, or not about the claim) are applied when it is read, not stored here.
+    """
 
     Verdict = JudgeVerdictChoice
 
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="+")
+    endpoint_url = models.CharField(max_length=500, blank=True)
     passage_sha256 = models.CharField(max_length=64)
     claim_sha256 = models.CharField(max_length=64)
     judge_model = models.CharField(max_length=200)
@@ -258,7 +267,6 @@ class JudgeVerdict(models.Model):
     verdict = models.CharField(max_length=20, choices=Verdict.choices)
     quote = models.TextField(blank=True)
     reason = models.TextField(blank=True)
-    downgraded = models.BooleanField(default=False)
     raw = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -266,7 +274,14 @@ class JudgeVerdict(models.Model):
         constraints = [
             # Also the index the cache lookup uses.
             models.UniqueConstraint(
-                fields=["passage_sha256", "claim_sha256", "judge_model", "prompt_version"],
+                fields=[
+                    "endpoint",
+                    "endpoint_url",
+                    "judge_model",
+                    "prompt_version",
+                    "claim_sha256",
+                    "passage_sha256",
+                ],
                 name="judgeverdict_cache_key",
             ),
             models.CheckConstraint(
@@ -276,7 +291,7 @@ class JudgeVerdict(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.judge_model}: {self.verdict}"
+        return f"{self.judge_model} on {self.endpoint_id}: {self.verdict}"
 
 
 class JudgeJobStatus(models.TextChoices):

@@ -8,10 +8,14 @@ finding is about the claimed number. ``verdict`` turns a finding and the
 claimed value into a Verification outcome.
 
 Rules that keep findings honest:
-- an error (timeout, connection failure, 401/403, 429, a 5xx that does not
-  name the feature) is never a contradiction;
-- a refusal (4xx, or 5xx) that names the parameter under test refutes it; a 4xx
-  that names something else is inconclusive;
+- only a well-formed protocol answer may refute: a 2xx that is not JSON or not
+  the protocol's shape (an HTML page, a model list without a list), or a stream
+  that closes without chunks or without ``[DONE]``, is inconclusive, with why;
+- an error (timeout, the probe's deadline, connection failure, 401/403, 429, a
+  5xx that does not name the feature) is never a contradiction;
+- a refusal (4xx, or 5xx) whose JSON error names the parameter under test
+  refutes it; a 4xx that names something else, or that is not a JSON error, is
+  inconclusive;
 - ``model_listed`` is decided from the model list only, because a server with
   one loaded model may answer to any model name;
 - an answer cut off by ``finish_reason: length`` is inconclusive where the
@@ -33,7 +37,7 @@ from typing import Any
 
 import jsonschema
 
-from inference.client import BudgetExceeded, Exchange, LLMClient, LLMError
+from inference.client import BudgetExceeded, Exchange, LLMClient, LLMError, cap_text
 
 PROBE_VERSION = 1
 
@@ -177,8 +181,47 @@ def _names(entry: dict[str, Any]) -> list[str]:
     return [n for n in names if isinstance(n, str) and n]
 
 
+def _protocol_problem(exchange: Exchange, shape: str) -> str:
+    """Why a 2xx ``exchange`` is not a well-formed protocol answer of ``shape`` ("chat",
+    "models", "embeddings" or "moderations"); "" when it is one. Only a well-formed answer
+    may refute a claim."""
+    data = exchange.data
+    if data is None:
+        kind = exchange.content_type.split(";")[0].strip() or "no content type"
+        return f"the {exchange.status} answer is not JSON ({kind}), so it is not the protocol's"
+    if shape == "chat":
+        choices = data.get("choices") if isinstance(data, dict) else None
+        if not (
+            isinstance(choices, list)
+            and choices
+            and isinstance(choices[0], dict)
+            and isinstance(choices[0].get("message"), dict)
+        ):
+            return "the answer is JSON but not a chat completion (no choices[0].message)"
+        return ""
+    if shape == "models" and isinstance(data, list):
+        return ""
+    lists = {"models": ("data", "models"), "embeddings": ("data",), "moderations": ("results",)}
+    names = lists[shape]
+    if not (isinstance(data, dict) and any(isinstance(data.get(n), list) for n in names)):
+        return f"the answer is JSON but not the protocol's {shape} answer (no {names[0]} list)"
+    return ""
+
+
+def _off_protocol(key: str, exchange: Exchange, shape: str) -> ProbeResult | None:
+    """An inconclusive result when ``exchange`` is not a well-formed answer of ``shape``."""
+    problem = _protocol_problem(exchange, shape)
+    if not problem:
+        return None
+    return ProbeResult(key, INCONCLUSIVE, f"{problem}; it neither shows nor refutes", [exchange])
+
+
 def _failure(key: str, error: LLMError, *feature_words: str) -> ProbeResult:
-    """Classify a failed call: refusal naming the feature, error, or inconclusive."""
+    """Classify a failed call: refusal naming the feature, error, or inconclusive.
+
+    A refusal refutes only when the server's answer is a JSON error: an HTML error page
+    from a proxy may mention any word.
+    """
     if isinstance(error, BudgetExceeded):
         raise error
     exchanges = [error.exchange] if error.exchange else []
@@ -193,6 +236,14 @@ def _failure(key: str, error: LLMError, *feature_words: str) -> ProbeResult:
         return ProbeResult(
             key, INCONCLUSIVE, f"the model is not served here: {error.message}", exchanges
         )
+    if not _protocol_error(error):
+        return ProbeResult(
+            key,
+            INCONCLUSIVE if status < 500 else ERROR,
+            f"answered {status} without a JSON error, so it neither shows nor refutes: "
+            f"{error.message}",
+            exchanges,
+        )
     names_feature = bool(feature_words) and error.mentions(*feature_words)
     if status >= 500:
         if names_feature:
@@ -203,6 +254,11 @@ def _failure(key: str, error: LLMError, *feature_words: str) -> ProbeResult:
     if names_feature:
         return ProbeResult(key, UNSUPPORTED, f"refused: {error.message}", exchanges)
     return ProbeResult(key, INCONCLUSIVE, f"refused for another reason: {error.message}", exchanges)
+
+
+def _protocol_error(error: LLMError) -> bool:
+    """Whether the server answered the failed call with a JSON error (the protocol's own)."""
+    return error.exchange is not None and error.exchange.data is not None
 
 
 def _choice(exchange: Exchange) -> dict[str, Any]:
@@ -268,9 +324,10 @@ def probe_api_available(context: ProbeContext) -> ProbeResult:
         if result.finding == UNSUPPORTED:
             result.finding = INCONCLUSIVE
         return result
+    off = _off_protocol("api_available", exchange, "models")
+    if off is not None:
+        return off
     entries = _model_entries(exchange.data)
-    if exchange.data is None:
-        return ProbeResult("api_available", INCONCLUSIVE, "the model list is not JSON", [exchange])
     return ProbeResult(
         "api_available",
         SUPPORTED,
@@ -286,9 +343,10 @@ def probe_model_listed(context: ProbeContext) -> ProbeResult:
         exchange = context.client.list_models()
     except LLMError as error:
         return _failure("model_listed", error)
+    off = _off_protocol("model_listed", exchange, "models")
+    if off is not None:
+        return off
     entries = _model_entries(exchange.data)
-    if exchange.data is None or not isinstance(exchange.data, dict | list):
-        return ProbeResult("model_listed", INCONCLUSIVE, "the model list is not JSON", [exchange])
     served = sorted({name for entry in entries for name in _names(entry)})
     context.model_cards = {name: e for e in entries for name in _names(e)}
     if context.model in served:
@@ -318,6 +376,9 @@ def probe_chat_completion(context: ProbeContext) -> ProbeResult:
         return _with_declared(
             _failure("chat_completion", error, "chat"), _declared_flag(context, "completion_chat")
         )
+    off = _off_protocol("chat_completion", exchange, "chat")
+    if off is not None:
+        return off
     choice = _choice(exchange)
     content = _content(choice)
     finish = choice.get("finish_reason")
@@ -336,8 +397,8 @@ def probe_chat_completion(context: ProbeContext) -> ProbeResult:
     else:
         result = ProbeResult(
             "chat_completion",
-            UNSUPPORTED,
-            "the answer is not a chat completion with text",
+            INCONCLUSIVE,
+            f"a chat completion came back without text (finish_reason {finish!r})",
             [exchange],
         )
     return _with_declared(result, _declared_flag(context, "completion_chat"))
@@ -413,6 +474,10 @@ def probe_function_calling(context: ProbeContext) -> ProbeResult:
         result = _failure("function_calling", error, *TOOL_WORDS)
         result.findings = {"accepts_tools": result.finding, "chooses_tool": NOT_RUN}
         return _with_declared(result, _declared_flag(context, "function_calling"))
+    off = _off_protocol("function_calling", forced, "chat")
+    if off is not None:
+        off.findings = {"accepts_tools": INCONCLUSIVE, "chooses_tool": NOT_RUN}
+        return off
     exchanges.append(forced)
     ok, why = _tool_call_check(forced)
     finish = _choice(forced).get("finish_reason")
@@ -443,7 +508,11 @@ def probe_function_calling(context: ProbeContext) -> ProbeResult:
     else:
         exchanges.append(auto)
         auto_ok, auto_why = _tool_call_check(auto)
-        if auto_ok:
+        auto_problem = _protocol_problem(auto, "chat")
+        if auto_problem:
+            findings["chooses_tool"] = INCONCLUSIVE
+            auto_why = auto_problem
+        elif auto_ok:
             findings["chooses_tool"] = SUPPORTED
         elif _choice(auto).get("finish_reason") == "length":
             findings["chooses_tool"] = INCONCLUSIVE
@@ -476,6 +545,9 @@ def probe_json_mode(context: ProbeContext) -> ProbeResult:
         )
     except LLMError as error:
         return _failure("json_mode", error, "response_format", "json")
+    off = _off_protocol("json_mode", exchange, "chat")
+    if off is not None:
+        return off
     choice = _choice(exchange)
     value, problem = _parse_json(_content(choice))
     if not problem and isinstance(value, dict):
@@ -512,6 +584,9 @@ def probe_structured_output(context: ProbeContext) -> ProbeResult:
         exchange = _chat(context, messages=messages, response_format=response_format, max_tokens=64)
     except LLMError as error:
         return _failure("structured_output", error, "response_format", "json_schema", "schema")
+    off = _off_protocol("structured_output", exchange, "chat")
+    if off is not None:
+        return off
     choice = _choice(exchange)
     value, problem = _parse_json(_content(choice))
     if not problem:
@@ -548,10 +623,13 @@ def probe_streaming(context: ProbeContext) -> ProbeResult:
         e for e in exchange.events if isinstance(e, dict) and isinstance(e.get("choices"), list)
     ]
     if "text/event-stream" not in exchange.content_type:
+        off = _off_protocol("streaming", exchange, "chat")
+        if off is not None:
+            return off
         return ProbeResult(
             "streaming",
             UNSUPPORTED,
-            f"asked to stream, the server answered one {exchange.content_type or 'untyped'} body",
+            "asked to stream, the server answered one whole chat completion",
             [exchange],
         )
     if chunks and exchange.saw_done:
@@ -562,8 +640,13 @@ def probe_streaming(context: ProbeContext) -> ProbeResult:
             [exchange],
             measured=len(chunks),
         )
-    missing = "no chunks" if not chunks else "no [DONE] at the end"
-    return ProbeResult("streaming", UNSUPPORTED, f"an event stream with {missing}", [exchange])
+    missing = "without any chunk" if not chunks else f"after {len(chunks)} chunk(s) without [DONE]"
+    return ProbeResult(
+        "streaming",
+        INCONCLUSIVE,
+        f"the event stream closed {missing}: cut short, which neither shows nor refutes",
+        [exchange],
+    )
 
 
 def _embed(context: ProbeContext, key: str) -> ProbeResult:
@@ -572,10 +655,13 @@ def _embed(context: ProbeContext, key: str) -> ProbeResult:
         exchange = context.client.embeddings(payload)
     except LLMError as error:
         result = _failure(key, error, "embedding")
-        if error.status == 404 and not error.mentions("model"):
+        if error.status == 404 and _protocol_error(error) and not error.mentions("model"):
             result.finding = UNSUPPORTED
             result.note = f"the endpoint has no embeddings route: {error.message}"
         return result
+    off = _off_protocol(key, exchange, "embeddings")
+    if off is not None:
+        return off
     data = exchange.data.get("data") if isinstance(exchange.data, dict) else None
     vectors = [item.get("embedding") for item in data or [] if isinstance(item, dict)]
     good = [
@@ -585,11 +671,14 @@ def _embed(context: ProbeContext, key: str) -> ProbeResult:
     ]
     if len(good) != 2 or len({len(v) for v in good}) != 1:
         return ProbeResult(
-            key, UNSUPPORTED, "the answer holds no pair of numeric vectors", [exchange]
+            key,
+            INCONCLUSIVE,
+            "the answer is an embeddings list without a pair of numeric vectors of one size",
+            [exchange],
         )
     dimension = len(good[0])
     # Vectors are not evidence anyone reads; keep the excerpt short.
-    exchange.response_excerpt = exchange.response_excerpt[:300]
+    exchange.response_excerpt = cap_text(exchange.response_excerpt, 300)
     exchange.data = None
     if context.claim_number is not None:
         claimed = int(context.claim_number)
@@ -641,6 +730,9 @@ def _declared_context(card: dict[str, Any] | None) -> int | None:
 
 @register("context_window")
 def probe_context_window(context: ProbeContext) -> ProbeResult:
+    """What one deployment accepts: the window an endpoint serves, which may differ from the
+    model's own (a server may be started with a smaller one). The evidence keeps each
+    prompt's size, not the prompt."""
     if context.claim_number is None:
         return ProbeResult("context_window", NOT_TESTABLE, "the claim states no window size")
     claimed = int(context.claim_number)
@@ -662,42 +754,49 @@ def probe_context_window(context: ProbeContext) -> ProbeResult:
 
     def ask(words: int) -> Exchange:
         content = "hello " * words + instruction
-        return _chat(context, messages=[{"role": "user", "content": content}], max_tokens=4)
+        findings.setdefault("prompt_chars", []).append(len(content))
+        try:
+            exchange = _chat(context, messages=[{"role": "user", "content": content}], max_tokens=4)
+        except LLMError as error:
+            if error.exchange:
+                error.exchange.request = _prompt_size_only(error.exchange.request, words)
+            raise
+        exchange.request = _prompt_size_only(exchange.request, words)
+        return exchange
+
+    def refused_for_length(error: LLMError, *, too_large: bool = False) -> bool:
+        status = error.status
+        if status is None or not 400 <= status < 500 or not _protocol_error(error):
+            return False
+        return (too_large and status == 413) or error.mentions(*CONTEXT_WORDS)
 
     try:
         under = ask(under_words)
     except LLMError as error:
-        if (
-            error.status is not None
-            and 400 <= error.status < 500
-            and error.mentions(*CONTEXT_WORDS)
-        ):
+        if refused_for_length(error):
             result = ProbeResult(
                 "context_window",
                 UNSUPPORTED,
                 f"a prompt of about {under_words} tokens, under the claimed {claimed}, "
                 f"was refused: {error.message}",
                 [error.exchange] if error.exchange else [],
-                findings={"claimed": claimed, "declared": declared, "under": "refused"},
+                findings={**findings, "under": "refused"},
             )
             return _context_declared(result, declared, claimed)
         result = _failure("context_window", error)
         if result.finding == UNSUPPORTED:
             result.finding = INCONCLUSIVE
         return result
+    off = _off_protocol("context_window", under, "chat")
+    if off is not None:
+        return off
     exchanges.append(under)
     under_tokens = (under.usage or {}).get("prompt_tokens")
     findings["under_prompt_tokens"] = under_tokens
-    for exchange in exchanges:
-        exchange.request = _shorten_prompt(exchange.request)
     try:
         over = ask(over_words)
     except LLMError as error:
-        if error.exchange:
-            error.exchange.request = _shorten_prompt(error.exchange.request)
-        if error.status is not None and (
-            error.status == 413 or (400 <= error.status < 500 and error.mentions(*CONTEXT_WORDS))
-        ):
+        if refused_for_length(error, too_large=True):
             if error.exchange:
                 exchanges.append(error.exchange)
             findings["over"] = "refused"
@@ -716,8 +815,11 @@ def probe_context_window(context: ProbeContext) -> ProbeResult:
         if result.finding == UNSUPPORTED:
             result.finding = INCONCLUSIVE
         return result
-    over.request = _shorten_prompt(over.request)
     exchanges.append(over)
+    off = _off_protocol("context_window", over, "chat")
+    if off is not None:
+        off.exchanges = exchanges
+        return off
     over_tokens = (over.usage or {}).get("prompt_tokens")
     findings["over_prompt_tokens"] = over_tokens
     if not isinstance(over_tokens, int):
@@ -761,19 +863,22 @@ def _context_declared(result: ProbeResult, declared: int | None, claimed: int) -
     return result
 
 
-def _shorten_prompt(request: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Replace a long filler prompt by its length, so evidence stays readable."""
+def _prompt_size_only(request: dict[str, Any] | None, words: int) -> dict[str, Any] | None:
+    """The request with each message's text replaced by its size: the filler prompt is
+    hundreds of kilobytes that say nothing."""
     if not request:
         return request
-    shortened = dict(request)
     messages = []
     for message in request.get("messages") or []:
         content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, str) and len(content) > 500:
-            message = {**message, "content": f"{content[:80]}… ({len(content)} characters)"}
+        if isinstance(content, str):
+            message = {
+                **message,
+                "content": f"[not kept: {len(content):,} characters, "
+                f"{words:,} filler words and the instruction to reply]",
+            }
         messages.append(message)
-    shortened["messages"] = messages
-    return shortened
+    return {**request, "messages": messages}
 
 
 @register("moderation")
@@ -783,10 +888,13 @@ def probe_moderation(context: ProbeContext) -> ProbeResult:
         exchange = context.client.moderations(payload)
     except LLMError as error:
         result = _failure("moderation", error, "moderation")
-        if error.status == 404 and not error.mentions("model"):
+        if error.status == 404 and _protocol_error(error) and not error.mentions("model"):
             result.finding = UNSUPPORTED
             result.note = f"the endpoint has no moderation route: {error.message}"
         return result
+    off = _off_protocol("moderation", exchange, "moderations")
+    if off is not None:
+        return off
     results = exchange.data.get("results") if isinstance(exchange.data, dict) else None
     if (
         isinstance(results, list)
@@ -797,5 +905,8 @@ def probe_moderation(context: ProbeContext) -> ProbeResult:
             "moderation", SUPPORTED, "two inputs came back classified by category", [exchange]
         )
     return ProbeResult(
-        "moderation", UNSUPPORTED, "the answer holds no per-input categories", [exchange]
+        "moderation",
+        INCONCLUSIVE,
+        "the answer is a moderation result without categories for each input",
+        [exchange],
     )

@@ -204,7 +204,8 @@ class ProbeRow:
 
 @dataclass(frozen=True)
 class JudgeRow:
-    """The latest judgement as the claim page shows it: advisory, never the claim's status."""
+    """The latest judgement as the claim page shows it: the judge's advisory reading, never
+    the claim's status (its Verification is inconclusive whatever the reading)."""
 
     verification: Verification
     judge_model: str
@@ -268,10 +269,16 @@ def _judge_row(verification: Verification) -> JudgeRow:
     from inference.models import JudgeVerdict
 
     evidence = verification.evidence or {}
-    verdict = evidence.get("verdict", "")
+    # The judge's advisory reading; "verdict" in evidence written before readings were kept.
+    verdict = evidence.get("reading", evidence.get("verdict", ""))
     downgraded = bool(evidence.get("downgraded"))
     if verification.outcome == Verification.Outcome.ERROR:
         summary = "could not be asked"
+    elif evidence.get("downgrade") == "not about the claim":
+        summary = (
+            "answered, but the sentence it relied on is not about the claim, "
+            "so its answer counts as inconclusive"
+        )
     elif downgraded:
         summary = (
             "answered, but the sentence it relied on is not in the passage, "

@@ -187,9 +187,17 @@ def _price(*, endpoint: Endpoint, claim: Claim) -> tuple[Decimal | None, Decimal
 
 
 def client_for_endpoint(
-    *, endpoint: Endpoint, budget: Any = None, timeout: float | None = None
+    *,
+    endpoint: Endpoint,
+    budget: Any = None,
+    timeout: float | None = None,
+    deadline: float | None = None,
 ) -> LLMClient:
-    """A client for the endpoint; the embedded model is reached through an in-process transport."""
+    """A client for the endpoint; the embedded model is reached through an in-process transport.
+
+    Every call through it ends within ``deadline`` seconds of now (by default
+    ``INFERENCE_PROBE_DEADLINE``), retries and waits included.
+    """
     transport = None
     base_url = endpoint.base_url
     if endpoint.kind == EndpointKind.EMBEDDED_LOCAL:
@@ -208,6 +216,7 @@ def client_for_endpoint(
         backoff=settings.INFERENCE_RETRY_BACKOFF,
         budget=budget,
         transport=transport,
+        deadline=float(deadline or settings.INFERENCE_PROBE_DEADLINE),
     )
 
 
@@ -276,7 +285,10 @@ def _evidence(
         "probe_version": probes.PROBE_VERSION,
         "finding": result.finding,
         "findings": result.findings,
+        # A probe sees one deployment of the model: what this endpoint serves.
+        "scope": "deployment",
         "endpoint": {"name": endpoint.name, "kind": endpoint.kind, "base_url": endpoint.base_url},
+        "deadline_seconds": client.deadline,
         "model": model_id,
         "claimed": {
             "flag": claim.value_flag,
@@ -324,6 +336,7 @@ def claim_probe(
     price_in, price_out, _ = _price(endpoint=endpoint, claim=claim)
     per_token = max(price_in or 0, price_out or 0) / MILLION
     budget = RunBudget(run=run, price_per_token=per_token)
+    # The deadline starts here: the probe's calls, retries and waits all count.
     client = client_for_endpoint(endpoint=endpoint, budget=budget)
     context = probes.ProbeContext(
         client=client,
@@ -345,12 +358,18 @@ def claim_probe(
     evidence = _evidence(
         result=result, claim=claim, endpoint=endpoint, model_id=model_id, run=run, client=client
     )
+    note = f"{endpoint.name} / {model_id or 'no model'}: {result.note}"
+    if key == "context_window":
+        note = (
+            f"Deployment {endpoint.name} ({model_id or 'no model'}), not the model everywhere: "
+            f"{result.note} Another deployment of the model may serve another window."
+        )
     verification = Verification(
         claim=claim,
         checked_at=timezone.now(),
         method=Verification.Method.INFERENCE_PROBE,
         outcome=outcome,
-        note=client.scrub(f"{endpoint.name} / {model_id or 'no model'}: {result.note}")[:2000],
+        note=client.scrub(note)[:2000],
         evidence=evidence,
         actor=actor if getattr(actor, "pk", None) else None,
     )

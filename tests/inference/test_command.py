@@ -77,7 +77,7 @@ def test_it_asks_the_judge_about_a_passage_file(serve, make_endpoint, acme_claim
     passage = tmp_path / "passage.txt"
     passage.write_text("Intro. JSON mode is on. Outro.")
     out, _ = probe("--claim", str(claim.pk), "--judge", str(passage), "--endpoint", "acme-api")
-    assert "confirmed" in out and "relied on: JSON mode is on." in out
+    assert "advisory reading: supports" in out and "relied on: JSON mode is on." in out
 
 
 def test_the_embedded_model_is_there_without_configuration(db):

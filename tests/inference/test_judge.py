@@ -27,12 +27,14 @@ def answer(verdict: str, quote: str) -> dict:
     return {"verdict": verdict, "quote": quote, "reason": "The sentence says so."}
 
 
-def test_a_supporting_passage_is_recorded_as_advisory_confirmation(judge_setup):
+def test_a_supporting_passage_is_recorded_as_an_advisory_reading(judge_setup):
     server, served, endpoint, claim = judge_setup
     served.json_reply = answer("supports", "Our chat models support function calling.")
     verification = judge.claim_judge(claim=claim, passage=PASSAGE, endpoint=endpoint)
     assert verification.method == Verification.Method.MODEL_JUDGE
-    assert verification.outcome == "confirmed"
+    # The reading is advice, never a confirmation of the claim.
+    assert verification.outcome == "inconclusive"
+    assert verification.evidence["reading"] == "supports"
     assert verification.evidence["advisory"] is True
     assert verification.evidence["judge_model"] == "judge-1"
     assert verification.evidence["quote"] == "Our chat models support function calling."
@@ -64,7 +66,9 @@ def test_an_answer_outside_the_schema_is_inconclusive(judge_setup):
     served.json_reply = {"verdict": "probably", "quote": "", "reason": ""}
     verification = judge.claim_judge(claim=claim, passage=PASSAGE, endpoint=endpoint)
     assert verification.outcome == "inconclusive"
-    assert "schema" in JudgeVerdict.objects.get().reason
+    assert "schema" in verification.evidence["reason"]
+    # A non-answer is not cached.
+    assert JudgeVerdict.objects.count() == 0
 
 
 def test_answers_are_cached_by_passage_claim_model_and_prompt_version(judge_setup, monkeypatch):

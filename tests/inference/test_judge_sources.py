@@ -174,7 +174,8 @@ def test_the_sweep_judges_a_claim_on_its_stored_passage_once_per_new_text(
     assert (job.claim, job.version, job.status) == (claim, version, JudgeJob.Status.DONE)
     verification = job.verification
     assert verification.method == Verification.Method.MODEL_JUDGE
-    assert verification.outcome == Verification.Outcome.CONFIRMED
+    assert verification.outcome == Verification.Outcome.INCONCLUSIVE
+    assert verification.evidence["reading"] == "supports"
     assert verification.evidence["advisory"] is True
     assert verification.evidence["passage_from"]["version"] == version.pk
     assert verification.evidence["passage_from"]["current"] is True
@@ -293,7 +294,7 @@ def test_the_command_judges_one_claim_on_its_stored_passage(judged, source):
     server, _, _, claim = judged
     add_version(source, TEXT)
     out = probe("--claim", str(claim.pk), "--judge")
-    assert f"claim {claim.pk}: confirmed" in out
+    assert f"claim {claim.pk}: advisory reading: supports" in out
     assert f"passage from version 1 of source {source.pk}" in out
     assert f"relied on: {QUOTE}" in out
     assert len(posts(server)) == 1
@@ -310,10 +311,14 @@ def test_the_command_runs_the_due_judgements_in_process(judged, acme_claim, sour
     other = acme_claim("json_mode", quote="Fine-tuning is available on the Scale plan.")
     add_version(source, TEXT)
     out = probe("--judge-due", "--limit", "5")
-    assert f"claim {claim.pk}: confirmed" in out
-    # The server relies on QUOTE for every claim, which is in this passage too.
-    assert f"claim {other.pk}: confirmed" in out
-    assert "2 claim(s) judged with judge: 2 confirmed" in out
+    assert f"claim {claim.pk}: advisory reading: supports" in out
+    # The server relies on QUOTE for every claim: it is in this passage too, but it is not
+    # about JSON mode, so for that claim the reading is inconclusive.
+    assert f"claim {other.pk}: advisory reading: inconclusive" in out
+    assert (
+        "2 claim(s) judged with judge: 1 advisory reading: inconclusive, "
+        "1 advisory reading: supports" in out
+    )
     assert JudgeJob.objects.filter(status=JudgeJob.Status.DONE).count() == 2
     assert probe("--judge-due") == "No claim is due for judgement.\n"
     assert len(posts(server)) == 2

@@ -137,7 +137,9 @@ class Command(BaseCommand):
         self._report_judgement(claim, verification)
 
     def _report_judgement(self, claim: Claim, verification: Verification) -> None:
-        self.stdout.write(f"claim {claim.pk}: {verification.outcome} — {verification.note}")
+        self.stdout.write(
+            f"claim {claim.pk}: {judge.reading_label(verification)} — {verification.note}"
+        )
         origin = verification.evidence.get("passage_from")
         if origin:
             self.stdout.write(
@@ -165,7 +167,7 @@ class Command(BaseCommand):
             job = judge.judge_job_execute(job_id=queued.pk)
             if job is None:
                 continue
-            label = job.verification.outcome if job.verification_id else job.status
+            label = judge.reading_label(job.verification) if job.verification_id else job.status
             counts[label] = counts.get(label, 0) + 1
             self.stdout.write(f"claim {job.claim_id}: {label} — {job.message}")
         summary = ", ".join(f"{count} {label}" for label, count in sorted(counts.items()))
