@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Case, Count, OuterRef, Q, Subquery, When
 
 from assessments.models import Assessment, Criterion, Rating, RatingValue
 from catalog import claim_state, freshness
@@ -73,16 +73,31 @@ def claim_figures() -> tuple[FreshnessSummary, ClaimStats]:
     wording*: the latest source check's outcome is ``changed_wording``.
     """
     checks = Verification.objects.filter(claim=OuterRef("pk")).order_by("-checked_at", "-id")
-    reads = checks.filter(method__in=(Verification.Method.SOURCE_CHECK, Verification.Method.MANUAL))
+    read_methods = (Verification.Method.SOURCE_CHECK, Verification.Method.MANUAL)
+    reads = checks.filter(method__in=read_methods)
     source_checks = checks.filter(method=Verification.Method.SOURCE_CHECK)
     _ageing_after, stale_after = freshness.thresholds()
     verifiable = claim_state.verifiable_q()
+    # The latest reading of a claim is looked up only for claims read within the window (and the
+    # latest source check only for claims that ever had their wording changed): the IN lists are
+    # hashed once, so the per-claim lookups run for those claims alone, not the whole catalogue.
+    read_in_window = Verification.objects.filter(
+        method__in=read_methods, checked_at__date__gte=stale_after
+    ).values("claim_id")
+    ever_reworded = Verification.objects.filter(
+        outcome=Verification.Outcome.CHANGED_WORDING
+    ).values("claim_id")
     totals = (
         Claim.objects.exclude(status=Claim.Status.RETIRED)
         .annotate(
-            read_outcome=Subquery(reads.values("outcome")[:1]),
-            read_at=Subquery(reads.values("checked_at")[:1]),
-            source_outcome=Subquery(source_checks.values("outcome")[:1]),
+            read_outcome=Case(
+                When(pk__in=read_in_window, then=Subquery(reads.values("outcome")[:1])),
+                default=None,
+            ),
+            source_outcome=Case(
+                When(pk__in=ever_reworded, then=Subquery(source_checks.values("outcome")[:1])),
+                default=None,
+            ),
         )
         .aggregate(
             **{badge: Count("pk", filter=claim_state.filter_q(badge)) for badge in SUMMARY_BADGES},
@@ -90,8 +105,8 @@ def claim_figures() -> tuple[FreshnessSummary, ClaimStats]:
             all_unverifiable=Count("pk", filter=~verifiable),
             confirmed_within_window=Count(
                 "pk",
-                filter=verifiable
-                & Q(read_outcome=Verification.Outcome.CONFIRMED, read_at__date__gte=stale_after),
+                # A reading within the window makes the latest reading one too.
+                filter=verifiable & Q(read_outcome=Verification.Outcome.CONFIRMED),
             ),
             changed_wording=Count(
                 "pk", filter=Q(source_outcome=Verification.Outcome.CHANGED_WORDING)
