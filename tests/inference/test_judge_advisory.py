@@ -25,9 +25,9 @@ def posts(server) -> int:
 
 
 def test_two_endpoints_serving_one_model_name_are_asked_and_cached_apart(
-    serve, make_endpoint, make_claim
+    serve, make_endpoint, acme_claim
 ):
-    claim = make_claim("function_calling", quote=QUOTE)
+    claim = acme_claim("function_calling", quote=QUOTE)
     broken = serve(models=[ServedModel(id="judge-1", json_reply={"verdict": "maybe"})])
     working = serve(models=[ServedModel(id="judge-1", json_reply=supports())])
     first = make_endpoint(broken, name="first", default_model="judge-1")
@@ -52,9 +52,9 @@ def test_two_endpoints_serving_one_model_name_are_asked_and_cached_apart(
 
 
 def test_a_non_answer_is_not_cached_and_the_next_judgement_asks_again(
-    serve, make_endpoint, make_claim
+    serve, make_endpoint, acme_claim
 ):
-    claim = make_claim("function_calling", quote=QUOTE)
+    claim = acme_claim("function_calling", quote=QUOTE)
     served = ServedModel(id="judge-1", json_reply={"verdict": "supports"})  # no quote
     server = serve(models=[served])
     endpoint = make_endpoint(server, default_model="judge-1")
@@ -68,7 +68,7 @@ def test_a_non_answer_is_not_cached_and_the_next_judgement_asks_again(
 
 
 @pytest.fixture
-def training_claim(make_claim):
+def training_claim(acme_claim):
     ClaimKey.objects.update_or_create(
         key="training_use_of_input",
         defaults={
@@ -77,7 +77,7 @@ def training_claim(make_claim):
             "value_type": "flag",
         },
     )
-    return make_claim("training_use_of_input", flag="yes", on_provider=True)
+    return acme_claim("training_use_of_input", flag="yes", on_provider=True)
 
 
 def test_a_true_sentence_about_something_else_is_inconclusive(serve, make_endpoint, training_claim):
@@ -111,16 +111,16 @@ def test_a_sentence_about_the_claims_subject_keeps_the_judges_reading(
     assert verification.evidence["reading"] == "contradicts"
 
 
-def test_a_sentence_holding_the_claims_own_quote_is_about_the_claim(make_claim):
-    claim = make_claim("commercial_use_allowed", quote="You may sell what you make.")
+def test_a_sentence_holding_the_claims_own_quote_is_about_the_claim(acme_claim):
+    claim = acme_claim("commercial_use_allowed", quote="You may sell what you make.")
     assert judge.quote_is_about_claim("Indeed, you may sell what you make.", claim)
     assert not judge.quote_is_about_claim("Attribution is required.", claim)
 
 
 def test_a_judges_supports_leaves_the_claims_status_and_dates_alone(
-    serve, make_endpoint, make_claim
+    serve, make_endpoint, acme_claim
 ):
-    claim = make_claim("function_calling", quote=QUOTE)
+    claim = acme_claim("function_calling", quote=QUOTE)
     Claim.objects.filter(pk=claim.pk).update(
         status=Claim.Status.NEEDS_REVIEW, checked_at=dt.date(2025, 3, 1)
     )

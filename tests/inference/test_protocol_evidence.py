@@ -159,11 +159,11 @@ def misbehaving():
 
 
 @pytest.fixture
-def claims(make_claim):
+def claims(acme_claim):
     """One claim of every testable key, each saying the feature is there."""
     numbers = {"context_window": 1000, "embedding_dimension": 16}
     return [
-        make_claim(key, number=numbers.get(key)) if key in numbers else make_claim(key)
+        acme_claim(key, number=numbers.get(key)) if key in numbers else acme_claim(key)
         for key in probes.PROBES
     ]
 
@@ -204,18 +204,18 @@ def test_an_html_page_answered_with_200_refutes_nothing(misbehaving, make_endpoi
 
 
 def test_a_claim_that_a_feature_is_absent_is_not_confirmed_by_an_html_page(
-    misbehaving, make_endpoint, make_claim
+    misbehaving, make_endpoint, acme_claim
 ):
     endpoint = endpoint_for(make_endpoint, misbehaving(html_page))
-    claim = make_claim("json_mode", flag="no")
+    claim = acme_claim("json_mode", flag="no")
     [outcome] = services.claims_probe(claims=[claim], endpoint=endpoint)
     assert outcome.verification.outcome == Verification.Outcome.INCONCLUSIVE
 
 
 @pytest.mark.parametrize("chunks", [0, 2])
-def test_a_stream_cut_short_is_inconclusive(misbehaving, make_endpoint, make_claim, chunks):
+def test_a_stream_cut_short_is_inconclusive(misbehaving, make_endpoint, acme_claim, chunks):
     endpoint = endpoint_for(make_endpoint, misbehaving(truncated_stream(chunks)))
-    claim = make_claim("streaming")
+    claim = acme_claim("streaming")
     [outcome] = services.claims_probe(claims=[claim], endpoint=endpoint)
     verification = outcome.verification
     assert verification.outcome == Verification.Outcome.INCONCLUSIVE, verification.note
@@ -223,10 +223,10 @@ def test_a_stream_cut_short_is_inconclusive(misbehaving, make_endpoint, make_cla
 
 
 def test_a_server_dripping_its_answer_is_cut_off_at_the_deadline(
-    misbehaving, make_endpoint, make_claim, deadline
+    misbehaving, make_endpoint, acme_claim, deadline
 ):
     endpoint = endpoint_for(make_endpoint, misbehaving(drip))
-    claims = [make_claim(key) for key in ("api_available", "chat_completion", "streaming")]
+    claims = [acme_claim(key) for key in ("api_available", "chat_completion", "streaming")]
     for outcome, elapsed in probe_each(claims, endpoint):
         assert elapsed < deadline + MARGIN, (outcome.claim.key.key, elapsed)
         verification = outcome.verification
@@ -272,14 +272,14 @@ def test_a_json_answer_off_the_protocol_refutes_nothing(misbehaving, make_endpoi
 
 
 def test_an_html_error_page_naming_the_feature_refutes_nothing(
-    misbehaving, make_endpoint, make_claim
+    misbehaving, make_endpoint, acme_claim
 ):
     def proxy_error(handler: _Handler, method: str, path: str, body: Any) -> None:
         page = b"<html><body>400 Bad Request: response_format json stream tools</body></html>"
         handler.reply(400, page, "text/html")
 
     endpoint = endpoint_for(make_endpoint, misbehaving(proxy_error))
-    claims = [make_claim(key) for key in ("json_mode", "streaming", "function_calling")]
+    claims = [acme_claim(key) for key in ("json_mode", "streaming", "function_calling")]
     for outcome, _ in probe_each(claims, endpoint):
         verification = outcome.verification
         assert verification.outcome == Verification.Outcome.INCONCLUSIVE, verification.note
@@ -287,10 +287,10 @@ def test_an_html_error_page_naming_the_feature_refutes_nothing(
 
 
 def test_context_window_evidence_keeps_the_prompts_size_and_names_the_deployment(
-    acme_server, make_endpoint, make_claim
+    acme_server, make_endpoint, acme_claim
 ):
     endpoint = make_endpoint(acme_server, allow_costly_probes=True, max_tokens=1_000_000)
-    claim = make_claim("context_window", number=1000)
+    claim = acme_claim("context_window", number=1000)
     [outcome] = services.claims_probe(claims=[claim], endpoint=endpoint)
     verification = outcome.verification
     assert verification.outcome == Verification.Outcome.CONFIRMED, verification.note
@@ -307,14 +307,14 @@ def test_context_window_evidence_keeps_the_prompts_size_and_names_the_deployment
     assert all(size > 4000 for size in evidence["findings"]["prompt_chars"])
 
 
-def test_long_evidence_is_capped_and_says_what_was_cut(misbehaving, make_endpoint, make_claim):
+def test_long_evidence_is_capped_and_says_what_was_cut(misbehaving, make_endpoint, acme_claim):
     page = b"<html>" + b"x" * 50_000 + b"</html>"
 
     def long_page(handler: _Handler, method: str, path: str, body: Any) -> None:
         handler.reply(200, page, "text/html")
 
     endpoint = endpoint_for(make_endpoint, misbehaving(long_page))
-    [outcome] = services.claims_probe(claims=[make_claim("json_mode")], endpoint=endpoint)
+    [outcome] = services.claims_probe(claims=[acme_claim("json_mode")], endpoint=endpoint)
     [exchange] = outcome.verification.evidence["exchanges"]
     excerpt = exchange["response_excerpt"]
     assert len(excerpt) < 3000
