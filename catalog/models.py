@@ -300,6 +300,14 @@ class SourceDocType(models.TextChoices):
     DIRECTORY = "directory", "Third-party directory or review"
 
 
+class SourceQuerySet(models.QuerySet):
+    def listed(self) -> SourceQuerySet:
+        """The sources the public sees (pages, API, exports, changes feed) and the crawler
+        reads: not those cited only by a reviewer's draft or proposal that no curator has
+        approved yet."""
+        return self.filter(listed=True)
+
+
 class Source(TimeStamped):
     DocType = SourceDocType
 
@@ -321,7 +329,14 @@ class Source(TimeStamped):
     )
     doc_type = models.CharField(max_length=20, choices=DocType.choices)
     language = models.CharField(max_length=10, default="en")
+    listed = models.BooleanField(
+        default=True,
+        help_text="Shown to the public and read by the crawler. Off for an address a reviewer "
+        "cited in a draft or proposal until a curator approves it.",
+    )
     history = HistoricalRecords()
+
+    objects = SourceQuerySet.as_manager()
 
     class Meta:
         ordering = ["publisher", "title"]
