@@ -132,7 +132,6 @@ def test_unticking_active_in_the_user_admin_disables_through_the_service(
     token = token_for(reviewer)
     signed_in = APIClient()
     signed_in.force_login(reviewer)
-    assert Session.objects.count() == 1
     client.force_login(admin_user)
     data = change_form(reviewer)
     del data["is_active"]
@@ -143,9 +142,9 @@ def test_unticking_active_in_the_user_admin_disables_through_the_service(
     assert not works(token)
     assert not AuthToken.objects.filter(user=reviewer).exists()
     # The reviewer's session ended; the admin's own goes on.
-    assert list(Session.objects.values_list("session_key", flat=True)) == [
-        client.session.session_key
-    ]
+    live = set(Session.objects.values_list("session_key", flat=True))
+    assert signed_in.session.session_key not in live
+    assert client.session.session_key in live
 
     reviewer.is_active = True
     reviewer.save()
