@@ -302,9 +302,7 @@ class SourceDocType(models.TextChoices):
 
 class SourceQuerySet(models.QuerySet):
     def listed(self) -> SourceQuerySet:
-        """The sources the public sees (pages, API, exports, changes feed) and the crawler
-        reads: not those cited only by a reviewer's draft or proposal that no curator has
-        approved yet."""
+        """What the public sees and the crawler reads: no source only unapproved drafts cite."""
         return self.filter(listed=True)
 
 
@@ -331,11 +329,9 @@ class Source(TimeStamped):
     language = models.CharField(max_length=10, default="en")
     listed = models.BooleanField(
         default=True,
-        help_text="Shown to the public and read by the crawler. Off for an address a reviewer "
-        "cited in a draft or proposal until a curator approves it.",
+        help_text="Public and crawled; off until a curator approves a draft citing it.",
     )
     history = HistoricalRecords()
-
     objects = SourceQuerySet.as_manager()
 
     class Meta:

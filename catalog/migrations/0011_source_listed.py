@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
             name="listed",
             field=models.BooleanField(
                 default=True,
-                help_text="Shown to the public and read by the crawler. Off for an address a reviewer cited in a draft or proposal until a curator approves it.",
+                help_text="Public and crawled; off until a curator approves a draft citing it.",
             ),
         ),
         migrations.AddField(
@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
             name="listed",
             field=models.BooleanField(
                 default=True,
-                help_text="Shown to the public and read by the crawler. Off for an address a reviewer cited in a draft or proposal until a curator approves it.",
+                help_text="Public and crawled; off until a curator approves a draft citing it.",
             ),
         ),
     ]
