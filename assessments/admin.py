@@ -147,14 +147,14 @@ def remove_curator(modeladmin, request, queryset):
     )
 
 
-@admin.action(description="Disable and end their sessions")
+@admin.action(description="Disable, end their sessions and revoke their API tokens")
 def disable_accounts(modeladmin, request, queryset):
     _run(
         modeladmin,
         request,
         queryset,
         lambda u: user_disable(user=u, actor=request.user),
-        "Disabled, sessions ended",
+        "Disabled, sessions ended, API tokens revoked",
     )
 
 
@@ -165,3 +165,17 @@ if admin.site.is_registered(User):
 @admin.register(User)
 class AtlasUserAdmin(UserAdmin):
     actions = (appoint_curator, remove_curator, disable_accounts)
+
+    def save_model(self, request, obj, form, change):
+        """Unticking "Active" disables the account through ``user_disable``, as the action
+        does (its sessions end and its API tokens are revoked); when that is refused (not an
+        admin, or one's own account) the account stays active and the admin is told why."""
+        disabling = change and "is_active" in form.changed_data and not obj.is_active
+        if disabling:
+            obj.is_active = True
+        super().save_model(request, obj, form, change)
+        if disabling:
+            try:
+                user_disable(user=obj, actor=request.user)
+            except AssessmentError as exc:
+                self.message_user(request, f"{obj} stays active: {exc.message}", messages.ERROR)

@@ -105,8 +105,8 @@ class AIModelAdmin(SimpleHistoryAdmin):
 
 @admin.register(Source)
 class SourceAdmin(SimpleHistoryAdmin):
-    list_display = ("title", "publisher", "doc_type", "provider", "url")
-    list_filter = ("doc_type", "provider", "language")
+    list_display = ("title", "publisher", "doc_type", "provider", "url", "listed")
+    list_filter = ("listed", "doc_type", "provider", "language")
     search_fields = ("title", "publisher", "url", "slug")
     list_select_related = ("provider",)
 

@@ -442,7 +442,7 @@ class SourceViewSet(ReadOnlyViewSet):
     search_fields = ["title", "publisher", "url"]
     ordering_fields = ["slug", "title", "updated_at"]
     ordering = ("slug",)
-    queryset = Source.objects.select_related("provider")
+    queryset = Source.objects.listed().select_related("provider")
 
 
 @extend_schema(tags=["catalogue"])

@@ -300,6 +300,12 @@ class SourceDocType(models.TextChoices):
     DIRECTORY = "directory", "Third-party directory or review"
 
 
+class SourceQuerySet(models.QuerySet):
+    def listed(self) -> SourceQuerySet:
+        """What the public sees and the crawler reads: no source only unapproved drafts cite."""
+        return self.filter(listed=True)
+
+
 class Source(TimeStamped):
     DocType = SourceDocType
 
@@ -321,7 +327,12 @@ class Source(TimeStamped):
     )
     doc_type = models.CharField(max_length=20, choices=DocType.choices)
     language = models.CharField(max_length=10, default="en")
+    listed = models.BooleanField(
+        default=True,
+        help_text="Public and crawled; off until a curator approves a draft citing it.",
+    )
     history = HistoricalRecords()
+    objects = SourceQuerySet.as_manager()
 
     class Meta:
         ordering = ["publisher", "title"]

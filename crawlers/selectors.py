@@ -45,7 +45,10 @@ def source_versions(*, source: Source) -> QuerySet[Version]:
 
 
 def sources_for_listing() -> QuerySet[Source]:
-    return Source.objects.select_related("crawl", "provider").order_by("publisher", "title")
+    """The public list of sources (only listed ones: ``SourceQuerySet.listed``)."""
+    return (
+        Source.objects.listed().select_related("crawl", "provider").order_by("publisher", "title")
+    )
 
 
 @dataclass

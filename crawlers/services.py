@@ -127,7 +127,7 @@ def _stale_after() -> dt.timedelta:
 
 
 def sources_sweep(*, limit: int, now: dt.datetime | None = None) -> list[int]:
-    """Queue one check for each enabled source that is due, at most ``limit`` of them.
+    """Queue one check for each enabled, listed source that is due, at most ``limit`` of them.
 
     Returns the ids of the checks queued (re-queued stale checks included). Sources are
     claimed under row locks, skipping rows another sweep holds, and their next check time
@@ -147,8 +147,11 @@ def sources_sweep(*, limit: int, now: dt.datetime | None = None) -> list[int]:
             queued.append(check_id)
     _enqueue(list(queued))
 
-    # Sources without settings get the defaults first, so they are swept too.
-    missing = Source.objects.filter(crawl__isnull=True).values_list("pk", flat=True)[:limit]
+    # Sources without settings get the defaults first, so they are swept too. Unlisted ones
+    # (cited only by unapproved drafts) are not read: any new account could choose them.
+    missing = (
+        Source.objects.listed().filter(crawl__isnull=True).values_list("pk", flat=True)[:limit]
+    )
     for source_id in missing:
         try:
             with transaction.atomic():
@@ -160,7 +163,7 @@ def sources_sweep(*, limit: int, now: dt.datetime | None = None) -> list[int]:
         due = list(
             CrawlSettings.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("source")
-            .filter(enabled=True)
+            .filter(enabled=True, source__listed=True)
             .exclude(source__url="")
             .filter(Q(next_check_at__isnull=True) | Q(next_check_at__lte=now))
             .exclude(source__crawl_checks__status__in=OPEN_STATUSES)

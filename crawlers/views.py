@@ -22,7 +22,7 @@ def source_list(request: HttpRequest) -> HttpResponse:
 
 
 def source_detail(request: HttpRequest, source_id: int) -> HttpResponse:
-    source = get_object_or_404(Source.objects.select_related("provider"), pk=source_id)
+    source = get_object_or_404(Source.objects.listed().select_related("provider"), pk=source_id)
     crawl = services.crawl_settings_for(source=source)
     claims = (
         Claim.objects.filter(source=source)
@@ -47,6 +47,7 @@ def source_detail(request: HttpRequest, source_id: int) -> HttpResponse:
 def version_detail(request: HttpRequest, source_id: int, number: int) -> HttpResponse:
     version = get_object_or_404(
         Version.objects.select_related("source").defer("raw_body"),
+        source__listed=True,
         source_id=source_id,
         number=number,
     )
@@ -55,7 +56,7 @@ def version_detail(request: HttpRequest, source_id: int, number: int) -> HttpRes
 
 def version_compare(request: HttpRequest, source_id: int) -> HttpResponse:
     """The diff between any two versions: ?from=N&to=M (numbers; defaults: the last two)."""
-    source = get_object_or_404(Source, pk=source_id)
+    source = get_object_or_404(Source.objects.listed(), pk=source_id)
     versions = Version.objects.filter(source=source).defer("raw_body")
     numbers = sorted(versions.values_list("number", flat=True))
     if not numbers:
@@ -96,7 +97,7 @@ def version_compare(request: HttpRequest, source_id: int) -> HttpResponse:
 @require_POST
 @permission_required("crawlers.change_crawlsettings", raise_exception=True)
 def source_check_now(request: HttpRequest, source_id: int) -> HttpResponse:
-    source = get_object_or_404(Source, pk=source_id)
+    source = get_object_or_404(Source.objects.listed(), pk=source_id)
     try:
         check = services.check_queue(source=source, reason=f"web:{request.user.get_username()}")
     except CrawlerError as exc:

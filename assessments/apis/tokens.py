@@ -1,5 +1,6 @@
 """API tokens: create one by signing in (HTTP Basic, counted towards the web login's
-lock-out, or a browser session) and revoke the one a request is authenticated with."""
+lock-out, or a browser session; never with a token, so a stolen token cannot make more that
+outlive it), revoke the one a request is authenticated with, or revoke them all."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from assessments.services.roles import user_tokens_revoke
 from atlas.api.parsing import RejectUnknownFieldsMixin, StrictQueryMixin
 
 
@@ -85,10 +87,9 @@ class LockoutBasicScheme(BasicScheme):
 
 @extend_schema(tags=["auth"])
 class TokenView(StrictQueryMixin, APIView):
-    """Create an API token by signing in (HTTP Basic or a browser session). Failed HTTP Basic
-    sign-ins count towards the same lock-out as the web login; a locked-out user and address
-    get 429 (code `locked_out`) until the cool-off has passed."""
+    """Your API tokens: create one by signing in, or revoke them all."""
 
+    # A token is accepted only to revoke them all; ``post`` refuses it.
     authentication_classes = [
         LockoutBasicAuthentication,
         SessionAuthentication,
@@ -99,9 +100,19 @@ class TokenView(StrictQueryMixin, APIView):
     @extend_schema(
         request=TokenCreateSerializer,
         responses={201: TokenSerializer},
+        auth=[{"basicAuth": []}, {"cookieAuth": []}],
         summary="Create an API token",
+        description="Sign in with HTTP Basic (or a browser session); a request authenticated "
+        "with a token is refused with 403, so a token never makes another. Failed HTTP Basic "
+        "sign-ins count towards the same lock-out as the web login; a locked-out user and "
+        "address get 429 (code `locked_out`) until the cool-off has passed.",
     )
     def post(self, request):
+        if isinstance(request.auth, AuthToken):
+            raise exceptions.PermissionDenied(
+                "A token cannot create tokens: sign in with HTTP Basic (your username and "
+                "password) to create one."
+            )
         serializer = TokenCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         days = serializer.validated_data.get("expires_in_days", settings.API_TOKEN_TTL_DAYS)
@@ -110,6 +121,17 @@ class TokenView(StrictQueryMixin, APIView):
             {"token": token, "expiry": instance.expiry, "username": request.user.get_username()},
             status=status.HTTP_201_CREATED,
         )
+
+    @extend_schema(
+        request=None,
+        responses={204: OpenApiResponse(description="Every token of yours is revoked.")},
+        summary="Revoke all your API tokens",
+        description="Signed in with HTTP Basic, a browser session or any of your tokens. Every "
+        "token of yours stops working at once, the one used for this request included.",
+    )
+    def delete(self, request):
+        user_tokens_revoke(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema(tags=["auth"])

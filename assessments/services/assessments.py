@@ -92,7 +92,9 @@ def _claim_assessment(*, assessment: Assessment, revision: int, statuses: tuple[
 
 def evidence_source_for_url(*, url: str, provider: Provider) -> Source:
     """The catalogue's source at ``url``, created (as a document about ``provider``) when a
-    reviewer cites an address the catalogue does not know yet."""
+    reviewer cites an address the catalogue does not know yet. A created source is unlisted:
+    the public does not see it and the crawler does not read it until a curator approves a
+    submission or correction citing it (``sources_publish``), so a draft publishes nothing."""
     source = Source.objects.filter(url=url).first()
     if source is not None:
         return source
@@ -107,9 +109,23 @@ def evidence_source_for_url(*, url: str, provider: Provider) -> Source:
             "publisher": parts.netloc[:200] or "Unknown",
             "provider": provider,
             "doc_type": Source.DocType.DOCUMENTATION,
+            "listed": False,
         },
     )
     return source
+
+
+def sources_publish(*, source_ids, curator, reason: str) -> int:
+    """List the unlisted sources among ``source_ids`` (an approval cites them), each change
+    recorded with ``curator`` and ``reason``; returns how many were listed. From then on the
+    public sees them and the crawler's sweep reads them."""
+    unlisted = Source.objects.select_for_update().filter(pk__in=source_ids, listed=False)
+    count = 0
+    for source in unlisted.order_by("pk"):
+        source.listed = True
+        save_recorded(source, user=curator, reason=reason, update_fields=["listed", "updated_at"])
+        count += 1
+    return count
 
 
 # --- assessments -----------------------------------------------------------------------------
@@ -392,8 +408,9 @@ def assessment_approve(
     it is kept as superseded. Of the provider's claims citing a source the ratings cite, only
     those whose quote is found in that source's latest stored text get a new check date and a
     confirmed verification (``rereading``); the others are left exactly as they were. What
-    moved is kept on the assessment (``claims_moved``) for a revert. A curator cannot approve
-    their own submission; a stale ``revision`` is a conflict. ``comment`` is the reason
+    moved is kept on the assessment (``claims_moved``) for a revert. The sources its evidence
+    cites are listed (``sources_publish``), and stay listed after a revert. A curator cannot
+    approve their own submission; a stale ``revision`` is a conflict. ``comment`` is the reason
     recorded."""
     approver_required(
         curator,
@@ -424,6 +441,11 @@ def assessment_approve(
             locked.supersedes = superseded
         locked.status = Status.PUBLISHED
         locked.published_at = timezone.now()
+        sources_publish(
+            source_ids=RatingEvidence.objects.filter(rating__assessment=locked).values("source_id"),
+            curator=curator,
+            reason=f"Cited by assessment {locked.pk}, approved",
+        )
         # Before the one save, so the approval's history record carries what it moved.
         locked.claims_moved = _reread_claims(assessment=locked, curator=curator)
         # Publishing counts as a second change after the claim: clients have always read

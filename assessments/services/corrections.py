@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from assessments.models import ClaimCorrection, ModerationNote
+from assessments.services.assessments import sources_publish
 from assessments.services.moderation import (
     MODERATION_REASON_MAX,
     AssessmentError,
@@ -145,8 +146,8 @@ def claim_correction_approve(
     claim's history names the curator, the correction and ``comment`` or else the author's
     reason. The claim's check date moves only when its (corrected) quote is found in its
     (corrected) source's latest stored text, with a confirmed verification (``rereading``);
-    otherwise it and the claim's status stay as they were. A stale ``revision`` is a
-    conflict."""
+    otherwise it and the claim's status stay as they were. The source it proposes is listed
+    (``sources_publish``). A stale ``revision`` is a conflict."""
     approver_required(
         curator,
         author_id=correction.author_id,
@@ -170,6 +171,11 @@ def claim_correction_approve(
             claim.condition = locked.condition
         if locked.source_id is not None:
             claim.source_id = locked.source_id
+            sources_publish(
+                source_ids=[locked.source_id],
+                curator=curator,
+                reason=f"Cited by correction {locked.pk}, approved",
+            )
         if locked.evidence_quote is not None:
             claim.evidence_quote = locked.evidence_quote
         now = timezone.now()

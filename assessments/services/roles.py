@@ -1,5 +1,5 @@
 """Writes to accounts and roles: a new account becomes a reviewer; an admin appoints curators
-and disables accounts."""
+and disables accounts; a user revokes their API tokens."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
+from knox.models import AuthToken
 
 from assessments.permissions import CURATOR, REVIEWER
 from assessments.services.moderation import AssessmentError
@@ -41,18 +42,28 @@ def user_role_set(*, user, role: str, granted: bool, actor) -> None:
         del user._atlas_roles
 
 
+def user_tokens_revoke(*, user) -> int:
+    """Revoke every API token of ``user``; returns how many there were. A request with any
+    of them is refused from then on."""
+    count, _ = AuthToken.objects.filter(user=user).delete()
+    return count
+
+
 @transaction.atomic
 def user_disable(*, user, actor) -> int:
-    """Disable ``user`` and end every session they have open; returns how many ended.
+    """Disable ``user``, end every session they have open and revoke all their API tokens;
+    returns how many sessions ended.
 
     Django already refuses an inactive user on their next request; deleting the sessions
-    also ends them in stores that do not ask the user table again.
+    also ends them in stores that do not ask the user table again, and deleting the tokens
+    means that enabling the account again does not bring them back to life.
     """
     _require_admin(actor)
     if user.pk == actor.pk:
         raise AssessmentError("you cannot disable your own account", code="forbidden")
     user.is_active = False
     user.save(update_fields=["is_active"])
+    user_tokens_revoke(user=user)
     ended = 0
     # Sessions are opaque blobs; scanning the live ones is fine at this site's scale.
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():

@@ -159,6 +159,9 @@ def changes_since(*, since: dt.datetime, limit: int) -> tuple[list[dict], bool]:
             current = current.filter(
                 status__in=(Assessment.Status.PUBLISHED, Assessment.Status.SUPERSEDED)
             )
+        elif tracked.resource == "source":
+            # So are sources only an unapproved draft cites.
+            current = current.listed()
         retired = tracked.retired_q()
         fields = ["pk", tracked.lookup]
         if retired is not None:

@@ -44,7 +44,11 @@ def _export_sections() -> list[tuple[str, QuerySet, type[serializers.Serializer]
         ("providers", providers_queryset().order_by("id"), ProviderSerializer),
         ("licences", Licence.objects.order_by("id"), LicenceSerializer),
         ("models", models_queryset().order_by("id"), AIModelSerializer),
-        ("sources", Source.objects.select_related("provider").order_by("id"), SourceSerializer),
+        (
+            "sources",
+            Source.objects.listed().select_related("provider").order_by("id"),
+            SourceSerializer,
+        ),
         ("claim_keys", ClaimKey.objects.order_by("id"), ClaimKeySerializer),
         ("claims", ClaimViewSet.queryset.order_by("id"), ClaimSerializer),
         ("prices", PriceViewSet.queryset.order_by("id"), PriceSerializer),

@@ -342,9 +342,9 @@ def provider_page(*, slug: str) -> ProviderPage:
         **{badge: sum(row[badge] for row in usage.values()) for badge in SUMMARY_BADGES}
     )
     sources = list(
-        Source.objects.filter(Q(provider=provider) | Q(pk__in=list(usage))).order_by(
-            "doc_type", "title"
-        )
+        Source.objects.listed()
+        .filter(Q(provider=provider) | Q(pk__in=list(usage)))
+        .order_by("doc_type", "title")
     )
     for source in sources:
         source.last_checked = usage.get(source.pk, {}).get("last_checked")

@@ -304,7 +304,10 @@ def test_public_tools_are_open_to_everyone_but_only_for_their_method(request, wo
 
 
 def test_tokens_are_created_only_when_signed_in(request, world):
-    check(request, world, "post", "/api/v1/auth/tokens", signed_in(201), {})
+    # Signed in, not with a token: a token never makes another.
+    check(
+        request, world, "post", "/api/v1/auth/tokens", {**signed_in(201), "token_client": 403}, {}
+    )
     check(request, world, "get", "/api/v1/auth/tokens", signed_in(405))
 
 
