@@ -9,6 +9,7 @@ variables win over it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import ssl
 from pathlib import Path
@@ -69,6 +70,20 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_networks(name: str, default: list[str]) -> list[str]:
+    """A comma list of IP addresses or networks (``10.0.0.0/8``, ``::1``); each is checked."""
+    entries = env_list(name, default)
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must be a comma list of IP addresses or networks, "
+                f"and {entry!r} is neither."
+            ) from None
+    return entries
+
+
 def env_database(name: str, default: str) -> dict:
     value = os.environ.get(name) or default
     scheme = value.split("://", 1)[0] if "://" in value else ""
@@ -103,6 +118,9 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# The proxies (addresses or networks) whose X-Forwarded-For is believed, nearest last; empty:
+# the connecting address is the client. How the client is found: atlas/client_address.py.
+ATLAS_TRUSTED_PROXIES = env_networks("ATLAS_TRUSTED_PROXIES", [])
 
 # Claims checked more than this many days ago are stale; past half of it, ageing.
 ATLAS_FRESHNESS_DAYS = env_int("ATLAS_FRESHNESS_DAYS", 180, minimum=1)
