@@ -372,14 +372,20 @@ SPECTACULAR_SETTINGS = {
 # --- Reviews, moderation and accounts ---
 # Login throttling: django-axes counts failed sign-ins per username and client address and
 # locks that pair out for a while; sessions rotate at login and end at logout (Django auth).
+# Failures over many usernames are limited per client address and for the whole site too
+# (assessments/sign_in_limits.py); all three limits count failures within the cool-off.
 MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+AXES_HANDLER = "assessments.sign_in_limits.SignInLimitsHandler"
+AXES_CLIENT_IP_CALLABLE = "atlas.client_address.client_address"
 AXES_FAILURE_LIMIT = env_int("ATLAS_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("ATLAS_LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+ATLAS_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("ATLAS_LOGIN_ADDRESS_FAILURE_LIMIT", 30, minimum=1)
+ATLAS_LOGIN_GLOBAL_FAILURE_LIMIT = env_int("ATLAS_LOGIN_GLOBAL_FAILURE_LIMIT", 300, minimum=1)
 AXES_RESET_ON_SUCCESS = True
 # Lock-outs are logged; the start-up banner on every command is not needed.
 AXES_VERBOSE = False
