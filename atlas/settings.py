@@ -471,6 +471,10 @@ _default_limit_url = (
 ATLAS_CRAWLER_HOST_LIMIT_URL = env_str("ATLAS_CRAWLER_HOST_LIMIT_URL", _default_limit_url)
 
 # --- inference tester ---
+# Model endpoints are reached under the crawler's address rules (inference/client.py); these
+# non-public addresses or networks may be reached too, for model servers on the machine or
+# the local network (e.g. 127.0.0.1 for Ollama). The embedded model is in-process.
+INFERENCE_ALLOWED_NETWORKS = env_networks("INFERENCE_ALLOWED_NETWORKS", [])
 # A NAME=value file consulted for an endpoint's key when its variable is not in the environment.
 INFERENCE_SECRETS_FILE = env_str("INFERENCE_SECRETS_FILE", "")
 INFERENCE_MAX_RETRIES = env_int("INFERENCE_MAX_RETRIES", 2)
