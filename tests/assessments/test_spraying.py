@@ -46,15 +46,15 @@ def token_sign_in(username: str, password: str, address: str):
     )
 
 
-def spray(client, usernames, address: str) -> None:
-    for username in usernames:
-        response = web_sign_in(client, username, "Summer2026!", address)
-        assert response.status_code == 200, "each guess is an ordinary wrong password"
+def spray(client, usernames, address: str) -> list[int]:
+    """One wrong password tried on each username; the status of each answer."""
+    return [web_sign_in(client, u, "Summer2026!", address).status_code for u in usernames]
 
 
 def test_one_password_over_many_usernames_locks_the_address(client, db, limits):
     victim = make_user("victim")
-    spray(client, [f"user{i}" for i in range(6)], SPRAYER)
+    # Each guess is an ordinary wrong password, until the one that reaches the address's limit.
+    assert spray(client, [f"user{i}" for i in range(6)], SPRAYER) == [200] * 5 + [429]
 
     refused = web_sign_in(client, victim.username, PASSWORD, SPRAYER)
     assert refused.status_code == 429
@@ -67,8 +67,8 @@ def test_one_password_over_many_usernames_locks_the_address(client, db, limits):
 
 def test_the_token_endpoint_counts_towards_the_address_limit_and_obeys_it(client, db, limits):
     victim = make_user("victim")
-    for i in range(6):
-        assert token_sign_in(f"user{i}", "Summer2026!", SPRAYER).status_code == 401
+    statuses = [token_sign_in(f"user{i}", "Summer2026!", SPRAYER).status_code for i in range(6)]
+    assert statuses == [401] * 5 + [429]
     refused = token_sign_in(victim.username, PASSWORD, SPRAYER)
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "locked_out"
@@ -104,5 +104,5 @@ def test_a_spray_spread_over_many_addresses_meets_the_sites_ceiling(client, db, 
 
 def test_below_the_limits_a_few_mistakes_change_nothing(client, db, limits):
     victim = make_user("victim")
-    spray(client, ["user0", "user1", "user2"], SPRAYER)
+    assert spray(client, ["user0", "user1", "user2"], SPRAYER) == [200] * 3
     assert web_sign_in(client, victim.username, PASSWORD, SPRAYER).status_code == 302
