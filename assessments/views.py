@@ -63,11 +63,8 @@ from assessments.services.moderation import (
     thread_comment,
 )
 from assessments.services.roles import user_register
+from atlas.client_address import client_address
 from catalog.models import Claim, Provider
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _reviewer_only(request: HttpRequest) -> None:
@@ -604,7 +601,7 @@ def provider_reviews(request: HttpRequest, slug: str) -> HttpResponse:
                     body=data["body"],
                     author_name=data["author_name"],
                     email=data["email"],
-                    client_ip=_client_ip(request),
+                    client_ip=client_address(request),
                     honeypot=data.get("website", ""),
                     confirm_url=lambda token: request.build_absolute_uri(
                         reverse("assessments:review_confirm", args=[token])
@@ -657,7 +654,7 @@ def review_report(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(f"{target}#review-{pk}")
     try:
         public_reviews.review_report(
-            review=review, reason=form.cleaned_data["reason"], client_ip=_client_ip(request)
+            review=review, reason=form.cleaned_data["reason"], client_ip=client_address(request)
         )
     except AssessmentError as exc:
         messages.error(request, exc.message)

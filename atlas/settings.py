@@ -9,6 +9,7 @@ variables win over it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import ssl
 from pathlib import Path
@@ -69,6 +70,20 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_networks(name: str, default: list[str]) -> list[str]:
+    """A comma list of IP addresses or networks (``10.0.0.0/8``, ``::1``); each is checked."""
+    entries = env_list(name, default)
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must be a comma list of IP addresses or networks, "
+                f"and {entry!r} is neither."
+            ) from None
+    return entries
+
+
 def env_database(name: str, default: str) -> dict:
     value = os.environ.get(name) or default
     scheme = value.split("://", 1)[0] if "://" in value else ""
@@ -103,6 +118,9 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# The proxies (addresses or networks) whose X-Forwarded-For is believed, nearest last; empty:
+# the connecting address is the client. How the client is found: atlas/client_address.py.
+ATLAS_TRUSTED_PROXIES = env_networks("ATLAS_TRUSTED_PROXIES", [])
 
 # Claims checked more than this many days ago are stale; past half of it, ageing.
 ATLAS_FRESHNESS_DAYS = env_int("ATLAS_FRESHNESS_DAYS", 180, minimum=1)
@@ -354,14 +372,20 @@ SPECTACULAR_SETTINGS = {
 # --- Reviews, moderation and accounts ---
 # Login throttling: django-axes counts failed sign-ins per username and client address and
 # locks that pair out for a while; sessions rotate at login and end at logout (Django auth).
+# Failures over many usernames are limited per client address and for the whole site too
+# (assessments/sign_in_limits.py); all three limits count failures within the cool-off.
 MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+AXES_HANDLER = "assessments.sign_in_limits.SignInLimitsHandler"
+AXES_CLIENT_IP_CALLABLE = "atlas.client_address.client_address"
 AXES_FAILURE_LIMIT = env_int("ATLAS_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("ATLAS_LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+ATLAS_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("ATLAS_LOGIN_ADDRESS_FAILURE_LIMIT", 30, minimum=1)
+ATLAS_LOGIN_GLOBAL_FAILURE_LIMIT = env_int("ATLAS_LOGIN_GLOBAL_FAILURE_LIMIT", 300, minimum=1)
 AXES_RESET_ON_SUCCESS = True
 # Lock-outs are logged; the start-up banner on every command is not needed.
 AXES_VERBOSE = False
@@ -425,15 +449,24 @@ CELERY_BEAT_SCHEDULE["crawlers-sweep-every-10-minutes"] = {
     "task": "crawlers.tasks.sweep_sources",
     "schedule": ATLAS_CRAWLER_SWEEP_SECONDS,
 }
-# A Redis broker re-delivers a task that was never acknowledged (its worker died) after this
-# many seconds; it must exceed the longest task, so it is above CELERY_TASK_TIME_LIMIT.
-# Workers look for such orphaned tasks every CELERY_UNACKED_RESTORE_SECONDS.
+# A Redis broker re-delivers a task that was never acknowledged (its worker died) once its
+# claim is this many seconds old; live workers renew the claims on the tasks they hold every
+# third of it (atlas/celery.py), so it need not exceed the longest task or countdown. Workers
+# look for such orphaned tasks every CELERY_UNACKED_RESTORE_SECONDS: a killed worker's checks
+# run again within the sum of the two.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int(
-        "CELERY_VISIBILITY_TIMEOUT", max(3600, CELERY_TASK_TIME_LIMIT + 60), minimum=1
-    ),
-    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_SECONDS", 60, minimum=1),
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 30, minimum=3),
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_SECONDS", 5, minimum=1),
     "unacked_restore_throttle": 1,
+}
+# A check is its fetch (at most ATLAS_CRAWLER_TOTAL_TIMEOUT) and then extraction and
+# recording; past the soft limit it is recorded as out of time, past the hard one its
+# process is ended.
+CELERY_TASK_ANNOTATIONS = {
+    "crawlers.tasks.check_source": {
+        "soft_time_limit": ATLAS_CRAWLER_TOTAL_TIMEOUT + 30,
+        "time_limit": ATLAS_CRAWLER_TOTAL_TIMEOUT + 45,
+    }
 }
 # First retry of a transient failure after this many seconds, doubling each time.
 ATLAS_CRAWLER_RETRY_BASE_SECONDS = env_int("ATLAS_CRAWLER_RETRY_BASE_SECONDS", 60)
@@ -447,6 +480,10 @@ _default_limit_url = (
 ATLAS_CRAWLER_HOST_LIMIT_URL = env_str("ATLAS_CRAWLER_HOST_LIMIT_URL", _default_limit_url)
 
 # --- inference tester ---
+# Model endpoints are reached under the crawler's address rules (inference/client.py); these
+# non-public addresses or networks may be reached too, for model servers on the machine or
+# the local network (e.g. 127.0.0.1 for Ollama). The embedded model is in-process.
+INFERENCE_ALLOWED_NETWORKS = env_networks("INFERENCE_ALLOWED_NETWORKS", [])
 # A NAME=value file consulted for an endpoint's key when its variable is not in the environment.
 INFERENCE_SECRETS_FILE = env_str("INFERENCE_SECRETS_FILE", "")
 INFERENCE_MAX_RETRIES = env_int("INFERENCE_MAX_RETRIES", 2)

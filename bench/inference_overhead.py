@@ -99,7 +99,9 @@ def main() -> None:
     base_url = queue.get(timeout=30)
     try:
         raw = httpx.Client(timeout=30)
-        client = LLMClient(base_url=base_url, timeout=30, max_retries=0)
+        client = LLMClient(
+            base_url=base_url, timeout=30, max_retries=0, allowed_networks=["127.0.0.1/32"]
+        )
 
         def bare() -> None:
             raw.post(f"{base_url}/chat/completions", json=CHAT).raise_for_status()
@@ -200,6 +202,7 @@ def store(base_url: str, n: int) -> None:
     os.environ["DATABASE_URL"] = f"sqlite:///{directory}/bench.sqlite3"
     os.environ.setdefault("SECRET_KEY", "bench")
     os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ["INFERENCE_ALLOWED_NETWORKS"] = "127.0.0.1/32"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atlas.settings")
     import datetime as dt
 

@@ -15,6 +15,14 @@ Deadline: a client made with ``deadline`` seconds stops every call at that
 moment after its creation, retries and waits included; an answer still
 arriving then (a server dripping a byte at a time) is cut off. The evidence
 an exchange keeps is capped in size, and says how much was cut.
+
+Addresses: a request over the network goes through ``GuardedTransport``, which
+vets every request with the crawler's address rules (``crawlers.fetch.addresses``:
+no loopback, private, link-local or other non-public address, the host resolved
+for each request and the connection made to the address checked). Local model
+servers are reached only when their network is in ``INFERENCE_ALLOWED_NETWORKS``
+(empty by default). A refused address is a permanent ``LLMError`` and no request
+is sent. The embedded model needs none of this: its transport is in-process.
 """
 
 from __future__ import annotations
@@ -25,13 +33,16 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import certifi
 import httpx
+from django.conf import settings
 
+from crawlers.errors import CrawlerError
+from crawlers.fetch.addresses import vet
 from crawlers.fetch.http import retry_after_seconds
 
 logger = logging.getLogger(__name__)
@@ -191,8 +202,46 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+class AddressRefused(httpx.TransportError):
+    """The endpoint's address may not be reached; nothing was sent."""
+
+
+class GuardedTransport(httpx.BaseTransport):
+    """Sends each request only to an address the crawler's rules allow, or ``allowed`` lists.
+
+    The host is resolved and vetted for every request, and the connection is made to the
+    address vetted (the host name still goes in ``Host``, SNI and the certificate check), so a
+    name cannot be re-pointed between the check and the connection. Any port is allowed: an
+    endpoint is named by an administrator, not by whoever submits a source.
+    """
+
+    def __init__(self, *, allowed: Sequence[str], verify: ssl.SSLContext) -> None:
+        self._allowed = tuple(allowed)
+        self._inner = httpx.HTTPTransport(verify=verify)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            target = vet(str(request.url), allowed=self._allowed, any_port=True)
+        except CrawlerError as exc:
+            if exc.permanent:
+                raise AddressRefused(str(exc), request=request) from None
+            raise httpx.ConnectError(str(exc), request=request) from None
+        request.url = request.url.copy_with(host=str(target.address))
+        request.extensions = {**request.extensions, "sni_hostname": target.host}
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
 class LLMClient:
-    """Calls one OpenAI-compatible endpoint. Not tied to Django; safe to share across threads."""
+    """Calls one OpenAI-compatible endpoint; safe to share across threads.
+
+    ``transport`` is for in-process servers only (the embedded model, tests' fakes); without
+    one, requests go over the network through ``GuardedTransport``, which may reach non-public
+    addresses only in ``allowed_networks`` (default: ``INFERENCE_ALLOWED_NETWORKS``). Proxy
+    variables in the environment are ignored: a proxy would connect wherever it is asked.
+    """
 
     def __init__(
         self,
@@ -205,6 +254,7 @@ class LLMClient:
         max_retry_after: float = 30.0,
         budget: Budget | None = None,
         transport: httpx.BaseTransport | None = None,
+        allowed_networks: Sequence[str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         deadline: float | None = None,
     ) -> None:
@@ -221,12 +271,16 @@ class LLMClient:
         headers = {"User-Agent": "Atlas-inference-tester/1", "Accept": "application/json"}
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
+        if transport is None:
+            if allowed_networks is None:
+                allowed_networks = settings.INFERENCE_ALLOWED_NETWORKS
+            transport = GuardedTransport(allowed=allowed_networks, verify=_tls_context())
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             headers=headers,
             transport=transport,
             follow_redirects=False,
-            verify=_tls_context(),
+            trust_env=False,
         )
 
     def __repr__(self) -> str:
@@ -293,6 +347,15 @@ class LLMClient:
                     self._send_stream(method, url, payload, exchange, remaining)
                 else:
                     self._send(method, url, payload, exchange, remaining)
+            except AddressRefused as exc:
+                exchange.latency_ms = (time.perf_counter() - started) * 1000
+                exchange.error = f"address refused: {exc}"
+                error = LLMError(
+                    f"{method} {path} was not sent: {exc} Model servers on non-public "
+                    "addresses are reached only when INFERENCE_ALLOWED_NETWORKS lists them.",
+                    permanent=True,
+                    exchange=exchange,
+                )
             except (DeadlinePassed, httpx.TimeoutException) as exc:
                 exchange.latency_ms = (time.perf_counter() - started) * 1000
                 if isinstance(exc, DeadlinePassed) or self._remaining() == 0:

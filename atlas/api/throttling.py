@@ -1,5 +1,5 @@
 """Request rates: one bucket per API token, per signed-in session user, or per anonymous
-address.
+address (the client's, behind trusted proxies: ``atlas.client_address``).
 
 DRF's settings import this module: it imports no DRF view.
 """
@@ -7,6 +7,8 @@ DRF's settings import this module: it imports no DRF view.
 from __future__ import annotations
 
 from rest_framework import throttling
+
+from atlas.client_address import client_address
 
 
 class ClientRateThrottle(throttling.SimpleRateThrottle):
@@ -32,6 +34,10 @@ class ClientRateThrottle(throttling.SimpleRateThrottle):
         else:
             ident = f"anon:{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def get_ident(self, request) -> str:
+        # DRF's own reads X-Forwarded-For by NUM_PROXIES; the one rule for every limit wins.
+        return client_address(request) or ""
 
     @property
     def THROTTLE_RATES(self) -> dict:

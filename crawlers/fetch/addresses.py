@@ -5,8 +5,10 @@
 credentials, on an allowed port. The host is resolved here, and the request is refused when
 *any* address is loopback, private, link-local (cloud metadata), carrier-grade NAT, multicast,
 reserved or unspecified (IPv4 and IPv6, with IPv4-mapped, 6to4, Teredo and NAT64 forms
-unwrapped), unless the address is in ``ATLAS_CRAWLER_ALLOWED_NETWORKS`` (the test hosts).
-The caller connects to the address checked, so no second DNS lookup can be rebound.
+unwrapped), unless the address is in the allow-list: ``ATLAS_CRAWLER_ALLOWED_NETWORKS`` (the
+test hosts) for sources, or the one a caller passes (``INFERENCE_ALLOWED_NETWORKS`` for model
+endpoints, through ``inference.client``). The caller connects to the address checked, so no
+second DNS lookup can be rebound.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import re
 import socket
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass
@@ -49,9 +52,11 @@ class Target:
         return f"{self.scheme}://{self.host}:{self.port}"
 
 
-def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+def _allowed_networks(
+    entries: Sequence[str] | None = None,
+) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     networks = []
-    for entry in settings.ATLAS_CRAWLER_ALLOWED_NETWORKS:
+    for entry in settings.ATLAS_CRAWLER_ALLOWED_NETWORKS if entries is None else entries:
         try:
             networks.append(ipaddress.ip_network(entry, strict=False))
         except ValueError:
@@ -59,9 +64,11 @@ def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     return networks
 
 
-def is_allow_listed(address: IPAddress) -> bool:
+def is_allow_listed(address: IPAddress, allowed: Sequence[str] | None = None) -> bool:
+    """Whether ``address`` is in ``allowed`` (default: ``ATLAS_CRAWLER_ALLOWED_NETWORKS``)."""
     return any(
-        address.version == network.version and address in network for network in _allowed_networks()
+        address.version == network.version and address in network
+        for network in _allowed_networks(allowed)
     )
 
 
@@ -85,9 +92,10 @@ def _v4_refusal(address: ipaddress.IPv4Address) -> str | None:
     return None
 
 
-def address_refusal(address: IPAddress) -> str | None:
-    """Why ``address`` may not be fetched, or None when it may (allow-list included)."""
-    if is_allow_listed(address):
+def address_refusal(address: IPAddress, allowed: Sequence[str] | None = None) -> str | None:
+    """Why ``address`` may not be fetched, or None when it may (the allow-list ``allowed``,
+    default ``ATLAS_CRAWLER_ALLOWED_NETWORKS``, included)."""
+    if is_allow_listed(address, allowed):
         return None
     if isinstance(address, ipaddress.IPv4Address):
         return _v4_refusal(address)
@@ -101,19 +109,20 @@ def address_refusal(address: IPAddress) -> str | None:
     if any(address in network for network in _NAT64):
         embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
     for inner in embedded:
-        if is_allow_listed(inner):
+        if is_allow_listed(inner, allowed):
             continue
         reason = _v4_refusal(inner)
         if reason:
             return f"{reason} ({inner}) inside an IPv6 address"
     if address.ipv4_mapped is not None:
         return None
-    if address in _IPV4_COMPATIBLE:
-        return "an IPv4-compatible IPv6 address (deprecated, reserved)"
+    # :: and ::1 lie inside ::/96 too; they are named for what they are.
     if address.is_unspecified:
         return "an unspecified address"
     if address.is_loopback:
         return "a loopback address"
+    if address in _IPV4_COMPATIBLE:
+        return "an IPv4-compatible IPv6 address (deprecated, reserved)"
     if address.is_link_local or address.is_site_local:
         return "a link-local address"
     if address.is_multicast:
@@ -180,10 +189,12 @@ def _resolve_within(host: str, port: int, timeout: float) -> list[str]:
         ) from None
 
 
-def vet(url: str) -> Target:
+def vet(url: str, *, allowed: Sequence[str] | None = None, any_port: bool = False) -> Target:
     """Check a URL and resolve its host; raise ``CrawlerError`` (permanent) when refused.
 
-    Nothing here opens a connection to the target.
+    ``allowed`` lists the networks that may be reached although not public (default:
+    ``ATLAS_CRAWLER_ALLOWED_NETWORKS``); ``any_port`` lifts the rule that public addresses be
+    reached on ``ATLAS_CRAWLER_ALLOWED_PORTS`` only. Nothing here opens a connection.
     """
     try:
         parts = urlsplit(url.strip())
@@ -235,12 +246,12 @@ def vet(url: str) -> Target:
     # Every address must pass: a name that resolves to one public and one private address
     # is refused, since the connection could be steered to either.
     for address in addresses:
-        reason = address_refusal(address)
+        reason = address_refusal(address, allowed)
         if reason:
             raise refusal(f"{url} resolves to {address}, {reason}; it is not fetched.")
     address = addresses[0]
-    allow_listed = is_allow_listed(address)
-    if port not in settings.ATLAS_CRAWLER_ALLOWED_PORTS and not allow_listed:
+    allow_listed = is_allow_listed(address, allowed)
+    if not (any_port or allow_listed or port in settings.ATLAS_CRAWLER_ALLOWED_PORTS):
         raise refusal(f"Port {port} is not an allowed port for fetching ({url}).")
     return Target(
         url=url,

@@ -221,3 +221,20 @@ def test_a_dns_lookup_that_hangs_is_abandoned_at_the_connect_timeout(settings, m
         release.set()
     assert raised.value.permanent is False
     assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://[::1]/", "a loopback address"),
+        ("http://[0:0:0:0:0:0:0:1]/", "a loopback address"),
+        ("http://[::]/", "an unspecified address"),
+        ("http://rebind.example.com/", "a loopback address"),
+        ("http://[::127.0.0.1]/", "an IPv4-compatible IPv6 address"),
+    ],
+)
+def test_ipv6_loopback_and_unspecified_are_refused_for_what_they_are(url, reason, dialled):
+    with pytest.raises(CrawlerError) as raised:
+        addresses.vet(url)
+    assert reason in str(raised.value)
+    assert dialled == []

@@ -14,6 +14,9 @@ from tests.inference.testserver import ProtocolServer, ServedModel
 def _quick_retries(settings):
     settings.INFERENCE_RETRY_BACKOFF = 0.01
     settings.INFERENCE_MAX_RETRIES = 2
+    # The protocol servers listen on 127.0.0.1, a loopback address model calls may not reach
+    # unless it is allow-listed, as a deployment allow-lists its local model servers.
+    settings.INFERENCE_ALLOWED_NETWORKS = ["127.0.0.1/32"]
 
 
 @pytest.fixture

@@ -34,7 +34,10 @@ def worker_env(django_db_blocker):
         prefix="atlas_inference_worker",
         redis_url=REDIS_URL,
         migrate_timeout=600,
-        extra_env={"INFERENCE_RETRY_BACKOFF_MS": "10"},
+        extra_env={
+            "INFERENCE_RETRY_BACKOFF_MS": "10",
+            "INFERENCE_ALLOWED_NETWORKS": "127.0.0.1/32",
+        },
     ) as env:
         yield env
 
