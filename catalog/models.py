@@ -3,7 +3,8 @@
 Every fact that a user may act on is a ``Claim`` with a source, an evidence
 quote and a check date; freshness is derived from ``checked_at`` (see
 ``catalog.freshness``), never stored. Enumerations and invariants are enforced
-by the database as well as by ``full_clean()``.
+by the database as well as by ``full_clean()``; the closed sets of values are in
+``catalog.choices``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,22 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from catalog import freshness
+from catalog.choices import (
+    AIModelArchitecture,
+    AIModelWeights,
+    ClaimFlag,
+    ClaimKeyGroup,
+    ClaimKeyValueType,
+    ClaimStatus,
+    ClaimSurface,
+    LicenceKind,
+    ProviderKind,
+    ProviderStatus,
+    SourceDocType,
+    Ternary,
+    VerificationMethod,
+    VerificationOutcome,
+)
 
 
 def in_choices(field: str, choices: type[models.TextChoices]) -> Q:
@@ -28,25 +45,6 @@ class TimeStamped(models.Model):
 
     class Meta:
         abstract = True
-
-
-class Ternary(models.TextChoices):
-    YES = "yes", "Yes"
-    NO = "no", "No"
-    CONDITIONAL = "conditional", "Under conditions"
-    UNKNOWN = "unknown", "Unknown"
-
-
-class ProviderKind(models.TextChoices):
-    MODEL_DEVELOPER = "model_developer", "Model developer"
-    API_PLATFORM = "api_platform", "API / developer platform"
-    HOSTING_LAYER = "hosting_layer", "Hosting layer / aggregator"
-
-
-class ProviderStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    DEPRECATED = "deprecated", "Deprecated"
-    DEFUNCT = "defunct", "Defunct"
 
 
 class Provider(TimeStamped):
@@ -82,11 +80,11 @@ class Provider(TimeStamped):
         return self.name
 
 
-class LicenceKind(models.TextChoices):
-    PERMISSIVE = "permissive", "Permissive open source"
-    OPEN_WEIGHTS_RESTRICTED = "open_weights_restricted", "Open weights with use restrictions"
-    RESEARCH_ONLY = "research_only", "Research / non-production only"
-    PROPRIETARY = "proprietary", "Proprietary terms"
+# What a licence lets you do in the terms that matter for AI, each yes / no / unknown.
+LICENCE_TERMS = (
+    "commercial_use", "self_hosting", "fine_tuning", "weight_redistribution",
+    "attribution_required",
+)  # fmt: skip
 
 
 class Licence(TimeStamped):
@@ -95,15 +93,9 @@ class Licence(TimeStamped):
     # The choosealicense.com vocabulary, so a licence reads the same here as there.
     PERMISSIONS = ("commercial-use", "modifications", "distribution", "private-use", "patent-use")
     CONDITIONS = (
-        "include-copyright",
-        "include-copyright--source",
-        "document-changes",
-        "disclose-source",
-        "network-use-disclose",
-        "same-license",
-        "same-license--file",
-        "same-license--library",
-    )
+        "include-copyright", "include-copyright--source", "document-changes", "disclose-source",
+        "network-use-disclose", "same-license", "same-license--file", "same-license--library",
+    )  # fmt: skip
     LIMITATIONS = ("trademark-use", "liability", "patent-use", "warranty")
 
     slug = models.SlugField(max_length=80, unique=True)
@@ -141,13 +133,7 @@ class Licence(TimeStamped):
             ),
             *[
                 models.CheckConstraint(condition=in_choices(f, Ternary), name=f"licence_{f}_valid")
-                for f in (
-                    "commercial_use",
-                    "self_hosting",
-                    "fine_tuning",
-                    "weight_redistribution",
-                    "attribution_required",
-                )
+                for f in LICENCE_TERMS
             ],
         ]
 
@@ -188,18 +174,6 @@ class Modality(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class AIModelWeights(models.TextChoices):
-    OPEN = "open", "Open weights"
-    API_ONLY = "api_only", "API only"
-    UNKNOWN = "unknown", "Not recorded"
-
-
-class AIModelArchitecture(models.TextChoices):
-    DENSE = "dense", "Dense"
-    MOE = "moe", "Mixture of experts"
-    UNKNOWN = "unknown", "Not recorded"
 
 
 class AIModel(TimeStamped):
@@ -286,20 +260,6 @@ class AIModel(TimeStamped):
             raise ValidationError({"successor": "a model cannot succeed itself"})
 
 
-class SourceDocType(models.TextChoices):
-    TERMS = "terms", "Terms of service"
-    PRIVACY = "privacy", "Privacy policy"
-    DPA = "dpa", "Data processing agreement"
-    DOCUMENTATION = "documentation", "Documentation"
-    MODEL_CARD = "model_card", "Model card"
-    LICENCE_TEXT = "licence_text", "Licence text"
-    HELP_ARTICLE = "help_article", "Help article"
-    PRICING = "pricing", "Pricing page"
-    PRESS = "press", "Press / announcement"
-    PRODUCT_PAGE = "product_page", "Product page"
-    DIRECTORY = "directory", "Third-party directory or review"
-
-
 class SourceQuerySet(models.QuerySet):
     def listed(self) -> SourceQuerySet:
         """What the public sees and the crawler reads: no source only unapproved drafts cite."""
@@ -347,20 +307,6 @@ class Source(TimeStamped):
         return f"{self.title} ({self.publisher})"
 
 
-class ClaimKeyGroup(models.TextChoices):
-    RIGHT = "right", "Right"
-    CONSTRAINT = "constraint", "Constraint"
-    CAPABILITY = "capability", "Capability"
-    DATA_PROTECTION = "data_protection", "Data protection"
-    COMMERCIAL = "commercial", "Commercial"
-
-
-class ClaimKeyValueType(models.TextChoices):
-    FLAG = "flag", "yes / no / partial / unknown"
-    NUMBER = "number", "Number with a unit"
-    TEXT = "text", "Short text"
-
-
 class ClaimKey(TimeStamped):
     """The controlled vocabulary of claim keys; a table so curators can add keys."""
 
@@ -396,28 +342,6 @@ class ClaimQuerySet(models.QuerySet):
 
     def fresh_as(self, level: str) -> ClaimQuerySet:
         return self.filter(freshness.filter_q("checked_at", level))
-
-
-class ClaimFlag(models.TextChoices):
-    YES = "yes", "Yes"
-    NO = "no", "No"
-    PARTIAL = "partial", "Partial"
-    UNKNOWN = "unknown", "Unknown"
-
-
-class ClaimSurface(models.TextChoices):
-    ANY = "any", "Any"
-    API = "api", "API"
-    CONSUMER_APP = "consumer_app", "Consumer app"
-    SELF_HOSTED = "self_hosted", "Self-hosted weights"
-    ENTERPRISE = "enterprise", "Enterprise contract"
-
-
-class ClaimStatus(models.TextChoices):
-    CURRENT = "current", "Current"
-    NEEDS_REVIEW = "needs_review", "Needs review"
-    DISPUTED = "disputed", "Disputed"
-    RETIRED = "retired", "Retired"
 
 
 class Claim(TimeStamped):
@@ -547,23 +471,6 @@ class Claim(TimeStamped):
             errors.setdefault("value_flag", "set exactly one of flag, number or text")
         if errors:
             raise ValidationError(errors)
-
-
-class VerificationMethod(models.TextChoices):
-    MANUAL = "manual", "Manual review"
-    SOURCE_CHECK = "source_check", "Source re-check"
-    INFERENCE_PROBE = "inference_probe", "Inference probe"
-    MODEL_JUDGE = "model_judge", "Model as judge (advisory)"
-
-
-class VerificationOutcome(models.TextChoices):
-    CONFIRMED = "confirmed", "Confirmed"
-    CONTRADICTED = "contradicted", "Contradicted"
-    # The quote's passage is there, but not its exact words (crawlers.matching): a curator
-    # decides, since one word there can be a negation, a modal verb or a number.
-    CHANGED_WORDING = "changed_wording", "Changed wording"
-    INCONCLUSIVE = "inconclusive", "Inconclusive"
-    ERROR = "error", "Error"
 
 
 class Verification(models.Model):
