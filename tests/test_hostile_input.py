@@ -51,9 +51,7 @@ API = sorted(name for name in ROUTES if name.startswith("api:") and name != "api
 
 
 def _parameters(name: str) -> list[str]:
-    pattern = ROUTES[name].pattern
-    converters = getattr(pattern, "converters", None)
-    return list(converters) if converters is not None else list(pattern.regex.groupindex)
+    return list(ROUTES[name].pattern.regex.groupindex)
 
 
 def _methods(name: str) -> list[str]:

@@ -4,6 +4,7 @@ text no database can store."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,7 @@ def _problems(path: Path) -> list[str]:
 
 def test_a_provider_defined_twice_is_reported_naming_both_records(seeded_catalogue, tmp_path):
     data = _seed()
-    second = dict(data["providers"][0], name="Overwritten")
+    second = dict(copy.deepcopy(data["providers"][0]), name="Overwritten")
     data["providers"].append(second)
     where = len(data["providers"]) - 1
     slug = second["slug"]
@@ -59,7 +60,7 @@ def test_a_provider_defined_twice_is_reported_naming_both_records(seeded_catalog
 @pytest.mark.parametrize("section", ["licences", "models", "modalities", "claim_keys", "criteria"])
 def test_a_duplicate_in_any_section_is_reported(seeded_catalogue, tmp_path, section):
     data = _seed()
-    data[section].append(dict(data[section][0]))
+    data[section].append(copy.deepcopy(data[section][0]))
     problems = _problems(_write(tmp_path, data))
     assert any(
         p.startswith(f"{section}[{len(data[section]) - 1}]") and "first at " + section in p
@@ -70,7 +71,7 @@ def test_a_duplicate_in_any_section_is_reported(seeded_catalogue, tmp_path, sect
 def test_a_source_defined_at_the_top_and_under_a_provider_is_reported(seeded_catalogue, tmp_path):
     data = _seed()
     provider = next(p for p in data["providers"] if p.get("sources"))
-    data["sources"] = [*(data.get("sources") or []), dict(provider["sources"][0])]
+    data["sources"] = [*(data.get("sources") or []), copy.deepcopy(provider["sources"][0])]
     problems = _problems(_write(tmp_path, data))
     assert any(
         p.startswith("providers[") and "is defined twice, first at sources[" in p for p in problems
@@ -80,7 +81,7 @@ def test_a_source_defined_at_the_top_and_under_a_provider_is_reported(seeded_cat
 def test_the_same_claim_twice_is_reported_naming_both(seeded_catalogue, tmp_path):
     data = _seed()
     provider = next(p for p in data["providers"] if p.get("claims"))
-    provider["claims"].append(dict(provider["claims"][0], value="changed"))
+    provider["claims"].append(dict(copy.deepcopy(provider["claims"][0]), value="changed"))
     index = len(provider["claims"]) - 1
     problems = _problems(_write(tmp_path, data))
     duplicate = [p for p in problems if f".claims[{index}]" in p and "defined twice" in p]
