@@ -30,7 +30,8 @@ _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 
 class StrictQueryMixin:
     """Rejects query parameters the endpoint does not know, naming them (a typo in a filter
-    would otherwise return the whole unfiltered list)."""
+    would otherwise return the whole unfiltered list). Text no database can store is refused
+    before any view, by ``atlas.request_limits``."""
 
     extra_query_params: tuple[str, ...] = ()
 
@@ -57,8 +58,6 @@ class StrictQueryMixin:
         for name, values in request.query_params.lists():
             if name in errors:
                 continue
-            # Text no database can store is refused before any view, by
-            # ``atlas.request_limits``.
             if any(value == "" for value in values):
                 errors[name] = ["Empty value; leave the parameter out instead."]
         if errors:
