@@ -7,11 +7,19 @@ file may hold, so an unknown section or field is reported instead of ignored.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError
+
+from atlas.storable_text import unstorable_text
 
 DEFAULT_CATALOGUE = Path(__file__).resolve().parent / "data" / "catalogue.yaml"
 SUPPORTED_VERSIONS = {1}
+# The file nests a few levels; the bound stops a hostile file from exhausting the recursion of
+# the YAML composer.
+MAX_YAML_DEPTH = 64
 
 
 class CatalogueError(Exception):
@@ -24,6 +32,55 @@ class CatalogueError(Exception):
         super().__init__(f"{path}: {len(errors)} problem(s), nothing was written:\n{listing}")
 
 
+class _CatalogueYAML(yaml.SafeLoader):
+    """YAML's safe loader, bounded for a file anyone may propose: nesting deeper than
+    ``MAX_YAML_DEPTH`` and aliases (``*name``, which can repeat a value exponentially many
+    times) are refused, as is text no database can store; an impossible date (``2026-02-30``)
+    is read as text, so the loader reports it with its record and field."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise ComposerError(
+                None,
+                None,
+                "aliases (*name) are not allowed in the catalogue file; write the value out",
+                self.peek_event().start_mark,
+            )
+        self.depth += 1
+        try:
+            if self.depth > MAX_YAML_DEPTH:
+                raise ComposerError(
+                    None,
+                    None,
+                    f"nested deeper than {MAX_YAML_DEPTH} levels",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_scalar(self, node):
+        value = super().construct_scalar(node)
+        if isinstance(value, str) and (reason := unstorable_text(value)):
+            raise ConstructorError(None, None, reason.rstrip("."), node.start_mark)
+        return value
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_CatalogueYAML.add_constructor(
+    "tag:yaml.org,2002:timestamp", _CatalogueYAML.construct_yaml_timestamp
+)
+
+
 def catalogue_read(path: Path) -> dict:
     """The parsed file at ``path``; raises ``CatalogueError`` if it is not a catalogue file."""
     try:
@@ -33,7 +90,7 @@ def catalogue_read(path: Path) -> dict:
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogueError(path, [f"cannot be read: {exc}"]) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_CatalogueYAML)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -82,3 +139,91 @@ CLAIM_FIELDS = {
 PRICE_FIELDS = {"input", "output", "currency", "tier", "as_of", "source"}
 FAQ_FIELDS = {"question", "answer", "position", "source"}
 RATING_FIELDS = {"criterion", "value", "justification", "evidence"}
+
+# The fields that name a record: the loader finds the row to update by them, so two records
+# with the same values would be one row, the later silently overwriting the earlier.
+NATURAL_KEYS = {
+    "modalities": ("slug",),
+    "claim_keys": ("key",),
+    "licences": ("slug",),
+    "sources": ("slug",),
+    "providers": ("slug",),
+    "models": ("slug",),
+    "criteria": ("slug",),
+    "assessments": ("provider", "assessed_on"),
+    "comparisons": ("slug",),
+    "claims": ("key", "source", "scope_plan", "scope_surface", "scope_region"),
+    "prices": ("currency", "tier", "as_of"),
+    "faq": ("question",),
+    "ratings": ("criterion",),
+}
+# What the loader reads an absent field of a natural key as.
+KEY_DEFAULTS = {"scope_surface": "any", "currency": "USD"}
+
+
+def record_where(section: str, index: int, item: Any) -> str:
+    """How problems name a record: its section, position and handle, ``providers[2]
+    (slug=acme)``."""
+    label = ""
+    if isinstance(item, dict):
+        for handle in ("slug", "key", "question", "criterion", "provider"):
+            if item.get(handle):
+                label = f" ({handle}={item[handle]})"
+                break
+    return f"{section}[{index}]{label}"
+
+
+def _records(items: Any, label: str) -> list[tuple[str, dict]]:
+    if not isinstance(items, list):
+        return []
+    return [
+        (record_where(label, index, item), item)
+        for index, item in enumerate(items)
+        if isinstance(item, dict)
+    ]
+
+
+def _duplicates(records: list[tuple[str, dict]], fields: tuple[str, ...]) -> list[str]:
+    first: dict[tuple[str, ...], str] = {}
+    problems = []
+    for where, item in records:
+        key = tuple(str(item.get(f) or KEY_DEFAULTS.get(f, "")).strip() for f in fields)
+        if not any(key):
+            continue  # a record without its key is reported by the loader
+        if key not in first:
+            first[key] = where
+            continue
+        if len(fields) == 1:
+            named = f"field {fields[0]!r}: {key[0]!r}"
+        else:
+            named = "fields " + ", ".join(f"{f}={v!r}" for f, v in zip(fields, key, strict=True))
+        problems.append(
+            f"{where}: {named} is defined twice, first at {first[key]}; each record must be "
+            "distinct, or the later would overwrite the earlier"
+        )
+    return problems
+
+
+def catalogue_duplicates(data: dict) -> list[str]:
+    """Every record whose natural key (``NATURAL_KEYS``) another record of its section already
+    has, naming both; a provider's own sources share the top-level sources' slugs."""
+    problems = []
+    providers = _records(data.get("providers"), "providers")
+    models = _records(data.get("models"), "models")
+    assessments = _records(data.get("assessments"), "assessments")
+    for section in ("modalities", "claim_keys", "licences", "providers", "models", "criteria"):
+        problems += _duplicates(_records(data.get(section), section), NATURAL_KEYS[section])
+    problems += _duplicates(assessments, NATURAL_KEYS["assessments"])
+    problems += _duplicates(_records(data.get("comparisons"), "comparisons"), ("slug",))
+    sources = _records(data.get("sources"), "sources")
+    for where, provider in providers:
+        sources += _records(provider.get("sources"), f"{where}.sources")
+    problems += _duplicates(sources, NATURAL_KEYS["sources"])
+    nested = [(providers, ("claims", "faq")), (models, ("claims", "prices"))]
+    nested.append((assessments, ("ratings",)))
+    for parents, sections in nested:
+        for where, parent in parents:
+            for section in sections:
+                records = _records(parent.get(section), f"{where}.{section}")
+                problems += _duplicates(records, NATURAL_KEYS[section])
+    return problems

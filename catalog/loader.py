@@ -34,7 +34,9 @@ from catalog.catalogue_file import (
     RATING_FIELDS,
     SECTIONS,
     CatalogueError,
+    catalogue_duplicates,
     catalogue_read,
+    record_where,
 )
 from catalog.models import (
     FAQ,
@@ -132,7 +134,7 @@ class _Loader:
         allowed = allowed if allowed is not None else SECTIONS[section]
         good = []
         for index, item in enumerate(items):
-            where = self.where(label, index, item)
+            where = record_where(label, index, item)
             if not isinstance(item, dict):
                 self.error(where, "must be a mapping of fields")
                 continue
@@ -145,16 +147,6 @@ class _Loader:
                 continue
             good.append((where, item))
         return good
-
-    @staticmethod
-    def where(section: str, index: int, item: Any) -> str:
-        label = ""
-        if isinstance(item, dict):
-            for handle in ("slug", "key", "question", "criterion", "provider"):
-                if item.get(handle):
-                    label = f" ({handle}={item[handle]})"
-                    break
-        return f"{section}[{index}]{label}"
 
     def lookup(self, table: dict, where: str, field: str, handle: Any, what: str) -> Any:
         if handle not in table:
@@ -262,6 +254,7 @@ class _Loader:
         unknown = sorted(set(data) - set(SECTIONS))
         for section in unknown:
             self.error(section, f"unknown section; expected one of {sorted(SECTIONS)}")
+        self.errors += catalogue_duplicates(data)
         steps = [
             self.load_modalities,
             self.load_claim_keys,
@@ -348,10 +341,8 @@ class _Loader:
 
     def load_sources(self, data: dict) -> None:
         def handle(where: str, item: dict, provider: Provider | None) -> None:
+            # A slug defined twice is reported by ``catalogue_duplicates``.
             slug = item.get("slug")
-            if slug in self.sources:
-                self.error(where, f"field 'slug': source {slug!r} is defined twice")
-                raise _Skip
             values = {
                 f: self.text(item, f) for f in ("url", "title", "publisher", "doc_type", "language")
             }

@@ -64,6 +64,14 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class RequestTooLarge(exceptions.APIException):
+    """A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``; 400, the status Django gives it."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The request body is too large."
+    default_code = "request_too_large"
+
+
 class QueryValidationError(exceptions.ValidationError):
     """A bad query parameter; its fields are reported as ``query.<name>``."""
 

@@ -1,22 +1,37 @@
 """Strict reading of what a client sends: query parameters an endpoint does not know, body
-fields it does not take, and text no database can store are errors naming the input.
+fields it does not take, text no database can store, and JSON nested deeper than
+``MAX_JSON_DEPTH`` or larger than Django's body limit are errors naming the input or the limit.
 
 DRF's settings import this module (``JSONParser``): it imports no DRF view.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from rest_framework import exceptions, parsers
+from rest_framework.utils.json import strict_constant
 
-from atlas.api.errors import QueryValidationError
+from atlas.api.errors import QueryValidationError, RequestTooLarge
+from atlas.request_limits import body_too_large_message
+from atlas.storable_text import unstorable_text
+
+# No request this API takes nests deeper than a few levels; the bound stops a hostile body
+# from exhausting the recursion of the JSON decoder and of everything that walks the result.
+MAX_JSON_DEPTH = 64
+# A JSON string, escapes included: its brackets do not nest.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 
 
 class StrictQueryMixin:
     """Rejects query parameters the endpoint does not know, naming them (a typo in a filter
-    would otherwise return the whole unfiltered list)."""
+    would otherwise return the whole unfiltered list). Text no database can store is refused
+    before any view, by ``atlas.request_limits``."""
 
     extra_query_params: tuple[str, ...] = ()
 
@@ -45,9 +60,6 @@ class StrictQueryMixin:
                 continue
             if any(value == "" for value in values):
                 errors[name] = ["Empty value; leave the parameter out instead."]
-            reasons = [reason for value in values if (reason := unstorable_text(value))]
-            if reasons:
-                errors[name] = reasons[:1]
         if errors:
             raise QueryValidationError(errors)
 
@@ -63,18 +75,6 @@ class RejectUnknownFieldsMixin:
                     {name: ["This endpoint takes no such field."] for name in unknown}
                 )
         return super().to_internal_value(data)
-
-
-def unstorable_text(value: str) -> str | None:
-    """Why a text cannot be stored (a NUL character, or a lone surrogate that is not
-    Unicode text), or None when it can. PostgreSQL refuses both."""
-    if "\x00" in value:
-        return "Contains a NUL character."
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "Contains a lone surrogate; send valid Unicode text."
-    return None
 
 
 def _unstorable_paths(data: Any, path: str, out: dict[str, list[str]]) -> None:
@@ -96,11 +96,47 @@ def _unstorable_paths(data: Any, path: str, out: dict[str, list[str]]) -> None:
             _unstorable_paths(value, f"{path}.{index}" if path else str(index), out)
 
 
+def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the arrays and objects in the JSON ``text`` nest deeper than ``limit``.
+
+    Counted over the brackets outside strings, without recursion, so it is safe to ask before
+    decoding any text; malformed JSON is left for the decoder to report.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for bracket in _NOT_BRACKETS.sub("", _JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
 class JSONParser(parsers.JSONParser):
-    """JSON bodies, refusing text no database can store, naming where it is."""
+    """JSON bodies no larger than Django's body limit and nested at most ``MAX_JSON_DEPTH``
+    deep, refusing text no database can store, naming where it is."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
+        encoding = parsers.get_encoding(parser_context or {})
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        # Django checks a declared size before any view (``atlas.request_limits``); a body
+        # sent without one is bounded here as it is read.
+        raw = stream.read() if limit is None else stream.read(limit + 1)
+        if limit is not None and len(raw) > limit:
+            raise RequestTooLarge(body_too_large_message())
+        try:
+            text = raw.decode(encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise exceptions.ParseError(f"JSON parse error - {exc}") from None
+        if json_too_deep(text):
+            raise exceptions.ParseError(
+                f"JSON nested deeper than {MAX_JSON_DEPTH} levels; this API accepts at most "
+                f"{MAX_JSON_DEPTH}."
+            )
+        try:
+            data = json.loads(text, parse_constant=strict_constant if self.strict else None)
+        except ValueError as exc:
+            raise exceptions.ParseError(f"JSON parse error - {exc}") from None
         errors: dict[str, list[str]] = {}
         _unstorable_paths(data, "", errors)
         if errors:
