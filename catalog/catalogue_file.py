@@ -15,7 +15,11 @@ from yaml.constructor import ConstructorError
 
 from atlas.storable_text import unstorable_text
 
-DEFAULT_CATALOGUE = Path(__file__).resolve().parent / "data" / "catalogue.yaml"
+# The catalogue ships as a folder of YAML files, read as one: the seed file holds the
+# vocabularies and the first catalogue (Mistral AI); the other files add providers and models.
+DEFAULT_CATALOGUE = Path(__file__).resolve().parent / "data"
+# The seed alone: the vocabularies and the first catalogue's facts, which tests build on.
+SEED_CATALOGUE = DEFAULT_CATALOGUE / "catalogue.yaml"
 SUPPORTED_VERSIONS = {1}
 # The file nests a few levels; the bound stops a hostile file from exhausting the recursion of
 # the YAML composer.
@@ -81,8 +85,54 @@ _CatalogueYAML.add_constructor(
 )
 
 
+class _Record(dict):
+    """A top-level record read from one file of a catalogue folder, which problems name by its
+    file and its position there."""
+
+    def __init__(self, item: dict, *, origin: str, index: int) -> None:
+        super().__init__(item)
+        self.origin = origin
+        self.index = index
+
+
 def catalogue_read(path: Path) -> dict:
-    """The parsed file at ``path``; raises ``CatalogueError`` if it is not a catalogue file."""
+    """The parsed catalogue at ``path``, a file or a folder of ``*.yaml`` files.
+
+    A folder's files (sorted by name, sub-folders included) are read as one catalogue: each
+    section's records are joined, and a problem names the file and the record's position in it.
+    Raises ``CatalogueError`` if any file is not a catalogue file.
+    """
+    if not path.is_dir():
+        return _file_read(path)
+    files = sorted(p for p in path.rglob("*.yaml") if p.is_file())
+    if not files:
+        raise CatalogueError(path, ["no *.yaml file in this folder"])
+    merged: dict = {}
+    problems = []
+    for file in files:
+        try:
+            data = _file_read(file)
+        except CatalogueError as exc:
+            name = file.relative_to(path)
+            problems += [f"{name}: {error}" for error in exc.errors]
+            continue
+        origin = str(file.relative_to(path))
+        for section, items in data.items():
+            if section == "version":
+                merged["version"] = items
+            elif not isinstance(items, list):
+                problems.append(f"{origin}: {section}: must be a list of records")
+            else:
+                merged.setdefault(section, []).extend(
+                    _Record(item, origin=origin, index=index) if isinstance(item, dict) else item
+                    for index, item in enumerate(items)
+                )
+    if problems:
+        raise CatalogueError(path, problems)
+    return merged
+
+
+def _file_read(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -165,6 +215,8 @@ def record_where(section: str, index: int, item: Any) -> str:
     """How problems name a record: its section, position and handle, ``providers[2]
     (slug=acme)``."""
     label = ""
+    if isinstance(item, _Record):
+        section, index = f"{item.origin}: {section}", item.index
     if isinstance(item, dict):
         for handle in ("slug", "key", "question", "criterion", "provider"):
             if item.get(handle):

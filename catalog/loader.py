@@ -107,7 +107,8 @@ class _Loader:
         self.name = path.name
         self.errors: list[str] = []
         self.report = LoadReport()
-        self.reason = f"Loaded from the catalogue file {path.name}"
+        kind = "folder" if path.is_dir() else "file"
+        self.reason = f"Loaded from the catalogue {kind} {path.name}"
         self.modalities: dict[str, Modality] = {}
         self.keys: dict[str, ClaimKey] = {}
         self.licences: dict[str, Licence] = {}

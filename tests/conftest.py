@@ -20,6 +20,7 @@ from django.test import override_settings
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from catalog.catalogue_file import SEED_CATALOGUE
 from catalog.loader import catalogue_load
 from catalog.models import Provider
 from tests.factories import CHROMIUM, SHOTS, api_client_for, make_user
@@ -48,11 +49,11 @@ def _plain_http():
 
 @pytest.fixture
 def seeded_catalogue(db):
-    """The seeded catalogue, loaded for this test from the data file the product ships.
+    """The seeded catalogue (the seed file the product ships), loaded for this test.
 
     Returns the loader's report; for tests that change or reload the catalogue.
     """
-    return catalogue_load()
+    return catalogue_load(path=SEED_CATALOGUE)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def _seeded_module(django_db_setup, django_db_blocker):
     # Loading takes seconds: once per module inside a transaction rolled back afterwards;
     # each test still runs in its own savepoint on top of it.
     with django_db_blocker.unblock(), transaction.atomic():
-        catalogue_load()
+        catalogue_load(path=SEED_CATALOGUE)
         yield
         transaction.set_rollback(True)
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from assessments.models import RatingEvidence
 from assessments.services.assessments import assessment_start, assessment_submit
+from catalog.catalogue_file import SEED_CATALOGUE
 from catalog.loader import catalogue_load
 from catalog.models import Claim, Provider
 from tests.factories import (
@@ -39,7 +40,7 @@ def test_approving_in_the_browser_moves_no_date_it_did_not_read_and_reverting_pu
     live_server,
 ):
     base = live_server.url
-    catalogue_load()
+    catalogue_load(path=SEED_CATALOGUE)
     make_user("carla-curator", "curator")
     reviewer = make_user("rita-reviewer", "reviewer")
     draft = assessment_start(author=reviewer, provider=Provider.objects.get(slug="mistral"))

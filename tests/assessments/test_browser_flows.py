@@ -14,6 +14,7 @@ import pytest
 from django.core import mail
 
 from assessments.models import Assessment, Rating, Review, ReviewReport
+from catalog.catalogue_file import SEED_CATALOGUE
 from catalog.loader import catalogue_load
 from tests.factories import PASSWORD, make_user, shot, sign_in
 
@@ -28,7 +29,7 @@ def _nothing_fetched_from_outside(new_page):
 
 def test_a_reviewer_proposes_a_change_and_a_curator_publishes_it(new_page, live_server):
     base = live_server.url
-    catalogue_load()
+    catalogue_load(path=SEED_CATALOGUE)
     make_user("carla-curator", "curator")
     old = Assessment.objects.get(provider__slug="mistral", status="published")
     assert old.ratings.get(criterion__slug="eu-saas").value == "partial"
@@ -131,7 +132,7 @@ def test_a_reviewer_proposes_a_change_and_a_curator_publishes_it(new_page, live_
 
 def test_a_visitor_review_is_shown_after_confirmation_and_a_report_queues_it(new_page, live_server):
     base = live_server.url
-    catalogue_load()
+    catalogue_load(path=SEED_CATALOGUE)
     make_user("carla-curator", "curator")
 
     visitor = new_page()

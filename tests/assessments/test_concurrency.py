@@ -16,6 +16,7 @@ from assessments.services.assessments import (
     assessment_submit,
 )
 from assessments.services.moderation import AssessmentError
+from catalog.catalogue_file import SEED_CATALOGUE
 from catalog.loader import catalogue_load
 from tests.factories import amend_one_criterion, make_user
 
@@ -49,7 +50,7 @@ def _race(actions):
 def racing_submission():
     if connection.vendor != "postgresql":
         pytest.skip("row locking under real concurrency is tested on PostgreSQL")
-    catalogue_load()
+    catalogue_load(path=SEED_CATALOGUE)
     reviewer = make_user("rita-reviewer", "reviewer")
     draft = assessment_start(
         author=reviewer, provider=Assessment.objects.get(status="published").provider

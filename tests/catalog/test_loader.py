@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from assessments.models import Assessment, Rating, RatingEvidence
-from catalog.loader import DEFAULT_CATALOGUE, CatalogueError, catalogue_load
+from catalog.catalogue_file import SEED_CATALOGUE
+from catalog.loader import CatalogueError, catalogue_load
 from catalog.models import FAQ, AIModel, Claim, Licence, Price, Provider, Source
 
 HISTORIES = [Provider, Licence, AIModel, Source, Claim, Price, FAQ, Assessment, Rating]
@@ -24,7 +25,7 @@ def _counts() -> dict[str, int]:
 
 
 def _seed() -> dict:
-    return yaml.safe_load(DEFAULT_CATALOGUE.read_text(encoding="utf-8"))
+    return yaml.safe_load(SEED_CATALOGUE.read_text(encoding="utf-8"))
 
 
 def _write(tmp_path: Path, data: dict | str) -> Path:
@@ -135,7 +136,7 @@ def test_the_gdpr_assessment_is_published_with_a_conditional_verdict(seeded_cata
 
 def test_a_second_run_changes_nothing(seeded_catalogue):
     before = _counts()
-    report = catalogue_load()
+    report = catalogue_load(path=SEED_CATALOGUE)
     assert not report.changed
     assert _counts() == before
 
@@ -163,7 +164,7 @@ def test_it_never_moves_a_check_date_backwards_or_resets_a_review(seeded_catalog
     Claim.objects.filter(pk=claim.pk).update(
         checked_at=dt.date(2026, 10, 1), status=Claim.Status.NEEDS_REVIEW
     )
-    catalogue_load()
+    catalogue_load(path=SEED_CATALOGUE)
     claim.refresh_from_db()
     assert claim.checked_at == dt.date(2026, 10, 1)
     assert claim.status == Claim.Status.NEEDS_REVIEW
@@ -247,9 +248,9 @@ def test_a_missing_file_is_reported(db, tmp_path):
 
 
 def test_the_command_loads_and_reports_errors(db, tmp_path, capsys):
-    call_command("load_catalogue")
+    call_command("load_catalogue", str(SEED_CATALOGUE))
     assert "Catalogue updated" in capsys.readouterr().out
-    call_command("load_catalogue")
+    call_command("load_catalogue", str(SEED_CATALOGUE))
     assert "Catalogue unchanged" in capsys.readouterr().out
     with pytest.raises(CommandError, match="unknown section"):
         call_command("load_catalogue", str(_write(tmp_path, "version: 1\nproviderz: []\n")))
@@ -257,5 +258,101 @@ def test_the_command_loads_and_reports_errors(db, tmp_path, capsys):
 
 def test_rating_evidence_is_not_duplicated_by_reloading(seeded_catalogue):
     count = RatingEvidence.objects.count()
-    catalogue_load()
+    catalogue_load(path=SEED_CATALOGUE)
     assert RatingEvidence.objects.count() == count
+
+
+def _folder(tmp_path: Path, files: dict[str, dict | str]) -> Path:
+    folder = tmp_path / "data"
+    for name, data in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = data if isinstance(data, str) else yaml.safe_dump(data, allow_unicode=True)
+        path.write_text(text, encoding="utf-8")
+    return folder
+
+
+def _extra_provider(slug: str = "acme-ai") -> dict:
+    return {
+        "version": 1,
+        "providers": [
+            {
+                "slug": slug,
+                "name": "Acme AI",
+                "kind": "model_developer",
+                "website": "https://acme.example/",
+                "sources": [
+                    {
+                        "slug": f"{slug}-terms",
+                        "url": "https://acme.example/terms",
+                        "title": "Acme terms",
+                        "publisher": "Acme AI",
+                        "doc_type": "terms",
+                    }
+                ],
+                "claims": [
+                    {
+                        "key": "commercial_use_allowed",
+                        "value": "yes",
+                        "source": f"{slug}-terms",
+                        "checked": "2025-06-01",
+                    }
+                ],
+            }
+        ],
+        "models": [{"slug": f"{slug}-one", "provider": slug, "name": "Acme One"}],
+    }
+
+
+def test_a_folder_is_read_as_one_catalogue_whose_files_refer_to_each_other(db, tmp_path):
+    folder = _folder(
+        tmp_path, {"catalogue.yaml": _seed(), "providers/acme.yaml": _extra_provider()}
+    )
+    catalogue_load(path=folder)
+    acme = Provider.objects.get(slug="acme-ai")
+    # The claim key and the vocabularies come from the seed file, the provider from its own.
+    assert acme.claims.get().key.key == "commercial_use_allowed"
+    assert AIModel.objects.get(slug="acme-ai-one").provider == acme
+    assert Provider.objects.filter(slug="mistral").exists()
+    assert not catalogue_load(path=folder).changed
+
+
+def test_a_bad_record_in_a_folder_is_named_by_its_file_and_nothing_is_written(db, tmp_path):
+    broken = _extra_provider()
+    broken["models"][0]["licence"] = "no-such-licence"
+    folder = _folder(tmp_path, {"catalogue.yaml": _seed(), "providers/acme.yaml": broken})
+    with pytest.raises(CatalogueError) as caught:
+        catalogue_load(path=folder)
+    assert "providers/acme.yaml: models[0] (slug=acme-ai-one): field 'licence'" in str(caught.value)
+    assert Provider.objects.count() == 0
+
+
+def test_the_same_slug_in_two_files_is_refused_naming_both(db, tmp_path):
+    folder = _folder(
+        tmp_path,
+        {
+            "catalogue.yaml": _seed(),
+            "a.yaml": _extra_provider(),
+            "b.yaml": _extra_provider(),
+        },
+    )
+    with pytest.raises(CatalogueError) as caught:
+        catalogue_load(path=folder)
+    message = str(caught.value)
+    assert "b.yaml: providers[0] (slug=acme-ai)" in message
+    assert "first at a.yaml: providers[0]" in message
+    assert Provider.objects.count() == 0
+
+
+def test_broken_yaml_in_a_folder_names_its_file(db, tmp_path):
+    folder = _folder(
+        tmp_path, {"catalogue.yaml": _seed(), "bad.yaml": "version: 1\nproviders:\n\t- x\n"}
+    )
+    with pytest.raises(CatalogueError, match=r"bad\.yaml: line 3"):
+        catalogue_load(path=folder)
+
+
+def test_an_empty_folder_is_refused(db, tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CatalogueError, match=r"no \*\.yaml file"):
+        catalogue_load(path=tmp_path / "empty")

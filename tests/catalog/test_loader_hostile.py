@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from catalog.catalogue_file import MAX_YAML_DEPTH
-from catalog.loader import DEFAULT_CATALOGUE, CatalogueError, catalogue_load
+from catalog.catalogue_file import MAX_YAML_DEPTH, SEED_CATALOGUE
+from catalog.loader import CatalogueError, catalogue_load
 from catalog.models import FAQ, AIModel, Claim, Licence, Price, Provider, Source
 
 TABLES = [Provider, Licence, AIModel, Source, Claim, Price, FAQ]
@@ -24,7 +24,7 @@ def _counts() -> dict[str, int]:
 
 
 def _seed() -> dict:
-    return yaml.safe_load(DEFAULT_CATALOGUE.read_text(encoding="utf-8"))
+    return yaml.safe_load(SEED_CATALOGUE.read_text(encoding="utf-8"))
 
 
 def _write(tmp_path: Path, data: dict | str) -> Path:

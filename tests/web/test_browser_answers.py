@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from catalog.catalogue_file import SEED_CATALOGUE
 from catalog.loader import catalogue_load
 from tests.factories import shot
 
@@ -21,7 +22,7 @@ def test_an_officer_finds_models_that_do_not_train_on_inputs_and_sees_disputed_f
     live_server,
 ):
     page = browser_page
-    catalogue_load()
+    catalogue_load(path=SEED_CATALOGUE)
 
     # 1. The finder, "no training on our inputs" only.
     page.goto(live_server.url + "/finder/")

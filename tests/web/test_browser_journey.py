@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from catalog.catalogue_file import SEED_CATALOGUE
 from catalog.loader import catalogue_load
 from catalog.models import AIModel, Licence, Provider
 from tests.factories import SHOTS, shot
@@ -20,7 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_an_officer_decides_whether_she_may_use_a_model(browser_page, live_server):
     page = browser_page
-    catalogue_load()
+    catalogue_load(path=SEED_CATALOGUE)
     # Test data only, never in the seed: an open-weight model under a research-only licence.
     AIModel.objects.create(
         provider=Provider.objects.get(slug="mistral"),
@@ -127,7 +128,7 @@ def test_an_officer_decides_whether_she_may_use_a_model(browser_page, live_serve
 
 def test_the_provider_page_reads_on_a_phone_and_in_print(browser_page, live_server):
     page = browser_page
-    catalogue_load()
+    catalogue_load(path=SEED_CATALOGUE)
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(live_server.url + "/providers/mistral/")
     # Nothing wider than the screen but the scrollable tables.
