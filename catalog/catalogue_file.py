@@ -189,6 +189,8 @@ CLAIM_FIELDS = {
 PRICE_FIELDS = {"input", "output", "currency", "tier", "as_of", "source"}
 FAQ_FIELDS = {"question", "answer", "position", "source"}
 RATING_FIELDS = {"criterion", "value", "justification", "evidence"}
+# A rating's evidence: a source's slug, or a mapping with the words relied on.
+EVIDENCE_FIELDS = {"source", "quote", "read_on"}
 
 # The fields that name a record: the loader finds the row to update by them, so two records
 # with the same values would be one row, the later silently overwriting the earlier.

@@ -29,6 +29,7 @@ from assessments.models import (
 from catalog.catalogue_file import (
     CLAIM_FIELDS,
     DEFAULT_CATALOGUE,
+    EVIDENCE_FIELDS,
     FAQ_FIELDS,
     PRICE_FIELDS,
     RATING_FIELDS,
@@ -616,14 +617,9 @@ class _Loader:
                     if not evidence:
                         self.error(r_where, "field 'evidence': at least one source is required")
                         continue
-                    for e_index, slug in enumerate(evidence):
-                        e_where = f"{r_where}.evidence[{e_index}]"
-                        source = self.lookup(self.sources, e_where, "evidence", slug, "source")
-                        self.upsert(
-                            RatingEvidence,
-                            e_where,
-                            {"rating": rating, "source": source},
-                            {"read_on": assessed_on},
+                    for e_index, entry in enumerate(evidence):
+                        self.rating_evidence(
+                            f"{r_where}.evidence[{e_index}]", entry, rating, assessed_on
                         )
                 except _Skip:
                     continue
@@ -634,6 +630,41 @@ class _Loader:
                 self.error(where, f"field 'ratings': no rating for criteria {missing}")
 
         self.each(self.records(data, "assessments"), handle)
+
+    def rating_evidence(
+        self, where: str, entry: Any, rating: Rating, assessed_on: dt.date | None
+    ) -> None:
+        """One source behind a rating: a source's slug, or ``{source, quote, read_on}`` with
+        the words relied on and the day they were read (the assessment's date if absent)."""
+        try:
+            self._rating_evidence(where, entry, rating, assessed_on)
+        except _Skip:
+            return
+
+    def _rating_evidence(
+        self, where: str, entry: Any, rating: Rating, assessed_on: dt.date | None
+    ) -> None:
+        if isinstance(entry, dict):
+            unknown = sorted(set(entry) - EVIDENCE_FIELDS)
+            if unknown:
+                self.error(
+                    where,
+                    f"field {unknown[0]!r}: unknown field; expected one of "
+                    f"{sorted(EVIDENCE_FIELDS)}",
+                )
+                return
+            slug = entry.get("source")
+            quote = self.text(entry, "quote")
+            read_on = self.date(where, "read_on", entry.get("read_on"), required=False)
+        else:
+            slug, quote, read_on = entry, "", None
+        source = self.lookup(self.sources, where, "source", slug, "source")
+        self.upsert(
+            RatingEvidence,
+            where,
+            {"rating": rating, "source": source},
+            {"quote": quote, "read_on": read_on or assessed_on},
+        )
 
     def load_comparisons(self, data: dict) -> None:
         def handle(where: str, item: dict) -> None:

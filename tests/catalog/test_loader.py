@@ -356,3 +356,25 @@ def test_an_empty_folder_is_refused(db, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(CatalogueError, match=r"no \*\.yaml file"):
         catalogue_load(path=tmp_path / "empty")
+
+
+def test_rating_evidence_may_carry_the_words_relied_on_and_the_day_they_were_read(db, tmp_path):
+    data = _seed()
+    rating = data["assessments"][0]["ratings"][0]
+    source = rating["evidence"][0]
+    rating["evidence"][0] = {"source": source, "quote": "Self-deploy.", "read_on": "2025-01-02"}
+    catalogue_load(path=_write(tmp_path, data))
+    evidence = RatingEvidence.objects.get(
+        rating__criterion__slug=rating["criterion"], source__slug=source
+    )
+    assert evidence.quote == "Self-deploy."
+    assert evidence.read_on == dt.date(2025, 1, 2)
+
+
+def test_rating_evidence_with_an_unknown_field_is_refused(db, tmp_path):
+    data = _seed()
+    rating = data["assessments"][0]["ratings"][0]
+    rating["evidence"][0] = {"source": rating["evidence"][0], "qoute": "typo"}
+    with pytest.raises(CatalogueError, match="field 'qoute': unknown field"):
+        catalogue_load(path=_write(tmp_path, data))
+    assert RatingEvidence.objects.count() == 0
