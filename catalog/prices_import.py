@@ -325,7 +325,7 @@ def prices_import(*, read_on: dt.date | None = None) -> PricesReport:
     problems = dataset_problems(dataset)
     key = ClaimKey.objects.filter(key="context_window").first()
     if key is None:
-        problems.append("claim key 'context_window' is not in the database: load the catalogue first")
+        problems.append("claim key 'context_window': not in the database; load the catalogue first")
     if problems:
         raise PricesImportError(str(dataset.version), problems)
     now = timezone.now()

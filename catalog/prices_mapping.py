@@ -83,7 +83,9 @@ PLATFORMS: dict[str, Platform] = {
     "moonshotai": Platform("moonshot-ai", "Moonshot AI API", developer=True),
     "novita": Platform("novita", "Novita AI"),
     "openai": Platform("openai", "OpenAI API", developer=True),
-    "openai-decisions": Platform("openai", "OpenAI Decisions API", own_tier="Decisions API", developer=True),
+    "openai-decisions": Platform(
+        "openai", "OpenAI Decisions API", own_tier="Decisions API", developer=True
+    ),
     "openrouter": Platform("openrouter", "OpenRouter"),
     "ovhcloud": Platform("ovhcloud", "OVHcloud AI Endpoints"),
     "perplexity": Platform("perplexity", "Perplexity API", strip=("perplexity/",), developer=True),
@@ -198,7 +200,11 @@ NAME_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"sonar", "perplexity"),
         (r"nemotron", "nvidia"),
         (r"^(claude|anthropic)", "anthropic"),
-        (r"^(gpt|o[134]($|-)|chatgpt|dall-e|davinci|babbage|curie|ada($|-)|text-embedding|whisper|tts-|codex|omni-moderation|text-moderation|computer-use|sora)", "openai"),
+        (
+            r"^(gpt|o[134]($|-)|chatgpt|dall-e|davinci|babbage|curie|ada($|-)|text-embedding"
+            r"|whisper|tts-|codex|omni-moderation|text-moderation|computer-use|sora)",
+            "openai",
+        ),
         (r"^(gemini|gemma|imagen|veo|learnlm)", "google"),
         (r"(^|-)llama|^muse-", "meta"),
         (r"mistral|mixtral|codestral|pixtral|ministral|magistral|devstral|voxtral", "mistral"),
