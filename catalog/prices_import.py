@@ -12,9 +12,10 @@ one seam tests replace) and brings the database in line with it inside one trans
 - a model per developer's model, matched to the catalogue's models by their API identifiers
   first, then by slug; a platform's listing of another developer's model is a price on that
   developer's model with the platform named in its tier, never a model of the platform;
-- prices with the date they apply from: the dataset's start date, or for a price it gives
-  without one, the day Atlas first read a release stating it (a later release with the same
-  price adds nothing; a different price adds a row: history is kept, nothing is overwritten);
+- prices with the date they apply from: the dataset's start date (announced prices too), or
+  for a price it gives without one, the day Atlas first read a release stating it (a later
+  release with the same price adds nothing; a different price adds a row: history is kept,
+  nothing is overwritten);
 - a context-window claim per model quoting the line of the stored record that states it.
 
 Fields of models the catalogue files define are never written (the files own them); their
@@ -594,19 +595,17 @@ class _Importer:
         from genai_prices.types import StartDateConstraint
 
         entries = _price_entries(listing)
-        dated = [
-            (c.start_date, p)
-            for c, p in entries
-            if isinstance(c, StartDateConstraint) and c.start_date <= self.today
+        # Every dated price, announced ones too: the rows follow the dataset alone, whatever
+        # the day of reading (pages show a price only from its date).
+        wanted: list[tuple[dt.date | None, Any]] = [
+            (c.start_date, p) for c, p in entries if isinstance(c, StartDateConstraint)
         ]
+        begun = any(as_of <= self.today for as_of, _ in wanted)
         undated = [p for c, p in entries if c is None]
-        wanted: list[tuple[dt.date | None, Any]] = list(dated)
-        # An undated price is the one in force only while no dated price has begun; before
+        # An undated price is the one in force only while no dated price has begun; after
         # that it is history whose start the dataset does not give, so it is not imported.
-        if undated and not dated:
+        if undated and not begun:
             wanted.append((None, undated[0]))
-        if not wanted:
-            self.report.skipped["no price in force yet"] += 1
         mine = prices.setdefault((model.pk, tier), {})
         for as_of, entry in wanted:
             input_price = _money(entry.input_mtok)
@@ -615,7 +614,12 @@ class _Importer:
                 continue
             values = {"input_per_mtok": input_price, "output_per_mtok": _money(entry.output_mtok)}
             if as_of is None:
-                ours = [mine[d] for d in sorted(mine) if mine[d].source_id in dataset_sources]
+                # Compared with the dataset's price in force, not with an announced one.
+                ours = [
+                    mine[d]
+                    for d in sorted(mine)
+                    if d <= self.today and mine[d].source_id in dataset_sources
+                ]
                 if ours and all(getattr(ours[-1], k) == v for k, v in values.items()):
                     self.report.unchanged["prices"] += 1
                     continue

@@ -258,7 +258,8 @@ def _claim_rows(*, claims: QuerySet[Claim]) -> list[ClaimRow]:
 
 
 def _newest_prices(*, model_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Each model's newest price (latest ``as_of``, then by tier and id) as values; 1 query.
+    """Each model's newest price in force (latest ``as_of`` up to today, then by tier and
+    id) as values; 1 query. A price announced for a later day is not yet shown here.
 
     The models table prints one price per model: its history and sources stay on the
     model page.
@@ -269,7 +270,7 @@ def _newest_prices(*, model_ids: list[int]) -> dict[int, dict[str, Any]]:
         order_by=[F("as_of").desc(), F("tier").asc(), F("id").asc()],
     )
     rows = (
-        Price.objects.filter(model_id__in=model_ids)
+        Price.objects.filter(model_id__in=model_ids, as_of__lte=timezone.localdate())
         .annotate(position=newest)
         .filter(position=1)
         .values("model_id", "input_per_mtok", "output_per_mtok", "currency", "as_of", "tier")

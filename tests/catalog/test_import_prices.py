@@ -1,0 +1,270 @@
+"""The genai-prices import: providers, models, prices with history, context windows quoted.
+
+Every test but the first replaces the dataset at its one seam (``dataset_read``) with a
+small copy built from the package's own types; the first reads the installed release.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from genai_prices.types import (
+    ClauseEquals,
+    ConditionalPrice,
+    ModelInfo,
+    ModelPrice,
+    StartDateConstraint,
+)
+from genai_prices.types import Provider as DatasetProvider
+
+from catalog import prices_import as module
+from catalog.models import AIModel, Claim, Price, Provider, Source
+from catalog.prices_import import Dataset, PricesImportError, prices_import
+from crawlers.matching import locate
+from crawlers.models import CrawlSettings, Version
+
+DAY_ONE = dt.date(2026, 11, 20)
+DAY_TWO = dt.date(2026, 12, 4)
+
+
+def listing(model_id: str, *, name: str | None = None, window: int | None = None, prices=None):
+    return ModelInfo(
+        id=model_id,
+        match=ClauseEquals(equals=model_id),
+        name=name,
+        context_window=window,
+        prices=prices
+        if prices is not None
+        else ModelPrice(input_mtok=Decimal("3"), output_mtok=Decimal("15")),
+    )
+
+
+def dataset(version: str, *, anthropic_prices=None, openrouter_models=None) -> Dataset:
+    anthropic = DatasetProvider(
+        id="anthropic",
+        name="Anthropic",
+        api_pattern="",
+        pricing_urls=["https://www.anthropic.com/pricing#api"],
+        models=[
+            listing("claude-test-4", name="Claude Test 4", window=200000, prices=anthropic_prices)
+        ],
+    )
+    openrouter = DatasetProvider(
+        id="openrouter",
+        name="OpenRouter",
+        api_pattern="",
+        pricing_urls=["https://openrouter.ai/models"],
+        models=openrouter_models
+        if openrouter_models is not None
+        else [
+            listing(
+                "anthropic/claude-test-4",
+                name="Anthropic: Claude Test 4",
+                window=190000,
+                prices=ModelPrice(input_mtok=Decimal("3.3"), output_mtok=Decimal("16.5")),
+            ),
+            listing("somebody/unknown-finetune-7b", name="Somebody: Finetune"),
+        ],
+    )
+    return Dataset(version=version, providers=[anthropic, openrouter])
+
+
+@pytest.fixture
+def serve(monkeypatch):
+    """Make the import read ``data`` instead of the installed release."""
+
+    def use(data: Dataset) -> None:
+        monkeypatch.setattr(module, "dataset_read", lambda: data)
+
+    return use
+
+
+def snapshot() -> dict[str, int]:
+    return {
+        "providers": Provider.objects.count(),
+        "models": AIModel.objects.count(),
+        "prices": Price.objects.count(),
+        "claims": Claim.objects.count(),
+        "sources": Source.objects.count(),
+        "versions": Version.objects.count(),
+        "model history": AIModel.history.count(),
+        "price history": Price.history.count(),
+        "claim history": Claim.history.count(),
+    }
+
+
+def test_the_installed_release_gives_500_models_without_duplicating_the_seed(seeded_catalogue):
+    seed_mistral = set(
+        AIModel.objects.filter(provider__slug="mistral").values_list("slug", flat=True)
+    )
+
+    report = prices_import(read_on=DAY_ONE)
+
+    assert report.changed
+    assert AIModel.objects.count() >= 500
+    # The seed's Mistral Large (api_ids: mistral-large-latest) took the dataset's listing.
+    large = AIModel.objects.get(slug="mistral-large")
+    assert large.prices.filter(source__publisher="genai-prices (Pydantic)").exists()
+    assert not AIModel.objects.filter(provider__slug="mistral", name="Mistral Large").exclude(
+        slug="mistral-large"
+    )
+    # The catalogue file owns its models' fields: the import wrote none of them.
+    assert (
+        set(AIModel.objects.filter(slug__in=seed_mistral).values_list("slug", flat=True))
+        == seed_mistral
+    )
+    assert not AIModel.history.filter(
+        slug__in=seed_mistral, history_change_reason__startswith="Imported"
+    ).exists()
+    # Aggregators serve other developers' models; they develop none here.
+    assert not AIModel.objects.filter(provider__slug__in=["openrouter", "amazon-bedrock"]).exists()
+    assert Price.objects.filter(tier="OpenRouter").count() > 100
+
+    before = snapshot()
+    again = prices_import(read_on=DAY_TWO)
+    assert not again.changed
+    assert snapshot() == before
+
+
+def test_an_unchanged_dataset_changes_nothing(db, seeded_catalogue, serve):
+    serve(dataset("0.2.3"))
+    prices_import(read_on=DAY_ONE)
+    before = snapshot()
+
+    report = prices_import(read_on=DAY_TWO)
+
+    assert not report.changed
+    assert snapshot() == before
+
+
+def test_a_newer_release_adds_prices_and_keeps_the_old_ones(db, seeded_catalogue, serve):
+    serve(dataset("0.2.3"))
+    prices_import(read_on=DAY_ONE)
+    model = AIModel.objects.get(provider__slug="anthropic", api_ids=["claude-test-4"])
+    source = Source.objects.get(slug="genai-prices-anthropic")
+
+    serve(
+        dataset(
+            "0.2.4",
+            anthropic_prices=[
+                ConditionalPrice(
+                    constraint=None,
+                    prices=ModelPrice(input_mtok=Decimal("3"), output_mtok=Decimal("15")),
+                ),
+                ConditionalPrice(
+                    constraint=StartDateConstraint(start_date=dt.date(2026, 12, 1)),
+                    prices=ModelPrice(input_mtok=Decimal("2.5"), output_mtok=Decimal("12")),
+                ),
+            ],
+        )
+    )
+    report = prices_import(read_on=DAY_TWO)
+
+    assert report.changed
+    own = model.prices.filter(tier="").order_by("as_of")
+    assert [(p.as_of, p.input_per_mtok, p.output_per_mtok) for p in own] == [
+        (DAY_ONE, Decimal("3"), Decimal("15")),
+        (dt.date(2026, 12, 1), Decimal("2.5"), Decimal("12")),
+    ]
+    assert all(p.source_id == source.pk for p in own)
+    # The new record is a second stored text; the first stays, and the title names the release.
+    assert list(source.crawl_versions.order_by("number").values_list("cause", flat=True)) == [
+        "dataset",
+        "dataset",
+    ]
+    source.refresh_from_db()
+    assert "genai-prices 0.2.4" in source.title
+    assert CrawlSettings.objects.get(source=source).current_version.number == 2
+    # A platform's price with an unchanged figure gains no row.
+    assert model.prices.filter(tier="OpenRouter").count() == 1
+
+    before = snapshot()
+    assert not prices_import(read_on=DAY_TWO + dt.timedelta(days=3)).changed
+    assert snapshot() == before
+
+
+def test_an_aggregator_listing_is_the_developers_model_at_the_platforms_price(
+    db, seeded_catalogue, serve
+):
+    serve(dataset("0.2.3"))
+
+    report = prices_import(read_on=DAY_ONE)
+
+    model = AIModel.objects.get(provider__slug="anthropic", api_ids=["claude-test-4"])
+    assert model.name == "Claude Test 4"
+    assert not AIModel.objects.filter(provider__slug="openrouter").exists()
+    via = model.prices.get(tier="OpenRouter")
+    assert (via.input_per_mtok, via.output_per_mtok) == (Decimal("3.3"), Decimal("16.5"))
+    assert via.source.slug == "genai-prices-openrouter"
+    assert via.source.url == "https://openrouter.ai/models"
+    assert model.prices.get(tier="").source.slug == "genai-prices-anthropic"
+    # A listing by an organisation the mapping does not know is left out, not guessed.
+    assert not AIModel.objects.filter(name__icontains="finetune").exists()
+    assert report.skipped["developer not mapped"] == 1
+
+
+def test_a_context_window_claim_quotes_a_line_of_the_stored_record(db, seeded_catalogue, serve):
+    serve(dataset("0.2.3"))
+
+    prices_import(read_on=DAY_ONE)
+
+    model = AIModel.objects.get(provider__slug="anthropic", api_ids=["claude-test-4"])
+    assert model.context_window == 200000
+    claim = model.claims.get(key__key="context_window")
+    assert claim.value_number == 200000
+    assert claim.evidence_quote == "model claude-test-4 context_window: 200000"
+    assert claim.checked_at == DAY_ONE
+    source = claim.source
+    assert source.publisher == "genai-prices (Pydantic)"
+    assert source.doc_type == "pricing"
+    assert source.url == "https://www.anthropic.com/pricing#api"
+    assert "genai-prices 0.2.3" in source.title and "2026-11-20" in source.title
+    version = CrawlSettings.objects.get(source=source).current_version
+    assert version.cause == Version.Cause.DATASET
+    assert locate(version.text, claim.evidence_quote) is not None
+    # The crawler does not re-read the pricing page for a text that is the dataset's.
+    assert not CrawlSettings.objects.get(source=source).enabled
+
+
+def test_a_malformed_record_is_refused_whole(db, seeded_catalogue, serve):
+    before = snapshot()
+    serve(
+        dataset(
+            "0.2.4",
+            openrouter_models=[
+                listing("anthropic/claude-test-4", window=-5),
+                listing(
+                    "openai/gpt-test",
+                    prices=ModelPrice(input_mtok=Decimal("-1"), output_mtok=Decimal("2")),
+                ),
+            ],
+        )
+    )
+
+    with pytest.raises(PricesImportError) as refused:
+        prices_import(read_on=DAY_ONE)
+
+    message = str(refused.value)
+    assert "genai-prices 0.2.4: 2 problem(s), nothing was written" in message
+    assert (
+        "providers[1] (id=openrouter).models[0] (id=anthropic/claude-test-4): "
+        "field 'context_window': expected a positive whole number, got -5"
+    ) in message
+    assert "models[1] (id=openai/gpt-test): field 'prices.input_mtok'" in message
+    assert snapshot() == before
+
+
+def test_a_provider_missing_from_the_mapping_is_named(db, seeded_catalogue, serve):
+    data = dataset("0.2.4")
+    data.providers.append(
+        DatasetProvider(
+            id="newcomer", name="Newcomer", api_pattern="", pricing_urls=["https://x.test/"]
+        )
+    )
+    serve(data)
+
+    with pytest.raises(PricesImportError, match="unknown provider 'newcomer'; map it in PLATFORMS"):
+        prices_import(read_on=DAY_ONE)
+    assert not Source.objects.filter(publisher="genai-prices (Pydantic)").exists()
