@@ -36,6 +36,7 @@ $(LOCAL_STAMP): $(STAMP)
 run: install .env
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_catalogue
+	$(MANAGE) import_prices
 	$(MANAGE) ensure_admin
 	$(MANAGE) runserver 127.0.0.1:8000
 

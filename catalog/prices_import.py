@@ -43,6 +43,7 @@ from catalog.prices_mapping import (
     DATASET_NAME,
     DATASET_PUBLISHER,
     DEVELOPERS,
+    FINE_TUNES,
     NAME_PATTERNS,
     ORG_PREFIXES,
     PLATFORMS,
@@ -291,6 +292,8 @@ def listing_developer(platform: Platform, model_id: str) -> tuple[str | None, st
         org, dot, rest = ref.partition(".")
         if dot:
             return ORG_PREFIXES.get(org), rest, variant
+    if FINE_TUNES.search(ref):
+        return None, ref, variant
     for pattern, slug in NAME_PATTERNS:
         if pattern.search(ref):
             return slug, ref, variant
@@ -354,7 +357,10 @@ class _Importer:
         }
 
     def save(self, obj: Any, kind: str, *, created: bool) -> None:
-        obj.full_clean(validate_constraints=False)
+        # Relations, uniqueness and check constraints are the database's to enforce:
+        # validating them here costs a query each, per row, on a few thousand rows.
+        relations = [f.name for f in obj._meta.fields if f.is_relation]
+        obj.full_clean(exclude=relations, validate_unique=False, validate_constraints=False)
         obj._change_reason = self.reason
         obj.save()
         (self.report.created if created else self.report.updated)[kind] += 1

@@ -225,5 +225,15 @@ NAME_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 
+# A bare identifier naming a third party's fine-tune of a known model ("dolphin-mixtral",
+# "hermes-2-pro-llama-3-8b", "llama3-groq-70b-tool-use"): its developer is not the base
+# model's, and the identifier does not say whose it is, so it is not imported.
+FINE_TUNES = re.compile(
+    r"dolphin|hermes|lumimaid|eva-|dobby|shisa|typhoon|arliai|chimera|-groq-|sea-?lion|swallow"
+    r"|stheno|mythomax|wizardlm|magnum|rocinante|noromaid|toppy|euryale|airoboros|capybara"
+    r"|nexusraven|chronos|starcannon|unslop|anubis|cydonia|skyfall|goliath|midnight|openchat"
+    r"|zephyr|deepcoder"
+)
+
 # Bedrock's cross-region prefixes, before the organisation: "us.anthropic.claude-…".
 BEDROCK_REGIONS = ("us.", "eu.", "apac.", "global.", "regional.", "jp.", "au.", "ca.", "us-gov.")
