@@ -27,6 +27,7 @@ from catalog.selectors.pages import (
     licence_page,
     licences_by_kind,
     model_page,
+    models_priced,
     provider_page,
 )
 from catalog.selectors.search import catalogue_search, search_claims, search_licences
@@ -131,6 +132,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def provider_detail(request: HttpRequest, slug: str) -> HttpResponse:
     page = provider_page(slug=slug)
+    notes: list[str] = []
+    models = _paginate(page.models, _page_number(request, "mpage", notes), notes, "models")
+    models.object_list = models_priced(models=list(models.object_list))
     changes = recent_changes(provider=page.provider, limit=20)
     return render(
         request,
@@ -138,6 +142,8 @@ def provider_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "page": page,
             "provider": page.provider,
+            "models": models,
+            "notes": notes,
             "changes": changes,
         },
     )

@@ -131,7 +131,7 @@ class ProviderPage:
     checked: CheckDates
     assessment: Assessment | None
     rating_rows: list[RatingRow]
-    models: list[AIModel]
+    models: QuerySet[AIModel]  # unevaluated: the view pages it
     faqs: list[FAQ]
     sources: list[Source]
     comparisons: list[Comparison]
@@ -280,6 +280,14 @@ def _newest_prices(*, model_ids: list[int]) -> dict[int, dict[str, Any]]:
     return {row["model_id"]: row for row in rows}
 
 
+def models_priced(*, models: list[AIModel]) -> list[AIModel]:
+    """``models``, each with ``latest_price`` (its newest price in force, or None); 1 query."""
+    prices = _newest_prices(model_ids=[m.pk for m in models])
+    for model in models:
+        model.latest_price = prices.get(model.pk)
+    return models
+
+
 def provider_page(*, slug: str) -> ProviderPage:
     """Everything the provider page shows, in a fixed number of queries; 404 for a bad slug."""
     provider = Provider.objects.filter(slug=slug).first()
@@ -321,11 +329,10 @@ def provider_page(*, slug: str) -> ProviderPage:
         if r.criterion_id not in active_ids
     ]
 
-    models = list(provider.models.select_related("licence", "successor"))
-    model_ids = [m.pk for m in models]
-    prices = _newest_prices(model_ids=model_ids)
-    for model in models:
-        model.latest_price = prices.get(model.pk)
+    # The models table is paged by the view (``models_priced`` then prices the page shown);
+    # the figures below cover every model of the provider, read by id.
+    models = provider.models.select_related("licence", "successor").order_by("name", "pk")
+    model_ids = list(provider.models.values_list("pk", flat=True))
     # Per source, the claims checked against it and the newest check; summed, the badges
     # of the claims in force (what claim_figures counts), in the same query.
     usage = {
