@@ -454,7 +454,7 @@ class _Importer:
                 number=number,
                 content_hash=content_hash,
                 text=text,
-                cause=Version.Cause.DATASET,
+                cause=Version.Cause.DATASET_IMPORT,
                 created_at=self.now,
                 fetched_url="",
                 raw_body=Version.compress(raw),

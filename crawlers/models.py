@@ -193,7 +193,7 @@ class VersionCause(models.TextChoices):
     FIRST = "first", "First reading"
     PROVIDER_CHANGE = "provider_change", "The provider changed the text"
     REEXTRACTION = "reextraction", "Selectors were edited"
-    DATASET = "dataset", "Imported from a dataset"
+    DATASET_IMPORT = "dataset_import", "Imported from a dataset"
 
 
 class Version(models.Model):

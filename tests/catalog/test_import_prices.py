@@ -171,8 +171,8 @@ def test_a_newer_release_adds_prices_and_keeps_the_old_ones(db, seeded_catalogue
     assert all(p.source_id == source.pk for p in own)
     # The new record is a second stored text; the first stays, and the title names the release.
     assert list(source.crawl_versions.order_by("number").values_list("cause", flat=True)) == [
-        "dataset",
-        "dataset",
+        "dataset_import",
+        "dataset_import",
     ]
     source.refresh_from_db()
     assert "genai-prices 0.2.4" in source.title
@@ -222,7 +222,7 @@ def test_a_context_window_claim_quotes_a_line_of_the_stored_record(db, seeded_ca
     assert source.url == "https://www.anthropic.com/pricing#api"
     assert "genai-prices 0.2.3" in source.title and "2026-11-20" in source.title
     version = CrawlSettings.objects.get(source=source).current_version
-    assert version.cause == Version.Cause.DATASET
+    assert version.cause == Version.Cause.DATASET_IMPORT
     assert locate(version.text, claim.evidence_quote) is not None
     # The crawler does not re-read the pricing page for a text that is the dataset's.
     assert not CrawlSettings.objects.get(source=source).enabled
