@@ -29,6 +29,7 @@ from catalog.selectors.pages import (
     model_page,
     models_priced,
     provider_page,
+    served_models,
 )
 from catalog.selectors.search import catalogue_search, search_claims, search_licences
 from inference import selectors as inference_selectors
@@ -135,6 +136,13 @@ def provider_detail(request: HttpRequest, slug: str) -> HttpResponse:
     notes: list[str] = []
     models = _paginate(page.models, _page_number(request, "mpage", notes), notes, "models")
     models.object_list = models_priced(models=list(models.object_list))
+    served = _paginate(
+        served_models(provider=page.provider),
+        _page_number(request, "spage", notes),
+        notes,
+        "models priced here",
+    )
+    served.object_list = models_priced(models=list(served.object_list), platform=page.provider)
     changes = recent_changes(provider=page.provider, limit=20)
     return render(
         request,
@@ -143,6 +151,7 @@ def provider_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "page": page,
             "provider": page.provider,
             "models": models,
+            "served": served,
             "notes": notes,
             "changes": changes,
         },

@@ -515,3 +515,33 @@ def test_a_price_announced_for_a_later_day_is_not_shown_as_the_models_price(clie
     assert price["as_of"] == timezone.localdate()
     # The model page still lists it, with its date.
     assert announced.isoformat() in _text(client.get(f"/models/{model.slug}/"))
+
+
+def test_a_platforms_page_lists_the_other_developers_models_it_prices(client, rows):
+    from decimal import Decimal
+
+    from catalog.models import Price, Source
+
+    platform, developer = rows.add(2, models_each=1, claims_each=1)
+    model = developer.models.get()
+    Price.objects.create(
+        model=model,
+        input_per_mtok=Decimal("2.25"),
+        output_per_mtok=Decimal("9"),
+        tier="Bulk Platform",
+        as_of=timezone.localdate(),
+        source=Source.objects.get(provider=platform),
+    )
+
+    response = client.get(f"/providers/{platform.slug}/")
+
+    served = response.context["served"]
+    assert [m.slug for m in served.object_list] == [model.slug]
+    assert served.object_list[0].latest_price["input_per_mtok"] == Decimal("2.25")
+    text = _text(response)
+    assert "Other developers' models priced here (1)" in text
+    assert "Bulk Platform" in text
+    # The developer's page lists the model as its own, not as one priced elsewhere.
+    mine = client.get(f"/providers/{developer.slug}/")
+    assert mine.context["served"].paginator.count == 0
+    assert model.slug in [m.slug for m in mine.context["models"].object_list]
