@@ -33,6 +33,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -49,6 +50,7 @@ from catalog.prices_mapping import (
     PLATFORMS,
     Platform,
 )
+from crawlers.extract import EXTRACTOR_REVISION
 from crawlers.models import CrawlSettings, Version
 
 CENT_HUNDREDTH = Decimal("0.0001")  # Price stores four decimal places
@@ -411,7 +413,8 @@ class _Importer:
             }
             if Source.objects.filter(url=url).exclude(slug=slug).exists():
                 # The catalogue already cites that page for its own reading of it; an address
-                # is one source, so the dataset's record goes without one (its title names it).
+                # is one source, so the dataset's record goes without one (the stored record's
+                # pricing_urls line still names the page).
                 values["url"] = ""
             source = Source.objects.filter(slug=slug).first()
             if source is None:
@@ -447,7 +450,8 @@ class _Importer:
             .first()
         )
         if version is None:
-            number = Version.objects.filter(source=source).count() + 1
+            highest = Version.objects.filter(source=source).aggregate(n=Max("number"))["n"]
+            number = (highest or 0) + 1
             raw = text.encode()
             version = Version.objects.create(
                 source=source,
@@ -462,7 +466,7 @@ class _Importer:
                 raw_hash=hashlib.sha256(raw).hexdigest(),
                 raw_content_type="text/plain",
                 raw_encoding="utf-8",
-                extractor_revision=0,
+                extractor_revision=EXTRACTOR_REVISION,
             )
             self.report.created["stored texts"] += 1
         else:

@@ -268,3 +268,55 @@ def test_a_provider_missing_from_the_mapping_is_named(db, seeded_catalogue, serv
     with pytest.raises(PricesImportError, match="unknown provider 'newcomer'; map it in PLATFORMS"):
         prices_import(read_on=DAY_ONE)
     assert not Source.objects.filter(publisher="genai-prices (Pydantic)").exists()
+
+
+def test_every_provider_the_mapping_names_can_be_created():
+    from catalog.prices_mapping import DEVELOPERS, NAME_PATTERNS, ORG_PREFIXES, PLATFORMS
+
+    named = {p.slug for p in PLATFORMS.values()} | set(ORG_PREFIXES.values())
+    named |= {slug for _pattern, slug in NAME_PATTERNS}
+    assert named - set(DEVELOPERS) == set()
+
+
+@pytest.mark.parametrize(
+    ("dataset_id", "model_id", "developer", "ref", "variant"),
+    [
+        (
+            "openrouter",
+            "anthropic/claude-3.5-sonnet:beta",
+            "anthropic",
+            "claude-3.5-sonnet",
+            "beta",
+        ),
+        ("openrouter", "thedrummer/rocinante-12b", None, "rocinante-12b", ""),
+        (
+            "openrouter",
+            "~anthropic/claude-sonnet-latest",
+            None,
+            "~anthropic/claude-sonnet-latest",
+            "",
+        ),
+        (
+            "aws",
+            "us.anthropic.claude-3-haiku-20240307-v1:0",
+            "anthropic",
+            "claude-3-haiku-20240307-v1:0",
+            "",
+        ),
+        ("groq", "llama-3.3-70b-versatile", "meta", "llama-3.3-70b-versatile", ""),
+        ("groq", "deepseek-r1-distill-llama-70b", "deepseek", "deepseek-r1-distill-llama-70b", ""),
+        ("together", "Gryphe/MythoMax-L2-13b", None, "mythomax-l2-13b", ""),
+        ("avian", "dolphin-mixtral-8x22b", None, "dolphin-mixtral-8x22b", ""),
+        ("mistral", "zai-glm-5-3", "zhipu-ai", "zai-glm-5-3", ""),
+        ("meta", "muse-spark-1.3", "meta", "muse-spark-1.3", ""),
+        ("cloudflare", "@cf/meta/llama-3.1-8b-instruct", "meta", "llama-3.1-8b-instruct", ""),
+        ("openrouter", "unknown-bare-name", None, "unknown-bare-name", ""),
+    ],
+)
+def test_a_listings_developer_is_read_from_its_identifier_never_taken_to_be_the_platform(
+    dataset_id, model_id, developer, ref, variant
+):
+    from catalog.prices_import import listing_developer
+    from catalog.prices_mapping import PLATFORMS
+
+    assert listing_developer(PLATFORMS[dataset_id], model_id) == (developer, ref, variant)
