@@ -521,6 +521,15 @@ class _Importer:
                 source_id__in=dataset_sources, scope_surface=Claim.Surface.ANY
             )
         }
+        # The catalogue's own context-window claims, to mark a disagreement as disputed.
+        self.other_windows: dict[int, list[Claim]] = {}
+        theirs = (
+            Claim.objects.filter(key=self.context_key, model__isnull=False)
+            .exclude(source_id__in=dataset_sources)
+            .select_related("source")
+        )
+        for c in theirs:
+            self.other_windows.setdefault(c.model_id, []).append(c)
         priced: set[tuple[int, str]] = set()
         windowed: set[int] = set()
 
@@ -681,6 +690,7 @@ class _Importer:
             )
             self.save(claim, "claims", created=True)
             claims[(model.pk, source.pk)] = claim
+            self.dispute(claim)
             return
         changed = claim.value_number != window or claim.evidence_quote != quote
         if changed:
@@ -694,3 +704,21 @@ class _Importer:
             self.save(claim, "claims", created=False)
         else:
             self.report.unchanged["claims"] += 1
+        self.dispute(claim)
+
+    def dispute(self, claim: Claim) -> None:
+        """Where another source gives the model another context window, both claims stand,
+        marked disputed with a note naming the other value (a claim a curator or a check
+        has already set apart, under review or retired, is left as it is)."""
+        others = [
+            c for c in self.other_windows.get(claim.model_id, []) if c.value_number is not None
+        ]
+        for one, other in [(claim, c) for c in others] + [(c, claim) for c in others]:
+            if one.value_number == other.value_number or one.status != Claim.Status.CURRENT:
+                continue
+            one.status = Claim.Status.DISPUTED
+            one.note = (
+                f"Another source gives {other.value_number.normalize():f} tokens: "
+                f"{other.source.title}."
+            )[:1000]
+            self.save(one, "claims", created=False)
