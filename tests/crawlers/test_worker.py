@@ -211,9 +211,11 @@ def test_a_sweep_of_200_sources_completes_though_a_worker_is_killed_mid_sweep(
             timeout=60 - (time.monotonic() - killed_at),
             what=f"the killed worker's checks to run again: {log.read_text()[-2000:]}",
         )
+        # The rest of the sweep: how long it takes depends on the machine's load, not on
+        # recovery, which the wait above bounds; this bound only stops a hung run.
         _wait_until(
             lambda: _count(ids, status=Check.Status.DONE) == SOURCES,
-            timeout=150,
+            timeout=300,
             what=f"the second worker to finish the sweep: {log.read_text()[-2000:]}",
         )
     finally:
