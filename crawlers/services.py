@@ -120,10 +120,10 @@ def check_queue(*, source: Source, reason: str) -> Check:
 
 
 def _stale_after() -> dt.timedelta:
-    # Past the broker's own re-delivery window and a full task time limit, an open check
-    # has lost its message (a broker restart, a purge): queue it again.
-    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
-    return dt.timedelta(seconds=visibility + settings.CELERY_TASK_TIME_LIMIT)
+    # An hour and a full task time limit after it was queued, an open check has lost its
+    # message (a broker restart, a purge): queue it again. A killed worker's checks need not
+    # wait for this; the broker re-delivers them within a minute (atlas/celery.py).
+    return dt.timedelta(seconds=3600 + settings.CELERY_TASK_TIME_LIMIT)
 
 
 def sources_sweep(*, limit: int, now: dt.datetime | None = None) -> list[int]:
