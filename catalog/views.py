@@ -21,7 +21,8 @@ from catalog.requirements.inputs import Requirements, RequirementsError
 from catalog.requirements.rules import Outcome
 from catalog.selectors.changes import recent_changes
 from catalog.selectors.compare import compare_candidates, compare_models, compare_providers
-from catalog.selectors.home import catalogue_figures
+from catalog.selectors.coverage import PROVIDER_EVIDENCE_MIN
+from catalog.selectors.home import catalogue_figures, coverage_figures
 from catalog.selectors.pages import (
     claim_page,
     licence_page,
@@ -117,6 +118,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "claims": search_claims(q=filters.q),
         "freshness": freshness,
         "claim_stats": claim_stats,
+        "coverage": coverage_figures(),
+        "coverage_min": PROVIDER_EVIDENCE_MIN,
         "spread": spread,
         "verdict_counts": verdicts,
         "base_query": urlencode(

@@ -12,6 +12,7 @@ from assessments.models import Assessment, Criterion, Rating
 from catalog.change_stamp import tables_stamp
 from catalog.models import AIModel, Claim, ClaimKey, Provider, Verification
 from catalog.selectors.charts import ClaimStats, FreshnessSummary, claim_figures, rating_spread
+from catalog.selectors.coverage import Coverage, catalogue_coverage
 from catalog.selectors.search import ProviderFacts, provider_facts
 
 CACHE_SECONDS = 300
@@ -41,3 +42,14 @@ def catalogue_figures() -> tuple[dict[int, ProviderFacts], FreshnessSummary, Cla
         figures = (provider_facts(), *claim_figures(), rating_spread())
         cache.set(key, figures, CACHE_SECONDS)
     return figures
+
+
+def coverage_figures() -> Coverage:
+    """What the catalogue holds and how much of it was found in stored texts, cached like
+    ``catalogue_figures``."""
+    key = f"atlas:coverage:{_catalogue_stamp()}"
+    coverage = cache.get(key)
+    if coverage is None:
+        coverage = catalogue_coverage()
+        cache.set(key, coverage, CACHE_SECONDS)
+    return coverage
