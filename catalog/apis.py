@@ -33,7 +33,7 @@ from catalog.models import (
     Verification,
 )
 from catalog.selectors.coverage import PROVIDER_EVIDENCE_MIN
-from catalog.selectors.home import catalogue_figures, coverage_figures
+from catalog.selectors.home import catalogue_figures
 
 
 class OptionalURLField(serializers.URLField):
@@ -532,6 +532,6 @@ class ClaimStatsView(StrictQueryMixin, APIView):
 
     @extend_schema(responses={200: ClaimStatsSerializer}, summary="Claim statistics")
     def get(self, request):
-        _facts, _freshness, stats, _spread = catalogue_figures()
-        figures = {**dataclasses.asdict(stats), "catalogue": coverage_figures()}
+        figures = catalogue_figures()
+        figures = {**dataclasses.asdict(figures.claim_stats), "catalogue": figures.coverage}
         return Response(ClaimStatsSerializer(figures).data)

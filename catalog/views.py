@@ -22,7 +22,7 @@ from catalog.requirements.rules import Outcome
 from catalog.selectors.changes import recent_changes
 from catalog.selectors.compare import compare_candidates, compare_models, compare_providers
 from catalog.selectors.coverage import PROVIDER_EVIDENCE_MIN
-from catalog.selectors.home import catalogue_figures, coverage_figures
+from catalog.selectors.home import catalogue_figures
 from catalog.selectors.pages import (
     claim_page,
     licence_page,
@@ -88,7 +88,7 @@ def _toggle_url(request: HttpRequest, param: str, value: str) -> str:
 
 def home(request: HttpRequest) -> HttpResponse:
     filters, notes = search_filters_parse(params=request.GET)
-    facts, freshness, claim_stats, spread = catalogue_figures()
+    facts, freshness, claim_stats, spread, coverage = catalogue_figures()
     search = catalogue_search(filters=filters, facts=facts)
     providers_page = _paginate(
         search.providers, _page_number(request, "page", notes), notes, "providers"
@@ -118,7 +118,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "claims": search_claims(q=filters.q),
         "freshness": freshness,
         "claim_stats": claim_stats,
-        "coverage": coverage_figures(),
+        "coverage": coverage,
         "coverage_min": PROVIDER_EVIDENCE_MIN,
         "spread": spread,
         "verdict_counts": verdicts,
