@@ -8,7 +8,8 @@ into ``Document``s (an address and its dated texts, oldest first); here they bec
 
 - a text the source already has (same SHA-256) reuses its version, so a second import stores
   nothing and a newer dataset adds only its new texts, numbered after the source's others;
-- a new text is dated as its record says (``created_at``) and keeps the record's commit;
+- a new text is dated as its record says (``created_at``) and keeps the record's commit; it
+  is the dataset's file as it stands (not re-extracted), with no separate raw body;
 - the source's current version becomes the document's newest text, unless a check read the
   source more recently; then the claims citing the source are re-verified against that text
   (``crawlers.verify.claims_reverify_imported``), which dates a found quote the day the text
@@ -32,6 +33,8 @@ from crawlers.extract import EXTRACTOR_REVISION, content_hash
 from crawlers.models import Check, CrawlSettings, Version
 from crawlers.services import raw_hash
 from crawlers.verify import claims_reverify_imported
+
+EMPTY_BODY = Version.compress(b"")
 
 
 class DatasetError(Exception):
@@ -217,8 +220,11 @@ def texts_store(
                         cause=cause,
                         created_at=dated.recorded_at,
                         fetched_url=document.url[:1000],
-                        raw_body=Version.compress(dated.raw),
-                        raw_size=len(dated.raw),
+                        # The text is the dataset's file itself, so no separate body is
+                        # kept (compressing one took most of an import's time); its hash
+                        # still names the file's bytes.
+                        raw_body=EMPTY_BODY,
+                        raw_size=0,
                         raw_hash=raw_hash(dated.raw),
                         raw_content_type="text/plain",
                         raw_encoding="utf-8",

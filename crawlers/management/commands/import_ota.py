@@ -32,7 +32,9 @@ class Command(BaseCommand):
                 return
             path = Path(settings.ATLAS_OTA_DATASET)
         try:
-            report = ota_import(path=path, documents_file=documents)
+            report = ota_import(
+                path=Path(path), documents_file=Path(documents) if documents else None
+            )
         except DatasetError as exc:
             raise CommandError(f"{exc} Nothing was written.") from None
         self.stdout.write(f"Open Terms Archive import from {path.name}:")
