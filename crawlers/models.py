@@ -258,10 +258,6 @@ class Version(models.Model):
         return self.cause in IMPORTED_CAUSES
 
     @property
-    def from_open_terms_archive(self) -> bool:
-        return self.cause == VersionCause.OTA_IMPORT
-
-    @property
     def raw(self) -> bytes:
         return zlib.decompress(bytes(self.raw_body))
 

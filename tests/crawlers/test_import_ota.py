@@ -306,6 +306,21 @@ def test_a_source_a_check_read_more_recently_keeps_its_text_and_its_claims(
     assert "read more recently by a check, claims left to it: Example/Privacy Policy" in output
 
 
+def test_an_imported_current_text_is_not_re_extracted_when_selectors_change(repo, sources):
+    from crawlers.services import crawl_settings_update
+
+    run(repo.bundle())
+    crawl_settings_update(
+        source=sources["terms"],
+        keep_selectors="main",
+        remove_selectors="",
+        interval_hours=24,
+        enabled=True,
+    )
+    assert [v.text for v in _versions(sources["terms"])] == [TERMS_V1, TERMS_V2]
+    assert not Check.objects.exists()
+
+
 def test_a_new_document_copied_from_another_does_not_take_its_history(tmp_path, provider):
     repo = OtaRepo(tmp_path)
     repo.record("2024-01-01", "Terms of Service", TERMS_V2)
