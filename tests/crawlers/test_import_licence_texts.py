@@ -128,3 +128,15 @@ def test_the_version_page_names_the_repository_and_commit(client, licences, prov
     page = client.get(f"/sources/{source.pk}/versions/1/").content.decode()
     assert f"commit <code>{rows['MIT']['commit']}</code>" in page
     assert "Open Terms Archive" not in page
+
+
+def test_without_a_path_it_imports_the_folder_the_settings_name(licences, provider, settings):
+    folder, rows = licences
+    source = make_source(rows["MIT"]["url"], provider=provider)
+    settings.ATLAS_LICENCE_TEXTS = ""
+    assert "ATLAS_LICENCE_TEXTS is not set" in run()
+    assert not Version.objects.exists()
+
+    settings.ATLAS_LICENCE_TEXTS = str(folder)
+    run()
+    assert Version.objects.get(source=source).origin_commit == rows["MIT"]["commit"]
