@@ -170,6 +170,23 @@ def test_a_second_import_stores_nothing_and_verifies_nothing_again(
     assert "Texts unchanged: 0 version(s) stored" in output
 
 
+def test_a_claim_whose_quote_was_edited_since_is_verified_again(repo, sources, provider, claim_key):
+    claim = make_claim(
+        source=sources["privacy"], provider=provider, key=claim_key, quote="We sell your data."
+    )
+    bundle = repo.bundle()
+    run(bundle)
+    assert claim.verifications.get().outcome == Verification.Outcome.CONTRADICTED
+    Claim.objects.filter(pk=claim.pk).update(evidence_quote=QUOTE)
+
+    output = run(bundle)
+
+    latest = claim.verifications.order_by("-id").first()
+    assert claim.verifications.count() == 2
+    assert latest.outcome == Verification.Outcome.CONFIRMED
+    assert "versions stored: 0" in output and "quote found 1" in output
+
+
 def test_a_newer_dataset_adds_only_its_new_versions_and_keeps_the_history(repo, sources):
     run(repo.bundle("first.bundle"))
     before = {v.pk: (v.number, v.created_at, v.origin_commit) for v in _versions(sources["terms"])}
