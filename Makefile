@@ -33,9 +33,12 @@ $(LOCAL_STAMP): $(STAMP)
 	@$(PYTHON) -c "import secrets; print(f'SECRET_KEY={secrets.token_urlsafe(50)}'); print('DEBUG=true'); print(f'ATLAS_ADMIN_PASSWORD={secrets.token_urlsafe(12)}')" > $@
 	@echo "Wrote .env with a new SECRET_KEY (kept out of git)."
 
+# The text imports do nothing unless ATLAS_OTA_DATASET / ATLAS_LICENCE_TEXTS name a dataset.
 run: install .env
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_catalogue
+	$(MANAGE) import_ota
+	$(MANAGE) import_licence_texts
 	$(MANAGE) ensure_admin
 	$(MANAGE) runserver 127.0.0.1:8000
 

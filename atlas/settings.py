@@ -125,6 +125,12 @@ ATLAS_TRUSTED_PROXIES = env_networks("ATLAS_TRUSTED_PROXIES", [])
 # Claims checked more than this many days ago are stale; past half of it, ageing.
 ATLAS_FRESHNESS_DAYS = env_int("ATLAS_FRESHNESS_DAYS", 180, minimum=1)
 
+# Datasets of dated texts `make run` imports after the catalogue (empty: none): an Open Terms
+# Archive versions repository or bundle (`import_ota`), a folder of licence texts with its
+# manifest.tsv (`import_licence_texts`).
+ATLAS_OTA_DATASET = env_str("ATLAS_OTA_DATASET", "")
+ATLAS_LICENCE_TEXTS = env_str("ATLAS_LICENCE_TEXTS", "")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -394,10 +394,11 @@ def _reextract_locked(*, crawl: CrawlSettings, reason: str, now: dt.datetime) ->
     """Re-read the current version's raw body with today's rules (caller holds the lock).
 
     Records a *reextract* check; a new version only when the text differs. Returns the check,
-    or None when the source has no version yet.
+    or None when the source has no version yet or its current text was imported.
     """
     current = crawl.current_version
-    if current is None:
+    if current is None or current.imported:
+        # An imported text came with no page body of the source to read again.
         return None
     check = Check(
         source_id=crawl.source_id,
