@@ -555,6 +555,16 @@ def contrast_problems(page) -> list[str]:
     return found[:10] + ([f"... and {len(found) - 10} more"] if len(found) > 10 else [])
 
 
+_REFERENCES_JS = Path(__file__).resolve().parent / "web" / "references.js"
+
+
+def reference_problems(page) -> list[str]:
+    """Ids that ``aria-describedby``, ``aria-labelledby`` or a label's ``for`` name but the page
+    lacks (an error or help a screen reader would never reach), and radio buttons outside a
+    fieldset with a legend; one line each."""
+    return page.evaluate(_REFERENCES_JS.read_text())
+
+
 def sign_in(page, base: str, username: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.fill("#id_username", username)

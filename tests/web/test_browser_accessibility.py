@@ -1,6 +1,7 @@
 """Every page type, signed out and in each role, in a real Chromium on the seeded catalogue:
 axe-core finds no serious or critical violation, focus outlines and links in text meet WCAG 2.2
-AA contrast, and at 390 px nothing scrolls sideways.
+AA contrast, every error and help a field names is on the page, radio groups are fieldsets with
+a legend, and at 390 px nothing scrolls sideways.
 
 One browser for the whole run and one visit per page type and role: axe runs at desktop width,
 then the same page is narrowed to a phone's width. Text contrast, most of axe's time, is
@@ -22,6 +23,7 @@ from tests.factories import (
     axe_problems,
     contrast_problems,
     make_user,
+    reference_problems,
     shot,
     sign_in,
 )
@@ -67,7 +69,7 @@ def _pages() -> dict[str, dict[str, str]]:
         "correct": f"/review/claims/{claim.pk}/correct/",
     }
     return {
-        "anonymous": {**public, "sign-in": "/accounts/login/"},
+        "anonymous": {**public, "sign-in": "/accounts/login/", "sign-up": "/accounts/signup/"},
         "rita-reviewer": {**public, **reviewing},
         "carla-curator": {
             **public,
@@ -107,6 +109,7 @@ def test_every_page_type_passes_axe_shows_focus_and_fits_a_phone_in_every_role(
             coloured.add(name)
             problems += [f"{role} {address}: {p}" for p in found]
             problems += [f"{role} {address}: {p}" for p in contrast_problems(page)]
+            problems += [f"{role} {address}: {p}" for p in reference_problems(page)]
             page.evaluate("window.scrollTo(0, 0)")  # the checks move focus down the page
             shot(page, f"a11y-{role}-{name}-desktop")
             page.set_viewport_size(PHONE)
