@@ -131,3 +131,54 @@ def test_the_axe_check_reports_serious_violations_with_where_they_are(browser_pa
     found = axe_problems(page)
     assert any(p.startswith("color-contrast (serious) at p") for p in found), found
     assert any(p.startswith("image-alt (critical) at img") for p in found), found
+
+
+def _tab_to(page, selector: str, *, limit: int = 120) -> None:
+    """Press Tab until the element ``selector`` names has the focus; fails after ``limit``."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+    pytest.fail(f"{selector} is not reached with Tab")
+
+
+def test_a_reviewer_fills_and_saves_a_draft_with_the_keyboard_alone(browser_page, live_server):
+    catalogue_load(path=SEED_CATALOGUE)
+    reviewer = make_user("rita-reviewer", "reviewer")
+    draft = assessment_start(author=reviewer, provider=Provider.objects.get(slug="mistral"))
+    page = browser_page
+    sign_in(page, live_server.url, "rita-reviewer")
+    page.goto(f"{live_server.url}/review/assessments/{draft.pk}/")
+    rows = page.locator(".evidence-row").count()
+
+    _tab_to(page, "#id_conclusion")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Usable under the DPA; typed with the keyboard.")
+    _tab_to(page, "#id_server_locations")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("France and Sweden")
+    # Enter in a one-line field submits the form: it must save, not add a source row.
+    _tab_to(page, "input[type=url]")
+    shot(page, "a11y-keyboard-draft-before-enter")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    assert page.get_by_text("Draft saved.").is_visible()
+    assert page.locator(".evidence-row").count() == rows
+    assert page.locator("#id_conclusion").input_value() == (
+        "Usable under the DPA; typed with the keyboard."
+    )
+    draft.refresh_from_db()
+    assert draft.conclusion == "Usable under the DPA; typed with the keyboard."
+    assert draft.server_locations == "France and Sweden"
+    shot(page, "a11y-keyboard-draft-saved")
+
+    # "Add another source", pressed from the keyboard, adds a row and keeps what was typed.
+    _tab_to(page, "#id_conclusion")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Typed, then a source row asked for.")
+    _tab_to(page, "button[name^='add-evidence-']")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator(".evidence-row").count() == rows + 1
+    assert page.locator("#id_conclusion").input_value() == "Typed, then a source row asked for."
