@@ -7,7 +7,7 @@ LOCAL_STAMP := $(VENV)/.installed-local-$(shell cksum pyproject.toml | cut -d' '
 MANAGE := $(BIN)/python manage.py
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install install-local run test lint browser worker crawl-worker beat bench clean
+.PHONY: install install-local run test lint browser test-tools worker crawl-worker beat bench clean
 
 install: $(STAMP)
 
@@ -33,9 +33,12 @@ $(LOCAL_STAMP): $(STAMP)
 	@$(PYTHON) -c "import secrets; print(f'SECRET_KEY={secrets.token_urlsafe(50)}'); print('DEBUG=true'); print(f'ATLAS_ADMIN_PASSWORD={secrets.token_urlsafe(12)}')" > $@
 	@echo "Wrote .env with a new SECRET_KEY (kept out of git)."
 
+# The text imports do nothing unless ATLAS_OTA_DATASET / ATLAS_LICENCE_TEXTS name a dataset.
 run: install .env
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_catalogue
+	$(MANAGE) import_ota
+	$(MANAGE) import_licence_texts
 	$(MANAGE) import_prices
 	$(MANAGE) ensure_admin
 	$(MANAGE) runserver 127.0.0.1:8000
@@ -46,12 +49,20 @@ browser:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
 		echo "Chromium is not installed: browser tests will be skipped."
 
+# axe-core for the accessibility checks, from the npm registry at the versions package-lock.json
+# pins; the browser tests load it from node_modules (nothing is fetched while they run).
+# Re-installs when the lock changes.
+test-tools: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	SECRET_KEY=$${SECRET_KEY:-checks-only-not-a-deployment-key} $(MANAGE) makemigrations --check --dry-run
 
-test: install-local browser lint
+test: install-local browser test-tools lint
 	$(BIN)/pytest
 
 # Every queue, on the prefork pool, where Celery's time limits hold. Beside a crawl worker, serve

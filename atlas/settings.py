@@ -125,6 +125,12 @@ ATLAS_TRUSTED_PROXIES = env_networks("ATLAS_TRUSTED_PROXIES", [])
 # Claims checked more than this many days ago are stale; past half of it, ageing.
 ATLAS_FRESHNESS_DAYS = env_int("ATLAS_FRESHNESS_DAYS", 180, minimum=1)
 
+# Datasets of dated texts `make run` imports after the catalogue (empty: none): an Open Terms
+# Archive versions repository or bundle (`import_ota`), a folder of licence texts with its
+# manifest.tsv (`import_licence_texts`).
+ATLAS_OTA_DATASET = env_str("ATLAS_OTA_DATASET", "")
+ATLAS_LICENCE_TEXTS = env_str("ATLAS_LICENCE_TEXTS", "")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -451,15 +457,24 @@ CELERY_BEAT_SCHEDULE["crawlers-sweep-every-10-minutes"] = {
     "task": "crawlers.tasks.sweep_sources",
     "schedule": ATLAS_CRAWLER_SWEEP_SECONDS,
 }
-# A Redis broker re-delivers a task that was never acknowledged (its worker died) after this
-# many seconds; it must exceed the longest task, so it is above CELERY_TASK_TIME_LIMIT.
-# Workers look for such orphaned tasks every CELERY_UNACKED_RESTORE_SECONDS.
+# A Redis broker re-delivers a task that was never acknowledged (its worker died) once its
+# claim is this many seconds old; live workers renew the claims on the tasks they hold every
+# third of it (atlas/celery.py), so it need not exceed the longest task or countdown. Workers
+# look for such orphaned tasks every CELERY_UNACKED_RESTORE_SECONDS: a killed worker's checks
+# run again within the sum of the two.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int(
-        "CELERY_VISIBILITY_TIMEOUT", max(3600, CELERY_TASK_TIME_LIMIT + 60), minimum=1
-    ),
-    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_SECONDS", 60, minimum=1),
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 30, minimum=3),
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_SECONDS", 5, minimum=1),
     "unacked_restore_throttle": 1,
+}
+# A check is its fetch (at most ATLAS_CRAWLER_TOTAL_TIMEOUT) and then extraction and
+# recording; past the soft limit it is recorded as out of time, past the hard one its
+# process is ended.
+CELERY_TASK_ANNOTATIONS = {
+    "crawlers.tasks.check_source": {
+        "soft_time_limit": ATLAS_CRAWLER_TOTAL_TIMEOUT + 30,
+        "time_limit": ATLAS_CRAWLER_TOTAL_TIMEOUT + 45,
+    }
 }
 # First retry of a transient failure after this many seconds, doubling each time.
 ATLAS_CRAWLER_RETRY_BASE_SECONDS = env_int("ATLAS_CRAWLER_RETRY_BASE_SECONDS", 60)

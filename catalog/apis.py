@@ -8,6 +8,8 @@ related rows with a fixed number of queries whatever the page size.
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.db.models import Count, Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -30,6 +32,7 @@ from catalog.models import (
     Source,
     Verification,
 )
+from catalog.selectors.coverage import PROVIDER_EVIDENCE_MIN
 from catalog.selectors.home import catalogue_figures
 
 
@@ -474,6 +477,28 @@ class ClaimKeyViewSet(ReadOnlyViewSet):
     queryset = ClaimKey.objects.all()
 
 
+class CoverageSerializer(serializers.Serializer):
+    providers = serializers.IntegerField()
+    providers_evidenced = serializers.IntegerField(
+        help_text="Providers with at least `evidence_min` of their own claims found in a "
+        "stored text of their sources."
+    )
+    evidence_min = serializers.SerializerMethodField()
+    models = serializers.IntegerField()
+    claims = serializers.IntegerField(help_text="Claims in force (retired ones aside).")
+    claims_with_quote = serializers.IntegerField()
+    claims_found_in_text = serializers.IntegerField(
+        help_text="Claims whose latest source check found their quote in a dated text of "
+        "their source that Atlas stores."
+    )
+    open_weight_models = serializers.IntegerField()
+    open_weight_models_without_licence = serializers.IntegerField()
+    published_assessments = serializers.IntegerField()
+
+    def get_evidence_min(self, _coverage) -> int:
+        return PROVIDER_EVIDENCE_MIN
+
+
 class ClaimStatsSerializer(serializers.Serializer):
     verifiable = serializers.IntegerField(
         help_text="Claims with an evidence quote, which a check can confirm or contradict."
@@ -492,6 +517,9 @@ class ClaimStatsSerializer(serializers.Serializer):
     freshness_days = serializers.IntegerField(
         source="window_days", help_text="The freshness window, in days."
     )
+    catalogue = CoverageSerializer(
+        help_text="What the catalogue holds and how much of it was found in stored texts."
+    )
 
 
 @extend_schema(tags=["catalogue"])
@@ -504,5 +532,6 @@ class ClaimStatsView(StrictQueryMixin, APIView):
 
     @extend_schema(responses={200: ClaimStatsSerializer}, summary="Claim statistics")
     def get(self, request):
-        _facts, _freshness, stats, _spread = catalogue_figures()
-        return Response(ClaimStatsSerializer(stats).data)
+        figures = catalogue_figures()
+        figures = {**dataclasses.asdict(figures.claim_stats), "catalogue": figures.coverage}
+        return Response(ClaimStatsSerializer(figures).data)

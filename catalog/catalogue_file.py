@@ -273,6 +273,20 @@ def catalogue_duplicates(data: dict) -> list[str]:
     for where, provider in providers:
         sources += _records(provider.get("sources"), f"{where}.sources")
     problems += _duplicates(sources, NATURAL_KEYS["sources"])
+    for where, assessment in assessments:
+        for r_where, rating in _records(assessment.get("ratings"), f"{where}.ratings"):
+            evidence = rating.get("evidence")
+            if not isinstance(evidence, list):
+                continue
+            entries = [
+                (f"{r_where}.evidence[{index}]", {"source": entry})
+                if not isinstance(entry, dict)
+                else (f"{r_where}.evidence[{index}]", entry)
+                for index, entry in enumerate(evidence)
+            ]
+            # One row per rating and source: a second quote from the same source would
+            # overwrite the first.
+            problems += _duplicates(entries, ("source",))
     nested = [(providers, ("claims", "faq")), (models, ("claims", "prices"))]
     nested.append((assessments, ("ratings",)))
     for parents, sections in nested:

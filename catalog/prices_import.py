@@ -52,6 +52,7 @@ from catalog.prices_mapping import (
 )
 from crawlers.extract import EXTRACTOR_REVISION
 from crawlers.models import CrawlSettings, Version
+from crawlers.verify import claims_reverify_imported
 
 CENT_HUNDREDTH = Decimal("0.0001")  # Price stores four decimal places
 
@@ -354,6 +355,7 @@ class _Importer:
         self.providers: dict[str, Provider] = {}
         self.sources: dict[str, Source] = {}  # dataset provider id -> source
         self.version_dates: dict[int, dt.date] = {}  # source id -> date of its current text
+        self.versions: dict[int, Version] = {}  # source id -> its current text
         self.owned_by_files = {
             str(m.get("slug")) for m in catalogue_read(DEFAULT_CATALOGUE).get("models") or []
         }
@@ -371,6 +373,21 @@ class _Importer:
         self.load_providers()
         self.load_sources()
         self.load_models_and_prices()
+        self.verify_quotes()
+
+    def verify_quotes(self) -> None:
+        """Each claim citing a dataset source checked against the stored record, by the
+        source checks' own rules: a found quote is pinned to the version and its place in
+        it. Claims already verified against that version with the same quote are skipped."""
+        for version in self.versions.values():
+            written = claims_reverify_imported(
+                version=version,
+                read_at=version.created_at,
+                occasion=self.reason,
+                evidence={"url": version.source.url, "imported": self.reason},
+            )
+            for verification in written:
+                self.report.created[f"verifications ({verification.outcome})"] += 1
 
     # -- providers ---------------------------------------------------------------------------
 
@@ -444,11 +461,7 @@ class _Importer:
         Returns the date of that version: when Atlas first read this text.
         """
         content_hash = hashlib.sha256(text.encode()).hexdigest()
-        version = (
-            Version.objects.filter(source=source, content_hash=content_hash)
-            .only("pk", "created_at")
-            .first()
-        )
+        version = Version.objects.filter(source=source, content_hash=content_hash).first()
         if version is None:
             highest = Version.objects.filter(source=source).aggregate(n=Max("number"))["n"]
             number = (highest or 0) + 1
@@ -481,6 +494,8 @@ class _Importer:
             crawl.save(update_fields=["current_version"])
         when = timezone.localtime(version.created_at, dt.UTC).date()
         self.version_dates[source.pk] = when
+        version.source = source
+        self.versions[source.pk] = version
         return when
 
     # -- models, prices, claims --------------------------------------------------------------

@@ -21,6 +21,7 @@ from catalog.requirements.inputs import Requirements, RequirementsError
 from catalog.requirements.rules import Outcome
 from catalog.selectors.changes import recent_changes
 from catalog.selectors.compare import compare_candidates, compare_models, compare_providers
+from catalog.selectors.coverage import PROVIDER_EVIDENCE_MIN
 from catalog.selectors.home import catalogue_figures
 from catalog.selectors.pages import (
     claim_page,
@@ -89,7 +90,7 @@ def _toggle_url(request: HttpRequest, param: str, value: str) -> str:
 
 def home(request: HttpRequest) -> HttpResponse:
     filters, notes = search_filters_parse(params=request.GET)
-    facts, freshness, claim_stats, spread = catalogue_figures()
+    facts, freshness, claim_stats, spread, coverage = catalogue_figures()
     search = catalogue_search(filters=filters, facts=facts)
     providers_page = _paginate(
         search.providers, _page_number(request, "page", notes), notes, "providers"
@@ -119,6 +120,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "claims": search_claims(q=filters.q),
         "freshness": freshness,
         "claim_stats": claim_stats,
+        "coverage": coverage,
+        "coverage_min": PROVIDER_EVIDENCE_MIN,
         "spread": spread,
         "verdict_counts": verdicts,
         "base_query": urlencode(

@@ -183,6 +183,7 @@ def find_quote(quote: str, text: str) -> Match:
 # --- where a found quote stands ----------------------------------------------------------------
 
 _QUOTE_MARKS = {'"', "'"}
+_ASCII_RUN = re.compile(r"[\x00-\x7f]+")
 
 
 @functools.lru_cache(maxsize=4)
@@ -194,11 +195,27 @@ def _spans(text: str) -> tuple[str, list[int], list[int]]:
     for every claim's quote in one text.
     """
     normalised: list[str] = []
-    owner: list[tuple[int, int]] = []
-    i = 0
-    while i < len(text):
+    # For each normalised character, the start and end of the original characters it came from.
+    owner_start: list[int] = []
+    owner_end: list[int] = []
+    i, length = 0, len(text)
+    while i < length:
+        # A run of ASCII characters normalises to itself, lower-cased, one for one: read it
+        # whole (a text is mostly such runs), leaving out a last character that a combining
+        # mark follows, which is read with its mark below.
+        run = _ASCII_RUN.match(text, i)
+        if run is not None:
+            k = run.end()
+            if k < length and unicodedata.combining(text[k]):
+                k -= 1
+            if k > i:
+                normalised.append(text[i:k].lower())
+                owner_start.extend(range(i, k))
+                owner_end.extend(range(i + 1, k + 1))
+                i = k
+                continue
         j = i + 1
-        while j < len(text) and unicodedata.combining(text[j]):
+        while j < length and unicodedata.combining(text[j]):
             j += 1
         piece = text[i:j]
         if not piece.isascii():
@@ -207,12 +224,13 @@ def _spans(text: str) -> tuple[str, list[int], list[int]]:
             piece = piece.translate(_TRANSLATE)
         piece = piece.casefold()
         normalised.append(piece)
-        owner.extend([(i, j)] * len(piece))
+        owner_start.extend([i] * len(piece))
+        owner_end.extend([j] * len(piece))
         i = j
     flat = "".join(normalised)
     found = list(_TOKEN.finditer(flat))
-    starts = [owner[m.start()][0] for m in found]
-    ends = [owner[m.end() - 1][1] for m in found]
+    starts = [owner_start[m.start()] for m in found]
+    ends = [owner_end[m.end() - 1] for m in found]
     return "\x1f" + "\x1f".join(m.group() for m in found) + "\x1f", starts, ends
 
 

@@ -193,7 +193,19 @@ class VersionCause(models.TextChoices):
     FIRST = "first", "First reading"
     PROVIDER_CHANGE = "provider_change", "The provider changed the text"
     REEXTRACTION = "reextraction", "Selectors were edited"
+    OTA_IMPORT = "ota_import", "Imported from Open Terms Archive"
+    LICENCE_IMPORT = "licence_import", "Imported from the licence's source repository"
     DATASET_IMPORT = "dataset_import", "Imported from a dataset"
+
+
+# Texts Atlas did not read itself but took, dated, from a published record of them: they have
+# no page body to re-extract, and their date is the record's, not the day of the import (a
+# dataset that carries no date of its own, genai-prices, is dated the day Atlas first read it).
+IMPORTED_CAUSES = (
+    VersionCause.OTA_IMPORT,
+    VersionCause.LICENCE_IMPORT,
+    VersionCause.DATASET_IMPORT,
+)
 
 
 class Version(models.Model):
@@ -224,6 +236,13 @@ class Version(models.Model):
     keep_selectors = models.TextField(blank=True)
     remove_selectors = models.TextField(blank=True)
     extractor_revision = models.PositiveSmallIntegerField()
+    origin_commit = models.CharField(
+        max_length=40,
+        blank=True,
+        db_default="",
+        help_text="For an imported text, the commit of the repository it was taken from "
+        "(an Open Terms Archive version, a licence's repository); empty for texts read by a check.",
+    )
 
     class Meta:
         ordering = ["source", "-number"]
@@ -239,6 +258,10 @@ class Version(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} v{self.number}"
+
+    @property
+    def imported(self) -> bool:
+        return self.cause in IMPORTED_CAUSES
 
     @property
     def raw(self) -> bytes:

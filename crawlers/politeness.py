@@ -2,8 +2,10 @@
 
 ``HostGate`` keeps the counts in this process (enough for one worker process with a threads
 pool, and for in-process runs). ``RedisHostGate`` keeps them in Redis, so every worker process
-on every machine shares one limit per host; a slot is leased, so a worker killed while holding
-one frees it when the lease runs out. Both raise ``CrawlerError`` (transient) when no slot comes
+on every machine shares one limit per host. A slot there is a short lease (``LEASE_SECONDS``)
+that the holding process renews while the fetch runs, so a worker killed while holding one
+frees it within seconds, and a restarted worker does not spend its first fetches' deadlines
+waiting for the dead one's slots. Both raise ``CrawlerError`` (transient) when no slot comes
 free before the fetch's deadline. ``gate()`` gives the one a fetch uses, as configured.
 """
 
@@ -23,6 +25,11 @@ POLL_SECONDS = 0.05
 # Longest wait for a slot between two attempts when no holder hands one back (a dead holder's
 # lease running out is the only way a slot frees silently).
 WAKE_UP_SECONDS = 0.5
+# A held slot's lease, and how often its holder renews it: a slot whose holder died is free
+# again at most LEASE_SECONDS later. Renewed three times a lease, so one late renewal (a busy
+# machine) does not lose a live holder its slot.
+LEASE_SECONDS = 6.0
+RENEW_SECONDS = 2.0
 
 
 class HostGate:
@@ -84,6 +91,19 @@ return start - now
 """
 
 
+# Extends the leases of the slots this process holds (KEYS[i] holds ARGV[i + 1]); a lease that
+# already ran out, and was taken from a process thought dead, is not brought back (XX).
+_RENEW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, 'XX', now + lease, ARGV[i + 1])
+  redis.call('PEXPIRE', key, lease * 2)
+end
+"""
+
+
 # Gives the slot back and wakes one waiting process; the wake-up list holds at most one token
 # per slot and expires, so tokens nobody waited for cost one spare attempt at most.
 _RELEASE = """
@@ -103,21 +123,58 @@ class RedisHostGate:
         self._client = None
         self._acquire = None
         self._release = None
+        self._renew = None
         self._lock = threading.Lock()
+        # The slots this process holds, as (slots key, token): what the renewer keeps alive.
+        self._held: set[tuple[str, str]] = set()
+        self._renewer_pid = -1
 
     def _redis(self):
         import redis
 
         with self._lock:
-            # A forked worker child opens its own connections.
+            # A forked worker child opens its own connections and renews its own slots.
             if self._pid != os.getpid():
                 self._client = redis.Redis.from_url(
                     self.url, socket_timeout=5, socket_connect_timeout=5
                 )
                 self._acquire = self._client.register_script(_ACQUIRE)
                 self._release = self._client.register_script(_RELEASE)
+                self._renew = self._client.register_script(_RENEW)
+                self._held = set()
                 self._pid = os.getpid()
             return self._client, self._acquire, self._release
+
+    def _hold(self, slots: str, token: str) -> None:
+        with self._lock:
+            self._held.add((slots, token))
+            if self._renewer_pid != os.getpid():
+                self._renewer_pid = os.getpid()
+                threading.Thread(
+                    target=self._renew_held, name="atlas-slot-leases", daemon=True
+                ).start()
+
+    def _let_go(self, slots: str, token: str) -> None:
+        with self._lock:
+            self._held.discard((slots, token))
+
+    def _renew_held(self) -> None:
+        """Renew every held slot's lease until none is held (one thread per process)."""
+        import redis
+
+        while True:
+            time.sleep(RENEW_SECONDS)
+            with self._lock:
+                held = sorted(self._held)
+                renew = self._renew
+                if not held:
+                    self._renewer_pid = -1  # the next slot taken starts a renewer again
+                    return
+            with suppress(redis.RedisError):
+                renew(
+                    keys=[slots for slots, _token in held],
+                    args=[int(LEASE_SECONDS * 1000)] + [token for _slots, token in held],
+                )
 
     @contextmanager
     def slot(self, key: str, *, delay: float, deadline: float):
@@ -128,8 +185,7 @@ class RedisHostGate:
         freed = f"atlas:crawl:freed:{key}"
         token = uuid.uuid4().hex
         limit = settings.ATLAS_CRAWLER_PER_HOST_CONCURRENCY
-        # The lease outlives the fetch's own deadline, so only a dead holder loses its slot.
-        lease_ms = int(max(0.0, deadline - time.monotonic()) * 1000) + 5000
+        lease_ms = int(LEASE_SECONDS * 1000)
         while True:
             try:
                 wait_ms = acquire(
@@ -155,10 +211,12 @@ class RedisHostGate:
                 raise CrawlerError(
                     f"The shared host limiter is unavailable ({exc}).", permanent=False
                 ) from None
+        self._hold(slots, token)
         try:
             _wait_until_start(key, wait_ms / 1000, deadline)
             yield
         finally:
+            self._let_go(slots, token)
             with suppress(redis.RedisError):
                 release(keys=[slots, freed], args=[token, limit])
 

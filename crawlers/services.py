@@ -120,10 +120,10 @@ def check_queue(*, source: Source, reason: str) -> Check:
 
 
 def _stale_after() -> dt.timedelta:
-    # Past the broker's own re-delivery window and a full task time limit, an open check
-    # has lost its message (a broker restart, a purge): queue it again.
-    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
-    return dt.timedelta(seconds=visibility + settings.CELERY_TASK_TIME_LIMIT)
+    # An hour and a full task time limit after it was queued, an open check has lost its
+    # message (a broker restart, a purge): queue it again. A killed worker's checks need not
+    # wait for this; the broker re-delivers them within a minute (atlas/celery.py).
+    return dt.timedelta(seconds=3600 + settings.CELERY_TASK_TIME_LIMIT)
 
 
 def sources_sweep(*, limit: int, now: dt.datetime | None = None) -> list[int]:
@@ -394,10 +394,11 @@ def _reextract_locked(*, crawl: CrawlSettings, reason: str, now: dt.datetime) ->
     """Re-read the current version's raw body with today's rules (caller holds the lock).
 
     Records a *reextract* check; a new version only when the text differs. Returns the check,
-    or None when the source has no version yet.
+    or None when the source has no version yet or its current text was imported.
     """
     current = crawl.current_version
-    if current is None:
+    if current is None or current.imported:
+        # An imported text came with no page body of the source to read again.
         return None
     check = Check(
         source_id=crawl.source_id,

@@ -42,6 +42,8 @@ SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 # The browser the page tests drive, and where their screenshots go for a person to look at.
 CHROMIUM = os.environ.get("ATLAS_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+# axe-core as package-lock.json pins it, installed by `make test` (`npm ci`).
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
 # The characters: users with roles, and API clients signed in as them.
@@ -501,6 +503,66 @@ def shot(page, name: str, selector: str | None = None, **kwargs) -> None:
         page.locator(selector).first.screenshot(path=path)
     else:
         page.screenshot(path=path, **kwargs)
+
+
+def axe_problems(
+    page, *, colours: bool = True, impacts: tuple[str, ...] = ("serious", "critical")
+) -> list[str]:
+    """axe-core's violations of ``impacts`` on the page as it stands, one line per rule and
+    element ("rule (impact) at selector: what to fix"); empty when there are none.
+
+    Every rule axe ships runs except the experimental ones (WCAG 2.0-2.2 A and AA, best
+    practice); ``colours=False`` leaves out text contrast, nine tenths of axe's time on a long
+    page, for a page whose colours were checked already. axe is loaded from ``node_modules``
+    into the page, so nothing is fetched from elsewhere; a missing install fails the calling
+    test (`make test` installs it).
+    """
+    if not AXE.exists():
+        pytest.fail(f"axe-core is not installed at {AXE}: run `npm ci` (make test does)")
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.add_script_tag(path=str(AXE))
+    # Only violations are wanted: axe then keeps one example of each pass and each incomplete.
+    options = {"resultTypes": ["violations"]}
+    if not colours:
+        options["rules"] = {"color-contrast": {"enabled": False}}
+    violations = page.evaluate(
+        "async (options) => (await axe.run(document, options)).violations", options
+    )
+    return [
+        f"{v['id']} ({v['impact']}) at {', '.join(map(str, node['target']))}: "
+        f"{node.get('failureSummary', v['help']).splitlines()[-1].strip()}"
+        for v in violations
+        if v["impact"] in impacts
+        for node in v["nodes"]
+    ]
+
+
+# WCAG 2.2 AA beyond what axe checks: each focus outline at 3:1 against what surrounds it
+# (1.4.11), and each link set in running text without an underline at 3:1 against that text
+# (1.4.1, as in technique G183). The contrast ratio is WCAG's, from relative luminance.
+_CONTRAST_JS = Path(__file__).resolve().parent / "web" / "contrast.js"
+
+
+def contrast_problems(page) -> list[str]:
+    """Focus outlines below 3:1 against their surroundings (or missing), and links in running
+    text that are told apart by a colour below 3:1 against the text; one line each.
+
+    Focus is moved by script after a key press, so the browser draws its keyboard focus style
+    (``:focus-visible``), as for a keyboard user.
+    """
+    page.keyboard.press("Shift")
+    found = page.evaluate(_CONTRAST_JS.read_text())
+    return found[:10] + ([f"... and {len(found) - 10} more"] if len(found) > 10 else [])
+
+
+_REFERENCES_JS = Path(__file__).resolve().parent / "web" / "references.js"
+
+
+def reference_problems(page) -> list[str]:
+    """Ids that ``aria-describedby``, ``aria-labelledby`` or a label's ``for`` name but the page
+    lacks (an error or help a screen reader would never reach), and radio buttons outside a
+    fieldset with a legend; one line each."""
+    return page.evaluate(_REFERENCES_JS.read_text())
 
 
 def sign_in(page, base: str, username: str) -> None:

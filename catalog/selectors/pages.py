@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Window
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber, Substr
 from django.http import Http404
 from django.urls import reverse
@@ -48,6 +48,7 @@ from catalog.selectors.charts import (
     provider_or_models_q,
     rating_spread,
 )
+from crawlers.models import Version
 
 # --- provider page -----------------------------------------------------------------------------
 
@@ -495,6 +496,8 @@ class FoundVersion:
     number: int
     stored_at: dt.datetime  # when the version was first stored
     last_read: dt.datetime  # the newest check that found the quote in it
+    cause: str = ""  # how the version came to be stored (an import is credited)
+    commit: str = ""  # an imported text's commit
 
 
 @dataclass
@@ -522,7 +525,8 @@ class QuotePin:
 def claim_page(*, pk: int) -> Claim:
     """The claim with its source, subject and verification history, in three queries at most.
 
-    Sets ``claim.quote_pin`` (a ``QuotePin``) when the claim has a quote, else None.
+    Sets ``claim.quote_pin`` (a ``QuotePin``) when the claim has a quote, else None, and
+    ``claim.source_has_text``: whether Atlas stores any text of the claim's source.
     """
     verifications = (
         Verification.objects.select_related("found_in")
@@ -532,6 +536,7 @@ def claim_page(*, pk: int) -> Claim:
     claim = (
         Claim.objects.select_related("key", "source", "provider", "model", "model__provider")
         .prefetch_related(Prefetch("verifications", queryset=verifications))
+        .annotate(source_has_text=Exists(Version.objects.filter(source_id=OuterRef("source_id"))))
         .exclude(status=Claim.Status.RETIRED)
         .filter(pk=pk)
         .first()
@@ -557,7 +562,11 @@ def _quote_pin(claim: Claim) -> QuotePin:
         )
     found = [
         FoundVersion(
-            number=v.found_in.number, stored_at=v.found_in.created_at, last_read=v.checked_at
+            number=v.found_in.number,
+            stored_at=v.found_in.created_at,
+            last_read=v.checked_at,
+            cause=v.found_in.cause,
+            commit=v.found_in.origin_commit,
         )
         for v in newest_found.values()
     ]

@@ -378,3 +378,13 @@ def test_rating_evidence_with_an_unknown_field_is_refused(db, tmp_path):
     with pytest.raises(CatalogueError, match="field 'qoute': unknown field"):
         catalogue_load(path=_write(tmp_path, data))
     assert RatingEvidence.objects.count() == 0
+
+
+def test_two_quotes_from_one_source_in_one_rating_are_refused(db, tmp_path):
+    data = _seed()
+    rating = data["assessments"][0]["ratings"][0]
+    source = rating["evidence"][0]
+    rating["evidence"] = [{"source": source, "quote": "One."}, {"source": source, "quote": "Two."}]
+    with pytest.raises(CatalogueError, match=r"evidence\[1\].*defined twice"):
+        catalogue_load(path=_write(tmp_path, data))
+    assert RatingEvidence.objects.count() == 0

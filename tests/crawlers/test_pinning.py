@@ -197,7 +197,7 @@ def test_a_quote_not_yet_sought_or_confirmed_before_versions_were_recorded_is_no
     claim = make_claim(source=source, provider=provider, key=claim_key, quote=QUOTE)
 
     html = _flat(_page(client, claim))
-    assert "No check has read its source yet, so this quote has not been sought there." in html
+    assert "Atlas keeps no text of this source yet, so this quote has not been sought" in html
     assert "has not been found" not in html
 
     Verification.objects.create(
