@@ -20,7 +20,7 @@ from genai_prices.types import (
 from genai_prices.types import Provider as DatasetProvider
 
 from catalog import prices_import as module
-from catalog.models import AIModel, Claim, Price, Provider, Source
+from catalog.models import AIModel, Claim, Price, Provider, Source, Verification
 from catalog.prices_import import Dataset, PricesImportError, prices_import
 from crawlers.matching import locate
 from crawlers.models import CrawlSettings, Version
@@ -89,6 +89,7 @@ def snapshot() -> dict[str, int]:
         "claims": Claim.objects.count(),
         "sources": Source.objects.count(),
         "versions": Version.objects.count(),
+        "verifications": Verification.objects.count(),
         "model history": AIModel.history.count(),
         "price history": Price.history.count(),
         "claim history": Claim.history.count(),
@@ -224,6 +225,11 @@ def test_a_context_window_claim_quotes_a_line_of_the_stored_record(db, seeded_ca
     version = CrawlSettings.objects.get(source=source).current_version
     assert version.cause == Version.Cause.DATASET_IMPORT
     assert locate(version.text, claim.evidence_quote) is not None
+    # Checked by the source checks' own rules, and pinned where it stands in the stored text.
+    verification = claim.verifications.get()
+    assert verification.outcome == Verification.Outcome.CONFIRMED
+    assert verification.found_in_id == version.pk
+    assert version.text[verification.quote_start : verification.quote_end] == claim.evidence_quote
     # The crawler does not re-read the pricing page for a text that is the dataset's.
     assert not CrawlSettings.objects.get(source=source).enabled
 
