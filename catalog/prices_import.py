@@ -723,8 +723,9 @@ class _Importer:
 
     def dispute(self, claim: Claim) -> None:
         """Where another source gives the model another context window, both claims stand,
-        marked disputed with a note naming the other value (a claim a curator or a check
-        has already set apart, under review or retired, is left as it is)."""
+        marked disputed; the dataset's claim carries a note naming the other figure (the
+        catalogue's own claim keeps the note its file gives it, which the loader rewrites).
+        A claim a curator or a check has already set apart is left as it is."""
         others = [
             c for c in self.other_windows.get(claim.model_id, []) if c.value_number is not None
         ]
@@ -732,8 +733,9 @@ class _Importer:
             if one.value_number == other.value_number or one.status != Claim.Status.CURRENT:
                 continue
             one.status = Claim.Status.DISPUTED
-            one.note = (
-                f"Another source gives {other.value_number.normalize():f} tokens: "
-                f"{other.source.title}."
-            )[:1000]
+            if one is claim:
+                one.note = (
+                    f"Another source gives {other.value_number.normalize():f} tokens: "
+                    f"{other.source.title}."
+                )[:1000]
             self.save(one, "claims", created=False)

@@ -20,6 +20,8 @@ from genai_prices.types import (
 from genai_prices.types import Provider as DatasetProvider
 
 from catalog import prices_import as module
+from catalog.catalogue_file import SEED_CATALOGUE
+from catalog.loader import catalogue_load
 from catalog.models import AIModel, Claim, Price, Provider, Source, Verification
 from catalog.prices_import import Dataset, PricesImportError, prices_import
 from crawlers.matching import locate
@@ -326,3 +328,34 @@ def test_a_listings_developer_is_read_from_its_identifier_never_taken_to_be_the_
     from catalog.prices_mapping import PLATFORMS
 
     assert listing_developer(PLATFORMS[dataset_id], model_id) == (developer, ref, variant)
+
+
+def test_a_context_window_the_catalogue_states_otherwise_is_disputed_both_ways(
+    db, seeded_catalogue, serve
+):
+    data = dataset("0.2.3")
+    data.providers.append(
+        DatasetProvider(
+            id="mistral",
+            name="Mistral",
+            api_pattern="",
+            pricing_urls=["https://mistral.ai/pricing/api"],
+            models=[listing("codestral", name="Codestral", window=256000)],
+        )
+    )
+    serve(data)
+
+    prices_import(read_on=DAY_ONE)
+
+    codestral = AIModel.objects.get(slug="codestral")
+    claims = {c.source.slug: c for c in codestral.claims.filter(key__key="context_window")}
+    assert claims["genai-prices-mistral"].value_number == 256000
+    assert {c.status for c in claims.values()} == {"disputed"}
+    assert "Another source gives 32000 tokens" in claims["genai-prices-mistral"].note
+    # The file's own claim, field and note are the file's: a second load changes nothing.
+    assert codestral.context_window == 32000
+    assert not catalogue_load(path=SEED_CATALOGUE).changed
+
+    before = snapshot()
+    assert not prices_import(read_on=DAY_TWO).changed
+    assert snapshot() == before
