@@ -40,7 +40,7 @@ class LicenceTermKey(models.TextChoices):
     with the licence's own words (``catalog.models.LicenceTerm``)."""
 
     COMMERCIAL_USE = "commercial_use", "Commercial use"
-    USER_THRESHOLD = "user_threshold", "Monthly-active-user threshold"
+    USER_THRESHOLD = "user_threshold", "User or revenue threshold"
     ACCEPTABLE_USE_POLICY = "acceptable_use_policy", "Acceptable-use policy incorporated"
     ATTRIBUTION = "attribution", "Attribution and naming of derivatives"
     OUTPUTS_TRAINING = "outputs_training", "Use of outputs to train other models"

@@ -528,9 +528,15 @@ def _deciding_term(
     licence: Licence, field: str, terms: dict[tuple[int, str], LicenceTerm]
 ) -> LicenceTerm | None:
     """The term whose words decide ``field``: a research licence's own restriction first,
-    whatever is asked, else the term on the field itself."""
+    whatever is asked; for commercial use under conditions, the threshold; else the term on
+    the field itself."""
     if licence.kind == Licence.Kind.RESEARCH_ONLY:
         term = terms.get((licence.pk, LicenceTerm.Key.RESEARCH_ONLY))
+        if term is not None:
+            return term
+    if field == "commercial_use" and getattr(licence, field) == Ternary.CONDITIONAL:
+        # What conditions commercial use is most often a size threshold: its words first.
+        term = terms.get((licence.pk, LicenceTerm.Key.USER_THRESHOLD))
         if term is not None:
             return term
     key = TERM_FOR_FIELD.get(field)
