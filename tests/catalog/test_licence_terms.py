@@ -138,7 +138,8 @@ def _sources(data: dict) -> dict[str, dict]:
 
 
 def test_the_shipped_licences_quote_at_least_fifteen_ai_licences(shipped):
-    quoted = [lic for lic in shipped["licences"] if any(t.get("quote") for t in lic.get("terms", []))]
+    licences = shipped["licences"]
+    quoted = [lic for lic in licences if any(t.get("quote") for t in lic.get("terms", []))]
     assert len(quoted) >= 15
 
 
