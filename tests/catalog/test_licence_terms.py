@@ -168,3 +168,15 @@ def test_every_open_weight_model_in_the_shipped_data_has_a_licence(db):
         research.values_list("slug", flat=True)
     )
     assert LicenceTerm.objects.filter(licence__slug="llama-3-1-community-licence").count() >= 6
+
+
+def test_the_shipped_terms_agree_with_the_licences_plain_fields(shipped):
+    for licence in shipped["licences"]:
+        terms = {t["key"]: t["value"] for t in licence.get("terms", [])}
+        if "commercial_use" in terms:
+            assert terms["commercial_use"] == licence["commercial_use"], licence["slug"]
+        if "research_only" in terms:
+            research = licence["kind"] == "research_only"
+            assert (terms["research_only"] == "yes") == research, licence["slug"]
+        if "weight_redistribution" in terms:
+            assert terms["weight_redistribution"] == licence["weight_redistribution"]
