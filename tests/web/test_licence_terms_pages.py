@@ -80,6 +80,12 @@ def test_the_licence_page_shows_each_term_with_its_quote_and_source(client, lice
     assert 'id="term-research_only"' in body
 
 
+def test_the_licence_page_states_a_threshold_with_its_figure(client, licensed):
+    body = client.get("/licences/example-community/").content.decode()
+    assert "(700,000,000)" in body
+    assert THRESHOLD_QUOTE in body
+
+
 def test_a_licence_page_without_quoted_terms_says_so(client, licensed):
     Licence.objects.create(
         slug="unquoted", name="Unquoted Licence", kind="permissive", commercial_use="yes",
