@@ -368,6 +368,8 @@ SPECTACULAR_SETTINGS = {
         "ProviderStatusEnum": "catalog.models.ProviderStatus",
         "LicenceKindEnum": "catalog.models.LicenceKind",
         "TernaryEnum": "catalog.models.Ternary",
+        "LicenceTermKeyEnum": "catalog.models.LicenceTermKey",
+        "ValueEnum": "assessments.models.RatingValue",
         "ClaimStatusEnum": "catalog.models.ClaimStatus",
         "AssessmentStatusEnum": "assessments.models.AssessmentStatus",
         "CorrectionStatusEnum": "assessments.models.CorrectionStatus",

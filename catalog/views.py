@@ -162,8 +162,9 @@ def licence_list(request: HttpRequest) -> HttpResponse:
 
 
 def licence_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    licence, models = licence_page(slug=slug)
-    return render(request, "catalog/licence_detail.html", {"licence": licence, "models": models})
+    licence, terms, models = licence_page(slug=slug)
+    context = {"licence": licence, "terms": terms, "models": models}
+    return render(request, "catalog/licence_detail.html", context)
 
 
 def _slugs(request: HttpRequest, name: str) -> list[str]:
