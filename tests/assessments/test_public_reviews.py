@@ -145,3 +145,21 @@ def test_review_history_never_stores_the_address(client, provider):
     post(client, provider)
     record = Review.history.get()
     assert not hasattr(record, "email")
+
+
+def test_the_queue_lists_only_reviews_with_open_reports(client, provider, curator):
+    post(client, provider)  # stays unconfirmed
+    post(client, provider, title="Confirmed, never reported", email="eli@example.net")
+    post(client, provider, title="Confirmed and reported", email="fay@example.net")
+    client.post(confirmation_link(mail.outbox[1]))
+    client.post(confirmation_link(mail.outbox[2]))
+    reported = Review.objects.get(title="Confirmed and reported")
+    client.post(reverse("assessments:review_report", args=[reported.pk]), {"reason": "Spam."})
+    client.post(reverse("assessments:review_report", args=[reported.pk]), {"reason": "Ads."})
+    client.force_login(curator)
+    queue = client.get(reverse("assessments:queue"))
+    assert [r.pk for r in queue.context["reported"]] == [reported.pk]
+    body = queue.content.decode()
+    assert "2 open reports" in body
+    assert "0 report" not in body
+    assert "Solid API, slow support" not in body
