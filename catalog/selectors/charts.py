@@ -9,7 +9,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Case, Count, OuterRef, Q, Subquery, When
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import FirstValue
 
 from assessments.models import Assessment, Criterion, Rating, RatingValue
 from catalog import claim_state, freshness
@@ -66,64 +67,63 @@ class ClaimStats:
 
 def claim_figures() -> tuple[FreshnessSummary, ClaimStats]:
     """The whole catalogue's claims by badge (claims in force) and what their checks found
-    (claims not retired); one query.
+    (claims not retired); three queries.
 
     *Confirmed within the window*: a verifiable claim whose latest source check or manual
     verification confirmed it on a day that is not stale (``ATLAS_FRESHNESS_DAYS``). *Changed
     wording*: the latest source check's outcome is ``changed_wording``.
     """
-    checks = Verification.objects.filter(claim=OuterRef("pk")).order_by("-checked_at", "-id")
-    read_methods = (Verification.Method.SOURCE_CHECK, Verification.Method.MANUAL)
-    reads = checks.filter(method__in=read_methods)
-    source_checks = checks.filter(method=Verification.Method.SOURCE_CHECK)
     _ageing_after, stale_after = freshness.thresholds()
     verifiable = claim_state.verifiable_q()
-    # The latest reading of a claim is looked up only for claims read within the window (and the
-    # latest source check only for claims that ever had their wording changed): the IN lists are
-    # hashed once, so the per-claim lookups run for those claims alone, not the whole catalogue.
-    read_in_window = Verification.objects.filter(
-        method__in=read_methods, checked_at__date__gte=stale_after
-    ).values("claim_id")
-    ever_reworded = Verification.objects.filter(
-        outcome=Verification.Outcome.CHANGED_WORDING
-    ).values("claim_id")
-    totals = (
-        Claim.objects.exclude(status=Claim.Status.RETIRED)
-        .annotate(
-            read_outcome=Case(
-                When(pk__in=read_in_window, then=Subquery(reads.values("outcome")[:1])),
-                default=None,
-            ),
-            source_outcome=Case(
-                When(pk__in=ever_reworded, then=Subquery(source_checks.values("outcome")[:1])),
-                default=None,
-            ),
-        )
-        .aggregate(
-            **{badge: Count("pk", filter=claim_state.filter_q(badge)) for badge in SUMMARY_BADGES},
-            all_verifiable=Count("pk", filter=verifiable),
-            all_unverifiable=Count("pk", filter=~verifiable),
-            confirmed_within_window=Count(
-                "pk",
-                # A reading within the window makes the latest reading one too.
-                filter=verifiable & Q(read_outcome=Verification.Outcome.CONFIRMED),
-            ),
-            changed_wording=Count(
-                "pk", filter=Q(source_outcome=Verification.Outcome.CHANGED_WORDING)
-            ),
-            needs_review=Count("pk", filter=Q(status=Claim.Status.NEEDS_REVIEW)),
-        )
+    claims = Claim.objects.exclude(status=Claim.Status.RETIRED)
+    totals = claims.aggregate(
+        **{badge: Count("pk", filter=claim_state.filter_q(badge)) for badge in SUMMARY_BADGES},
+        all_verifiable=Count("pk", filter=verifiable),
+        all_unverifiable=Count("pk", filter=~verifiable),
+        needs_review=Count("pk", filter=Q(status=Claim.Status.NEEDS_REVIEW)),
+    )
+    read_methods = (Verification.Method.SOURCE_CHECK, Verification.Method.MANUAL)
+    # A reading within the window makes the latest reading one too (readings are ordered by
+    # day), so the latest reading is sought among the window's readings alone.
+    confirmed = _latest_outcomes(
+        Verification.objects.filter(method__in=read_methods, checked_at__date__gte=stale_after),
+        Verification.Outcome.CONFIRMED,
+        claims.filter(verifiable),
+    )
+    # Only a claim that was ever reworded can have a latest source check that says so.
+    source_checks = Verification.objects.filter(method=Verification.Method.SOURCE_CHECK)
+    reworded = Verification.Outcome.CHANGED_WORDING
+    changed = _latest_outcomes(
+        source_checks.filter(
+            claim_id__in=source_checks.filter(outcome=reworded).values("claim_id")
+        ),
+        reworded,
+        claims,
     )
     summary = FreshnessSummary(**{badge: totals[badge] or 0 for badge in SUMMARY_BADGES})
     stats = ClaimStats(
         verifiable=totals["all_verifiable"] or 0,
-        confirmed_within_window=totals["confirmed_within_window"] or 0,
-        changed_wording=totals["changed_wording"] or 0,
+        confirmed_within_window=confirmed,
+        changed_wording=changed,
         needs_review=totals["needs_review"] or 0,
         unverifiable=totals["all_unverifiable"] or 0,
         window_days=settings.ATLAS_FRESHNESS_DAYS,
     )
     return summary, stats
+
+
+def _latest_outcomes(verifications, outcome: str, claims) -> int:
+    """How many of ``claims`` have ``outcome`` as the latest of ``verifications`` (by day, then
+    id): one pass over those verifications, each tagged with its claim's latest outcome,
+    instead of a lookup per claim."""
+    latest = verifications.annotate(
+        latest_outcome=Window(
+            FirstValue("outcome"),
+            partition_by=[F("claim_id")],
+            order_by=[F("checked_at").desc(), F("id").desc()],
+        )
+    ).filter(latest_outcome=outcome)  # on the window: applied after it is computed
+    return claims.filter(pk__in=latest.values("claim_id")).count()
 
 
 @dataclass

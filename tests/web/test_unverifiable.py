@@ -196,9 +196,9 @@ def test_the_stats_endpoint_runs_a_pinned_number_of_queries(
     anon, checked, django_assert_num_queries
 ):
     # Not cached yet: 4 for the cache stamp (without the change-stamp triggers), then the
-    # catalogue figures: provider facts (3), claims by badge and what checks found (1), the
-    # rating spread (2). Cached: the stamp only.
-    with django_assert_num_queries(10):
+    # catalogue figures: provider facts (3), claims by badge (1) and what checks found (2: the
+    # latest reading, the latest source check), the rating spread (2). Cached: the stamp only.
+    with django_assert_num_queries(12):
         cold = anon.get("/api/v1/stats").json()
     with django_assert_num_queries(4):
         assert anon.get("/api/v1/stats").json() == cold
