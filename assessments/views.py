@@ -648,9 +648,19 @@ def review_confirm(request: HttpRequest, token: str) -> HttpResponse:
             return render(
                 request, "assessments/review_confirm.html", {"error": exc.message}, status=400
             )
-        messages.success(request, "Thank you: your review is now shown.")
-        return redirect(reverse("assessments:reviews", args=[review.provider.slug]))
-    return render(request, "assessments/review_confirm.html", {"token": token})
+        messages.success(
+            request, f"Thank you: your review “{review.title}” of {review.provider.name} is shown."
+        )
+        return redirect(
+            reverse("assessments:reviews", args=[review.provider.slug]) + f"#review-{review.pk}"
+        )
+    try:
+        review = public_reviews.review_for_token(token=token)
+    except AssessmentError as exc:
+        return render(
+            request, "assessments/review_confirm.html", {"error": exc.message}, status=400
+        )
+    return render(request, "assessments/review_confirm.html", {"token": token, "review": review})
 
 
 @require_POST
