@@ -296,7 +296,7 @@ def changes(request: HttpRequest) -> HttpResponse:
     if slug:
         provider = Provider.objects.filter(slug=slug).first()
         if provider is None:
-            notes.append(f"Ignored the provider “{slug[:60]}”: no provider has that slug.")
+            notes.append(f"Ignored the provider “{slug[:60]}”: there is no such provider.")
     feed_url = (
         reverse("catalog:provider_changes_feed", args=[provider.slug])
         if provider
@@ -308,6 +308,7 @@ def changes(request: HttpRequest) -> HttpResponse:
         {
             "changes": recent_changes(provider=provider),
             "provider": provider,
+            "providers": Provider.objects.order_by("name").only("slug", "name"),
             "notes": notes,
             "feed_url": feed_url,
         },

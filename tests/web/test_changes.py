@@ -65,7 +65,7 @@ def test_the_changes_page_can_follow_one_provider(client, mistral):
 def test_an_unknown_provider_on_the_changes_page_is_ignored_with_a_note(client, mistral):
     response = client.get("/changes/", {"provider": "nobody"})
     assert response.status_code == 200
-    assert "Ignored the provider “nobody”: no provider has that slug." in (
+    assert "Ignored the provider “nobody”: there is no such provider." in (
         response.content.decode()
     )
 
