@@ -19,7 +19,7 @@ from catalog.models import Provider
 from catalog.requirements.check import requirements_check_cached, requirements_results
 from catalog.requirements.inputs import Requirements, RequirementsError
 from catalog.requirements.rules import Outcome
-from catalog.selectors.changes import recent_changes
+from catalog.selectors.changes import CHANGES_MAX_PAGE, changes_page, recent_changes
 from catalog.selectors.compare import compare_candidates, compare_models, compare_providers
 from catalog.selectors.home import catalogue_figures
 from catalog.selectors.pages import (
@@ -302,11 +302,17 @@ def changes(request: HttpRequest) -> HttpResponse:
         if provider
         else reverse("catalog:changes_feed")
     )
+    number = _page_number(request, "page", notes)
+    if number > CHANGES_MAX_PAGE:
+        notes.append(f"Changes are shown {CHANGES_MAX_PAGE} pages back; this is the last.")
+    page = changes_page(provider=provider, number=number)
     return render(
         request,
         "catalog/changes.html",
         {
-            "changes": recent_changes(provider=provider),
+            "changes": page.changes,
+            "page": page,
+            "page_base": f"provider={provider.slug}&" if provider else "",
             "provider": provider,
             "providers": Provider.objects.order_by("name").only("slug", "name"),
             "notes": notes,

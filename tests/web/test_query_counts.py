@@ -42,8 +42,9 @@ PAGES = [
     # (keys, grouped claims, licences, models), then the judge on the shown page (models,
     # keys, claims, sources; no prices or modalities, which no requirement here reads).
     ("/finder/?commercial_use=on&hosting=self_hosting", 11),
-    ("/changes/", 5),
-    ("/changes/?provider=bulk-1", 9),
+    # What changed: the history tables, then the providers its filter offers by name.
+    ("/changes/", 6),
+    ("/changes/?provider=bulk-1", 10),
     ("/changes/feed/", 5),
     ("/providers/bulk-1/changes/feed/", 9),
     ("/claims/{claim}/", 2),
