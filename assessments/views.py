@@ -622,7 +622,13 @@ def provider_reviews(request: HttpRequest, slug: str) -> HttpResponse:
                 form.add_error(exc.path if exc.path in form.fields else None, exc.message)
                 status = exc.http_status
             else:
-                return redirect(reverse("assessments:reviews", args=[slug]) + "?sent=1")
+                # The same answer when the honeypot stopped it: bots learn nothing.
+                messages.success(
+                    request,
+                    "Thank you. We sent you an e-mail: your review is shown once you open the "
+                    "link in it.",
+                )
+                return redirect("assessments:reviews", slug=slug)
         else:
             status = 400
     return render(
@@ -632,7 +638,6 @@ def provider_reviews(request: HttpRequest, slug: str) -> HttpResponse:
             "provider": provider,
             "reviews": selectors.reviews_shown(provider=provider),
             "form": form,
-            "sent": request.GET.get("sent") == "1",
             "report_form": ReportForm(),
         },
         status=status,
