@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group
+from django.test import Client
 from django.urls import reverse
 
 from assessments.permissions import CURATOR_PERMISSIONS
@@ -110,3 +111,12 @@ def test_a_missing_page_is_a_page_of_the_site_saying_what_to_do_next(client):
     html = _html(response)
     assert '<nav aria-label="Main">' in html
     assert "searching the catalogue" in html
+
+
+def test_a_refused_form_is_a_page_of_the_site_saying_what_to_do_next(db):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(reverse("accounts:login"), {"username": "x", "password": "y"})
+    assert response.status_code == 403
+    html = _html(response)
+    assert '<nav aria-label="Main">' in html
+    assert "reload the page and send the form again" in html
