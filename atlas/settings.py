@@ -181,6 +181,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "catalog.context_processors.atlas",
+                "assessments.context_processors.roles",
             ],
         },
     },

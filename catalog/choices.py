@@ -81,6 +81,20 @@ class ClaimKeyGroup(models.TextChoices):
     DATA_PROTECTION = "data_protection", "Data protection"
     COMMERCIAL = "commercial", "Commercial"
 
+    @property
+    def plural(self) -> str:
+        """The heading over the group's claims."""
+        return CLAIM_KEY_GROUP_PLURALS[self.value]
+
+
+CLAIM_KEY_GROUP_PLURALS = {
+    "right": "Rights",
+    "constraint": "Constraints",
+    "capability": "Capabilities",
+    "data_protection": "Data protection",
+    "commercial": "Commercial terms",
+}
+
 
 class ClaimKeyValueType(models.TextChoices):
     FLAG = "flag", "yes / no / partial / unknown"

@@ -475,7 +475,7 @@ class Claim(TimeStamped):
         # the claim history by provider and date, read by recent_changes() for one provider.
 
     def __str__(self) -> str:
-        return f"{self.subject} · {self.key_id and self.key.key} = {self.display_value}"
+        return f"{self.subject} · {self.key_id and self.key.label}: {self.display_value}"
 
     @property
     def subject(self) -> Provider | AIModel | None:

@@ -455,11 +455,30 @@ def _with_evidence(
             if verdict.evidence == rules.EVIDENCE_TERMS and model.licence_id is not None
         }
     )
+    # A reason names a claim key by its label: the deciding claim's, or (no claim) the key's.
+    unclaimed = {
+        verdict.key
+        for _model, _outcome, found in judged
+        for _name, verdict in found
+        if verdict.key and not verdict.evidence
+    }
+    labels = (
+        dict(ClaimKey.objects.filter(key__in=unclaimed).values_list("key", "label"))
+        if unclaimed
+        else {}
+    )
     results = []
     for model, outcome, found in judged:
         findings = []
         for name, verdict in found:
-            finding = Finding(name, verdict.status, verdict.reason)
+            reason = verdict.reason
+            if rules.KEY_NAME in reason:
+                if verdict.evidence == rules.EVIDENCE_CLAIM:
+                    label = claims[claim_ids[model.pk, verdict.key]].key.label
+                else:
+                    label = labels.get(verdict.key) or verdict.key.replace("_", " ").capitalize()
+                reason = reason.replace(rules.KEY_NAME, label)
+            finding = Finding(name, verdict.status, reason)
             if verdict.evidence == rules.EVIDENCE_CLAIM:
                 claim = claims[claim_ids[model.pk, verdict.key]]
                 finding = dataclasses.replace(

@@ -291,7 +291,9 @@ def provider_page(*, slug: str) -> ProviderPage:
     for row in rows:
         groups[row["group"]].append(row)
     claim_groups = [
-        (label, groups[value]) for value, label in ClaimKeyGroup.choices if groups.get(value)
+        (ClaimKeyGroup(value).plural, groups[value])
+        for value in ClaimKeyGroup.values
+        if groups.get(value)
     ]
 
     assessment = (

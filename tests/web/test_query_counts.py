@@ -44,8 +44,9 @@ PAGES = [
     # keys, claims, sources; no prices or modalities, which no requirement here reads), and
     # the quoted terms of the licences that decide.
     ("/finder/?commercial_use=on&hosting=self_hosting", 12),
-    ("/changes/", 5),
-    ("/changes/?provider=bulk-1", 9),
+    # What changed: the history tables, then the providers its filter offers by name.
+    ("/changes/", 6),
+    ("/changes/?provider=bulk-1", 10),
     ("/changes/feed/", 5),
     ("/providers/bulk-1/changes/feed/", 9),
     ("/claims/{claim}/", 2),
