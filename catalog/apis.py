@@ -501,6 +501,9 @@ class CoverageSerializer(serializers.Serializer):
     evidence_min = serializers.SerializerMethodField()
     models = serializers.IntegerField()
     claims = serializers.IntegerField(help_text="Claims in force (retired ones aside).")
+    claims_unknown = serializers.IntegerField(
+        help_text="Claims recorded as unknown: the texts read are silent, so no quote carries them."
+    )
     claims_with_quote = serializers.IntegerField()
     claims_found_in_text = serializers.IntegerField(
         help_text="Claims whose latest source check found their quote in a dated text of "
