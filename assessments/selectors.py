@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from assessments.models import (
@@ -297,11 +297,18 @@ def reviews_shown(*, provider: Provider) -> QuerySet[Review]:
 
 
 def reported_reviews() -> QuerySet[Review]:
-    """Reviews with open reports, oldest report first, for the curators' queue."""
+    """Published reviews with at least one open report, oldest first, for the curators' queue;
+    each carries ``open_reports``, how many reports wait for a decision.
+
+    Only published reviews can be reported, so an unconfirmed one never reaches the queue;
+    a review without a report row is not "reported" (a bare ``reports__resolved_at__isnull``
+    would match it through the outer join).
+    """
+    open_reports = Count("reports", filter=Q(reports__resolved_at__isnull=True))
     return (
-        Review.objects.filter(reports__resolved_at__isnull=True)
+        Review.objects.filter(status=Review.Status.PUBLISHED)
+        .annotate(open_reports=open_reports)
+        .filter(open_reports__gt=0)
         .select_related("provider")
-        .prefetch_related("reports")
-        .distinct()
         .order_by("created_at")
     )

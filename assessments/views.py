@@ -129,6 +129,7 @@ def assessment_new(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Choose a provider to assess.")
         return redirect("assessments:dashboard")
     draft = assessment_start(author=request.user, provider=form.cleaned_data["provider"])
+    messages.success(request, f"Draft started for {draft.provider.name}.")
     return redirect("assessments:edit", pk=draft.pk)
 
 
@@ -457,10 +458,15 @@ def moderate(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_error("text" if exc.path == "text" else None, exc.message)
                 status = exc.http_status
             else:
+                if action == "approve":
+                    messages.success(
+                        request,
+                        f"Approved: assessment #{pk} of {assessment.provider.name} is published "
+                        "on this page.",
+                    )
+                    return redirect("catalog:provider", slug=assessment.provider.slug)
                 done = dict(ModerationForm.ACTIONS)[action].lower()
                 messages.success(request, f"Done: {done}.")
-                if action == "approve":
-                    return redirect("catalog:provider", slug=assessment.provider.slug)
                 return redirect("assessments:moderate", pk=pk)
         else:
             status = 400
@@ -498,7 +504,11 @@ def revert(request: HttpRequest, pk: int) -> HttpResponse:
     except AssessmentError as exc:
         messages.error(request, exc.message)
         return redirect("assessments:moderate", pk=pk)
-    messages.success(request, "Reverted; the previous assessment is published again.")
+    messages.success(
+        request,
+        f"Reverted: assessment #{pk} of {assessment.provider.name} is withdrawn and the "
+        "previous assessment is published again on this page.",
+    )
     return redirect("catalog:provider", slug=assessment.provider.slug)
 
 
@@ -539,7 +549,8 @@ def correction_moderate(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("text" if exc.path == "text" else None, exc.message)
             status = exc.http_status
         else:
-            messages.success(request, "Done.")
+            done = dict(form.fields["action"].choices)[action].lower()
+            messages.success(request, f"Done: {done}.")
             return redirect("assessments:correction", pk=pk)
     elif request.method == "POST":
         status = 400
@@ -611,7 +622,13 @@ def provider_reviews(request: HttpRequest, slug: str) -> HttpResponse:
                 form.add_error(exc.path if exc.path in form.fields else None, exc.message)
                 status = exc.http_status
             else:
-                return redirect(reverse("assessments:reviews", args=[slug]) + "?sent=1")
+                # The same answer when the honeypot stopped it: bots learn nothing.
+                messages.success(
+                    request,
+                    "Thank you. We sent you an e-mail: your review is shown once you open the "
+                    "link in it.",
+                )
+                return redirect("assessments:reviews", slug=slug)
         else:
             status = 400
     return render(
@@ -621,7 +638,6 @@ def provider_reviews(request: HttpRequest, slug: str) -> HttpResponse:
             "provider": provider,
             "reviews": selectors.reviews_shown(provider=provider),
             "form": form,
-            "sent": request.GET.get("sent") == "1",
             "report_form": ReportForm(),
         },
         status=status,
@@ -637,9 +653,19 @@ def review_confirm(request: HttpRequest, token: str) -> HttpResponse:
             return render(
                 request, "assessments/review_confirm.html", {"error": exc.message}, status=400
             )
-        messages.success(request, "Thank you: your review is now shown.")
-        return redirect(reverse("assessments:reviews", args=[review.provider.slug]))
-    return render(request, "assessments/review_confirm.html", {"token": token})
+        messages.success(
+            request, f"Thank you: your review “{review.title}” of {review.provider.name} is shown."
+        )
+        return redirect(
+            reverse("assessments:reviews", args=[review.provider.slug]) + f"#review-{review.pk}"
+        )
+    try:
+        review = public_reviews.review_for_token(token=token)
+    except AssessmentError as exc:
+        return render(
+            request, "assessments/review_confirm.html", {"error": exc.message}, status=400
+        )
+    return render(request, "assessments/review_confirm.html", {"token": token, "review": review})
 
 
 @require_POST

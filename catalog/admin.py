@@ -10,6 +10,7 @@ from catalog.models import (
     ClaimKey,
     Comparison,
     Licence,
+    LicenceTerm,
     Modality,
     Price,
     Provider,
@@ -79,11 +80,19 @@ class ProviderAdmin(SimpleHistoryAdmin):
     inlines = (ProviderClaimInline, FAQInline)
 
 
+class LicenceTermInline(admin.StackedInline):
+    model = LicenceTerm
+    extra = 0
+    fields = (("key", "value", "number"), "quote", "note", ("source", "read_on"))
+    autocomplete_fields = ("source",)
+
+
 @admin.register(Licence)
 class LicenceAdmin(SimpleHistoryAdmin):
     list_display = ("name", "spdx_id", "kind", "commercial_use", "self_hosting", "fine_tuning")
     list_filter = ("kind", "commercial_use", "self_hosting", "fine_tuning", "weight_redistribution")
     search_fields = ("name", "slug", "spdx_id")
+    inlines = (LicenceTermInline,)
 
 
 @admin.register(Modality)

@@ -26,6 +26,7 @@ from catalog.models import (
     Claim,
     ClaimKey,
     Licence,
+    LicenceTerm,
     Modality,
     Price,
     Provider,
@@ -152,8 +153,19 @@ class ClaimKeySerializer(serializers.ModelSerializer):
         fields = ["key", "label", "group", "value_type", "unit", "description", "updated_at"]
 
 
+class LicenceTermSerializer(serializers.ModelSerializer):
+    source = SourceRefSerializer(read_only=True)
+
+    class Meta:
+        model = LicenceTerm
+        fields = ["key", "value", "number", "note", "quote", "source", "read_on"]
+
+
 class LicenceSerializer(serializers.ModelSerializer):
     url = OptionalURLField(help_text="Where the licence text is; null when not recorded.")
+    terms = LicenceTermSerializer(
+        many=True, read_only=True, help_text="The AI-specific obligations, in the licence's words."
+    )
     permissions = serializers.ListField(child=serializers.CharField(), read_only=True)
     conditions = serializers.ListField(child=serializers.CharField(), read_only=True)
     limitations = serializers.ListField(child=serializers.CharField(), read_only=True)
@@ -177,6 +189,7 @@ class LicenceSerializer(serializers.ModelSerializer):
             "attribution_required",
             "output_restrictions",
             "user_threshold",
+            "terms",
             "created_at",
             "updated_at",
         ]
@@ -405,7 +418,7 @@ class AIModelViewSet(ReadOnlyViewSet):
 class LicenceViewSet(ReadOnlyViewSet):
     """Licences and what they allow (commercial use, self-hosting, fine-tuning, redistribution)."""
 
-    page_cache_models = (Licence,)
+    page_cache_models = (Licence, LicenceTerm, Source)
 
     serializer_class = LicenceSerializer
     filterset_class = filters.LicenceFilter
@@ -413,7 +426,9 @@ class LicenceViewSet(ReadOnlyViewSet):
     search_fields = ["name", "spdx_id", "summary"]
     ordering_fields = ["name", "slug", "updated_at"]
     ordering = ("slug",)
-    queryset = Licence.objects.all()
+    queryset = Licence.objects.prefetch_related(
+        Prefetch("terms", LicenceTerm.objects.select_related("source"))
+    )
 
 
 @extend_schema(tags=["catalogue"])
@@ -486,6 +501,9 @@ class CoverageSerializer(serializers.Serializer):
     evidence_min = serializers.SerializerMethodField()
     models = serializers.IntegerField()
     claims = serializers.IntegerField(help_text="Claims in force (retired ones aside).")
+    claims_unknown = serializers.IntegerField(
+        help_text="Claims recorded as unknown: the texts read are silent, so no quote carries them."
+    )
     claims_with_quote = serializers.IntegerField()
     claims_found_in_text = serializers.IntegerField(
         help_text="Claims whose latest source check found their quote in a dated text of "

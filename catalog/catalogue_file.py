@@ -162,7 +162,7 @@ SECTIONS = {
     "licences": {
         "slug", "spdx_id", "name", "kind", "url", "summary", "permissions", "conditions",
         "limitations", "commercial_use", "self_hosting", "fine_tuning", "weight_redistribution",
-        "attribution_required", "output_restrictions", "user_threshold",
+        "attribution_required", "output_restrictions", "user_threshold", "terms",
     },
     "sources": {"slug", "url", "title", "publisher", "doc_type", "language", "provider"},
     "providers": {
@@ -186,6 +186,8 @@ CLAIM_FIELDS = {
     "key", "value", "unit", "condition", "scope_plan", "scope_surface", "scope_region", "source",
     "quote", "checked", "status", "note",
 }  # fmt: skip
+# A licence's AI-specific obligation, in its own words (``catalog.models.LicenceTerm``).
+TERM_FIELDS = {"key", "value", "number", "note", "quote", "source", "read_on"}
 PRICE_FIELDS = {"input", "output", "currency", "tier", "as_of", "source"}
 FAQ_FIELDS = {"question", "answer", "position", "source"}
 RATING_FIELDS = {"criterion", "value", "justification", "evidence"}
@@ -208,6 +210,7 @@ NATURAL_KEYS = {
     "prices": ("currency", "tier", "as_of"),
     "faq": ("question",),
     "ratings": ("criterion",),
+    "terms": ("key",),
 }
 # What the loader reads an absent field of a natural key as.
 KEY_DEFAULTS = {"scope_surface": "any", "currency": "USD"}
@@ -287,7 +290,9 @@ def catalogue_duplicates(data: dict) -> list[str]:
             # One row per rating and source: a second quote from the same source would
             # overwrite the first.
             problems += _duplicates(entries, ("source",))
+    licences = _records(data.get("licences"), "licences")
     nested = [(providers, ("claims", "faq")), (models, ("claims", "prices"))]
+    nested.append((licences, ("terms",)))
     nested.append((assessments, ("ratings",)))
     for parents, sections in nested:
         for where, parent in parents:

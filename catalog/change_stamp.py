@@ -2,8 +2,9 @@
 table is committed, so a page rendered from tables whose tokens have not changed since is
 still exact.
 
-PostgreSQL keeps them with triggers (migration ``0005_api_change_stamp_triggers``, whose
-frozen ``TABLES`` must equal ``STAMPED_TABLES``, the one list of stamped tables). A cache
+PostgreSQL keeps them with triggers (migration ``0005_api_change_stamp_triggers`` and those
+after it that stamp more tables, whose frozen ``TABLES`` together must equal
+``STAMPED_TABLES``, the one list of stamped tables). A cache
 names the models it reads (``stamped_tables``); to cache what reads another table, stamp the
 table in a migration and list it here.
 """
@@ -21,6 +22,7 @@ STAMPED_TABLES = frozenset(
     {
         "catalog_provider",
         "catalog_licence",
+        "catalog_licenceterm",
         "catalog_modality",
         "catalog_aimodel",
         "catalog_aimodel_modalities",

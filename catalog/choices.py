@@ -35,6 +35,19 @@ class LicenceKind(models.TextChoices):
     PROPRIETARY = "proprietary", "Proprietary terms"
 
 
+class LicenceTermKey(models.TextChoices):
+    """The obligations of an AI licence that decide whether it may be used, each recorded
+    with the licence's own words (``catalog.models.LicenceTerm``)."""
+
+    COMMERCIAL_USE = "commercial_use", "Commercial use"
+    USER_THRESHOLD = "user_threshold", "User or revenue threshold"
+    ACCEPTABLE_USE_POLICY = "acceptable_use_policy", "Acceptable-use policy incorporated"
+    ATTRIBUTION = "attribution", "Attribution and naming of derivatives"
+    OUTPUTS_TRAINING = "outputs_training", "Use of outputs to train other models"
+    WEIGHT_REDISTRIBUTION = "weight_redistribution", "Redistribution of weights"
+    RESEARCH_ONLY = "research_only", "Research / non-production only"
+
+
 class AIModelWeights(models.TextChoices):
     OPEN = "open", "Open weights"
     API_ONLY = "api_only", "API only"
@@ -67,6 +80,20 @@ class ClaimKeyGroup(models.TextChoices):
     CAPABILITY = "capability", "Capability"
     DATA_PROTECTION = "data_protection", "Data protection"
     COMMERCIAL = "commercial", "Commercial"
+
+    @property
+    def plural(self) -> str:
+        """The heading over the group's claims."""
+        return CLAIM_KEY_GROUP_PLURALS[self.value]
+
+
+CLAIM_KEY_GROUP_PLURALS = {
+    "right": "Rights",
+    "constraint": "Constraints",
+    "capability": "Capabilities",
+    "data_protection": "Data protection",
+    "commercial": "Commercial terms",
+}
 
 
 class ClaimKeyValueType(models.TextChoices):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections import Counter
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -34,6 +35,7 @@ from catalog.catalogue_file import (
     PRICE_FIELDS,
     RATING_FIELDS,
     SECTIONS,
+    TERM_FIELDS,
     CatalogueError,
     catalogue_duplicates,
     catalogue_read,
@@ -46,6 +48,7 @@ from catalog.models import (
     ClaimKey,
     Comparison,
     Licence,
+    LicenceTerm,
     Modality,
     Price,
     Provider,
@@ -263,6 +266,7 @@ class _Loader:
             self.load_licences,
             self.load_providers,
             self.load_sources,
+            self.load_licence_terms,
             self.load_provider_details,
             self.load_models,
             self.load_model_details,
@@ -303,12 +307,9 @@ class _Loader:
     def load_licences(self, data: dict) -> None:
         text_fields = ("spdx_id", "name", "kind", "url", "summary", "output_restrictions")
         flag_fields = (
-            "commercial_use",
-            "self_hosting",
-            "fine_tuning",
-            "weight_redistribution",
+            "commercial_use", "self_hosting", "fine_tuning", "weight_redistribution",
             "attribution_required",
-        )
+        )  # fmt: skip
 
         def handle(where: str, item: dict) -> None:
             values: dict[str, Any] = {f: self.text(item, f) for f in text_fields}
@@ -320,17 +321,27 @@ class _Loader:
 
         self.each(self.records(data, "licences"), handle)
 
+    def load_licence_terms(self, data: dict) -> None:
+        """Each licence's obligations with their quotes, once its sources are known."""
+        for l_where, l_item in self.records(data, "licences"):
+            if (licence := self.licences.get(l_item.get("slug"))) is None:
+                continue
+            terms = {"t": l_item.get("terms")}
+            records = self.records(terms, "t", TERM_FIELDS, label=f"{l_where}.terms")
+            self.each(records, functools.partial(self.licence_term, licence=licence))
+
+    def licence_term(self, where: str, item: dict, *, licence: Licence) -> None:
+        source = self.lookup(self.sources, where, "source", item.get("source"), "source")
+        values = {f: self.text(item, f) for f in ("note", "quote")}
+        values |= {"value": self.flag(item.get("value")), "number": item.get("number")}
+        values |= {"source": source, "read_on": self.date(where, "read_on", item.get("read_on"))}
+        self.upsert(LicenceTerm, where, {"licence": licence, "key": self.text(item, "key")}, values)
+
     def load_providers(self, data: dict) -> None:
         fields = (
-            "name",
-            "kind",
-            "status",
-            "headquarters_country",
-            "headquarters_address",
-            "website",
-            "summary",
-            "analysis",
-        )
+            "name", "kind", "status", "headquarters_country", "headquarters_address", "website",
+            "summary", "analysis",
+        )  # fmt: skip
 
         def handle(where: str, item: dict) -> None:
             values: dict[str, Any] = {f: self.text(item, f) for f in fields}
@@ -562,13 +573,9 @@ class _Loader:
 
     def load_assessments(self, data: dict) -> None:
         text_fields = (
-            "verdict",
-            "conclusion",
-            "data_processing",
-            "positives",
-            "negatives",
+            "verdict", "conclusion", "data_processing", "positives", "negatives",
             "server_locations",
-        )
+        )  # fmt: skip
 
         def handle(where: str, item: dict) -> None:
             provider = self.lookup(

@@ -24,6 +24,7 @@ from catalog.choices import (
     ClaimStatus,
     ClaimSurface,
     LicenceKind,
+    LicenceTermKey,
     ProviderKind,
     ProviderStatus,
     SourceDocType,
@@ -307,6 +308,50 @@ class Source(TimeStamped):
         return f"{self.title} ({self.publisher})"
 
 
+class LicenceTerm(TimeStamped):
+    """One obligation of a licence that matters for AI, in the licence's own words: what Atlas
+    reads it to say (``value``, and ``number`` for a threshold), the exact ``quote`` and the
+    ``source`` (the licence text) it is quoted from, read on ``read_on``."""
+
+    Key = LicenceTermKey
+
+    licence = models.ForeignKey(Licence, on_delete=models.CASCADE, related_name="terms")
+    key = models.CharField(max_length=30, choices=Key.choices)
+    value = models.CharField(
+        max_length=12,
+        choices=Ternary.choices,
+        help_text="Whether the licence permits (or, for an obligation, imposes) it.",
+    )
+    number = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="The figure a threshold names, e.g. monthly active users."
+    )
+    note = models.TextField(blank=True, help_text="What the term means in practice, in our words.")
+    quote = models.TextField(blank=True, help_text="The licence's exact words.")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="licence_terms")
+    read_on = models.DateField(help_text="The date of the text the quote was read in.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["licence_id", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["licence", "key"], name="licence_term_unique"),
+            models.CheckConstraint(
+                condition=in_choices("key", LicenceTermKey), name="licence_term_key_valid"
+            ),
+            models.CheckConstraint(
+                condition=in_choices("value", Ternary), name="licence_term_value_valid"
+            ),
+            # A term is stated in the licence's words; only an unknown one has none.
+            models.CheckConstraint(
+                condition=~Q(quote="") | Q(value=Ternary.UNKNOWN),
+                name="licence_term_quoted",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.licence}: {self.get_key_display()}"
+
+
 class ClaimKey(TimeStamped):
     """The controlled vocabulary of claim keys; a table so curators can add keys."""
 
@@ -430,7 +475,7 @@ class Claim(TimeStamped):
         # the claim history by provider and date, read by recent_changes() for one provider.
 
     def __str__(self) -> str:
-        return f"{self.subject} · {self.key_id and self.key.key} = {self.display_value}"
+        return f"{self.subject} · {self.key_id and self.key.label}: {self.display_value}"
 
     @property
     def subject(self) -> Provider | AIModel | None:

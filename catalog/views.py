@@ -19,7 +19,7 @@ from catalog.models import Provider
 from catalog.requirements.check import requirements_check_cached, requirements_results
 from catalog.requirements.inputs import Requirements, RequirementsError
 from catalog.requirements.rules import Outcome
-from catalog.selectors.changes import recent_changes
+from catalog.selectors.changes import CHANGES_MAX_PAGE, changes_page, recent_changes
 from catalog.selectors.compare import compare_candidates, compare_models, compare_providers
 from catalog.selectors.coverage import PROVIDER_EVIDENCE_MIN
 from catalog.selectors.home import catalogue_figures
@@ -177,8 +177,9 @@ def licence_list(request: HttpRequest) -> HttpResponse:
 
 
 def licence_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    licence, models = licence_page(slug=slug)
-    return render(request, "catalog/licence_detail.html", {"licence": licence, "models": models})
+    licence, terms, models = licence_page(slug=slug)
+    context = {"licence": licence, "terms": terms, "models": models}
+    return render(request, "catalog/licence_detail.html", context)
 
 
 def _slugs(request: HttpRequest, name: str) -> list[str]:
@@ -314,18 +315,25 @@ def changes(request: HttpRequest) -> HttpResponse:
     if slug:
         provider = Provider.objects.filter(slug=slug).first()
         if provider is None:
-            notes.append(f"Ignored the provider “{slug[:60]}”: no provider has that slug.")
+            notes.append(f"Ignored the provider “{slug[:60]}”: there is no such provider.")
     feed_url = (
         reverse("catalog:provider_changes_feed", args=[provider.slug])
         if provider
         else reverse("catalog:changes_feed")
     )
+    number = _page_number(request, "page", notes)
+    if number > CHANGES_MAX_PAGE:
+        notes.append(f"Changes are shown {CHANGES_MAX_PAGE} pages back; this is the last.")
+    page = changes_page(provider=provider, number=number)
     return render(
         request,
         "catalog/changes.html",
         {
-            "changes": recent_changes(provider=provider),
+            "changes": page.changes,
+            "page": page,
+            "page_base": f"provider={provider.slug}&" if provider else "",
             "provider": provider,
+            "providers": Provider.objects.order_by("name").only("slug", "name"),
             "notes": notes,
             "feed_url": feed_url,
         },

@@ -24,9 +24,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from urllib.parse import urldefrag
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from catalog.models import Claim, Source, Verification
 from crawlers.extract import EXTRACTOR_REVISION, content_hash
@@ -127,9 +128,21 @@ class ImportReport:
         return lines
 
 
-def sources_by_url(*, urls: list[str]) -> dict[str, Source]:
-    """The sources whose address is one of ``urls``, by address (addresses are unique)."""
-    return {s.url: s for s in Source.objects.filter(url__in=[u for u in urls if u])}
+def sources_by_url(*, urls: list[str]) -> dict[str, list[Source]]:
+    """The sources at each of ``urls``, by address. A source whose address is one of them
+    with a fragment (``https://example.com/terms/#privacy``: one section of a page holding
+    several documents) is at that address too."""
+    wanted = {u for u in urls if u}
+    found: dict[str, list[Source]] = defaultdict(list)
+    bases = {urldefrag(u).url for u in wanted}
+    query = Q(url__in=wanted)
+    for base in bases:
+        query |= Q(url__startswith=f"{base}#")
+    for source in Source.objects.filter(query).order_by("url"):
+        address = source.url if source.url in wanted else urldefrag(source.url).url
+        if address in wanted:
+            found[address].append(source)
+    return found
 
 
 def documents_match(
@@ -137,12 +150,14 @@ def documents_match(
 ) -> list[tuple[Document, Source]]:
     """Each source at one of the documents' addresses, paired with its document.
 
-    ``documents`` holds one entry per document and address. A source whose address only one
-    document has is that document's. Several documents may share an address (a legal page
-    holding several documents): then the one whose name (``title_names[document.name]``, e.g.
-    "Privacy Policy") the source's title contains is the source's, if exactly one is;
-    otherwise none is, and they are reported as ambiguous rather than guessed. The report
-    counts documents by name: matched (to at least one source), without a source.
+    ``documents`` holds one entry per document and address; a source is at an address when
+    its own is that address, or that address with a fragment (``sources_by_url``). A source
+    at an address only one document has is that document's. Several documents may share an
+    address (a legal page holding several documents): then the one whose name
+    (``title_names[document.name]``, e.g. "Privacy Policy") the source's title contains is
+    the source's, if exactly one is; otherwise none is, and they are reported as ambiguous
+    rather than guessed. The report counts documents by name: matched (to at least one
+    source), without a source.
     """
     names = list(dict.fromkeys(d.name for d in documents))
     report.documents = len(names)
@@ -153,22 +168,21 @@ def documents_match(
     matched = []
     ambiguous = set()
     for url, group in by_url.items():
-        source = sources.get(url)
-        if source is None:
-            continue
-        chosen = group
-        if len({d.name for d in group}) > 1:
-            title = source.title.casefold()
-            chosen = [d for d in group if title_names.get(d.name, "").casefold() in title]
-            if len(chosen) != 1:
-                report.ambiguous.append(
-                    f"{url} (source {source.slug}) is the address of "
-                    + ", ".join(sorted({d.name for d in group}))
-                )
-                ambiguous.update(d.name for d in group)
-                continue
-        matched.append((chosen[0], source))
+        for source in sources.get(url, []):
+            chosen = group
+            if len({d.name for d in group}) > 1:
+                title = source.title.casefold()
+                chosen = [d for d in group if title_names.get(d.name, "").casefold() in title]
+                if len(chosen) != 1:
+                    report.ambiguous.append(
+                        f"{url} (source {source.slug}) is the address of "
+                        + ", ".join(sorted({d.name for d in group}))
+                    )
+                    ambiguous.update(d.name for d in group)
+                    continue
+            matched.append((chosen[0], source))
     found = {d.name for d, _ in matched}
+    ambiguous -= found
     report.matched = [name for name in names if name in found]
     report.unmatched = [name for name in names if name not in found and name not in ambiguous]
     return matched

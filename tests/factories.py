@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from assessments.models import Assessment, AssessmentSource, Criterion, Rating, RatingEvidence
 from assessments.services.assessments import evidence_source_for_url
+from assessments.services.roles import role_group
 from catalog.models import (
     FAQ,
     AIModel,
@@ -58,8 +59,9 @@ def make_user(username: str, *roles: str, **extra):
         **extra,
     )
     for name in roles:
-        # get_or_create: transactional tests flush the groups the data migration made.
-        user.groups.add(Group.objects.get_or_create(name=name)[0])
+        # Through the role service: transactional tests flush the groups the data migration
+        # made, and the service makes them again with their permissions.
+        user.groups.add(role_group(role=name))
     return user
 
 

@@ -39,6 +39,7 @@ from assessments.services.moderation import (
     save_recorded,
     words,
 )
+from assessments.services.notices import assessment_decision_notify
 from assessments.services.rereading import (
     LatestTexts,
     claim_reread,
@@ -363,6 +364,9 @@ def _curator_decision(
         locked.status = new_status
         save_recorded(locked, user=curator, reason=text)
         note_add(user=curator, action=action, text=text, assessment=locked)
+        assessment_decision_notify(
+            assessment=locked, decision=new_status, curator=curator, text=text
+        )
     return locked
 
 
@@ -461,6 +465,9 @@ def assessment_approve(
             ) from None
         note_add(
             user=curator, action=ModerationNote.Action.APPROVE, text=comment, assessment=locked
+        )
+        assessment_decision_notify(
+            assessment=locked, decision="approved", curator=curator, text=comment
         )
     return Publication(
         assessment=locked, superseded=superseded, claims_rechecked=len(locked.claims_moved)
@@ -574,4 +581,7 @@ def assessment_revert(
             else:
                 restored = None
         note_add(user=curator, action=ModerationNote.Action.REVERT, text=text, assessment=locked)
+        assessment_decision_notify(
+            assessment=locked, decision="reverted", curator=curator, text=text
+        )
     return restored

@@ -39,7 +39,32 @@ def _limit(name: str, default: int) -> int:
 
 
 def review_confirmation_token(*, review: Review) -> str:
-    return signing.dumps({"review": review.pk, "email": review.email}, salt=CONFIRM_SALT)
+    """A signed, timestamped token naming the review by its id alone: the link ends up in
+    mail logs, browser history and proxies, so it carries no e-mail address."""
+    return signing.dumps({"review": review.pk}, salt=CONFIRM_SALT)
+
+
+def review_for_token(*, token: str) -> Review:
+    """The review a confirmation token names; raises ``ReviewError`` when the token is not
+    valid, has expired or names a review that no longer exists."""
+    max_age = dt.timedelta(hours=_limit("ATLAS_REVIEW_CONFIRM_HOURS", 72))
+    try:
+        payload = signing.loads(token, salt=CONFIRM_SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        raise ReviewError(
+            "this confirmation link has expired; post the review again", code="conflict"
+        ) from None
+    except signing.BadSignature:
+        raise ReviewError("this confirmation link is not valid", path="token") from None
+    review_id = payload.get("review") if isinstance(payload, dict) else None
+    review = (
+        Review.objects.select_related("provider").filter(pk=review_id).first()
+        if isinstance(review_id, int)
+        else None
+    )
+    if review is None:
+        raise ReviewError("this review no longer exists", code="conflict")
+    return review
 
 
 def review_post(
@@ -123,21 +148,9 @@ def review_post(
 
 def review_confirm(*, token: str) -> Review:
     """Publish the review the token names. Confirming twice is harmless."""
-    max_age = dt.timedelta(hours=_limit("ATLAS_REVIEW_CONFIRM_HOURS", 72))
-    try:
-        payload = signing.loads(token, salt=CONFIRM_SALT, max_age=max_age)
-    except signing.SignatureExpired:
-        raise ReviewError(
-            "this confirmation link has expired; post the review again", code="conflict"
-        ) from None
-    except signing.BadSignature:
-        raise ReviewError("this confirmation link is not valid", path="token") from None
+    named = review_for_token(token=token)
     with transaction.atomic():
-        review = (
-            Review.objects.select_for_update()
-            .filter(pk=payload.get("review"), email=payload.get("email"))
-            .first()
-        )
+        review = Review.objects.select_for_update().filter(pk=named.pk).first()
         if review is None:
             raise ReviewError("this review no longer exists", code="conflict")
         if review.status == Review.Status.UNCONFIRMED:

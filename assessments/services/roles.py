@@ -3,27 +3,46 @@ and disables accounts; a user revokes their API tokens."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from knox.models import AuthToken
 
-from assessments.permissions import CURATOR, REVIEWER
+from assessments.permissions import REVIEWER, ROLE_PERMISSIONS, is_admin
 from assessments.services.moderation import AssessmentError
 
-ROLES = (REVIEWER, CURATOR, "admin")
+ROLES = tuple(ROLE_PERMISSIONS)
+
+
+@transaction.atomic
+def role_group(*, role: str) -> Group:
+    """The group of ``role``, made if missing, holding the permissions the role's pages ask
+    for (``ROLE_PERMISSIONS``) besides any an admin added."""
+    group, _ = Group.objects.get_or_create(name=role)
+    wanted = ROLE_PERMISSIONS[role]
+    if wanted:
+        q = Q()
+        for name in wanted:
+            app_label, codename = name.split(".")
+            q |= Q(content_type__app_label=app_label, codename=codename)
+        found = list(Permission.objects.filter(q))
+        if len(found) != len(wanted):
+            raise AssessmentError(f"the permissions of the {role} role are not all installed")
+        group.permissions.add(*found)
+    return group
 
 
 @transaction.atomic
 def user_register(*, user) -> None:
     """Give a newly signed-up ``user`` the reviewer role: anyone may become a reviewer;
     curators are appointed by an admin (``user_role_set``)."""
-    user.groups.add(Group.objects.get_or_create(name=REVIEWER)[0])
+    user.groups.add(role_group(role=REVIEWER))
 
 
 def _require_admin(actor) -> None:
-    if not (actor.is_active and (actor.is_superuser or actor.groups.filter(name="admin").exists())):
+    if not (actor.is_active and is_admin(actor)):
         raise AssessmentError("only admins appoint roles or disable accounts", code="forbidden")
 
 
@@ -33,13 +52,14 @@ def user_role_set(*, user, role: str, granted: bool, actor) -> None:
     _require_admin(actor)
     if role not in ROLES:
         raise AssessmentError(f"unknown role {role!r}; use one of {list(ROLES)}", path="role")
-    group, _ = Group.objects.get_or_create(name=role)
+    group = role_group(role=role)
     if granted:
         user.groups.add(group)
     else:
         user.groups.remove(group)
-    if hasattr(user, "_atlas_roles"):
-        del user._atlas_roles
+    for cached in ("_atlas_roles", "_perm_cache", "_group_perm_cache"):
+        if hasattr(user, cached):
+            delattr(user, cached)
 
 
 def user_tokens_revoke(*, user) -> int:

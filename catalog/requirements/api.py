@@ -106,6 +106,10 @@ class FindingSerializer(serializers.Serializer):
     source = SourceRefSerializer(allow_null=True)
     source_url = serializers.CharField(allow_blank=True)
     checked_at = serializers.DateField(allow_null=True)
+    quote = serializers.CharField(
+        allow_blank=True,
+        help_text="The licence's own words behind a verdict its terms decide; blank otherwise.",
+    )
 
 
 class ModelResultSerializer(serializers.Serializer):

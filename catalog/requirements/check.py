@@ -32,6 +32,7 @@ from catalog.models import (
     Claim,
     ClaimKey,
     Licence,
+    LicenceTerm,
     Modality,
     Price,
     Provider,
@@ -343,6 +344,12 @@ class Finding:
     licence: Licence | None = None
     source: Source | None = None
     checked_at: dt.date | None = None
+    # The licence's own words behind a verdict decided by its terms, when they are quoted.
+    term: LicenceTerm | None = None
+
+    @property
+    def quote(self) -> str:
+        return self.term.quote if self.term is not None else ""
 
     @property
     def label(self) -> str:
@@ -442,11 +449,38 @@ def _with_evidence(
         else {}
     )
     sources = Source.objects.in_bulk(set(price_sources.values())) if price_sources else {}
+    terms = _licence_terms(
+        {
+            model.licence_id
+            for model, _outcome, found in judged
+            for _name, verdict in found
+            if verdict.evidence == rules.EVIDENCE_TERMS and model.licence_id is not None
+        }
+    )
+    # A reason names a claim key by its label: the deciding claim's, or (no claim) the key's.
+    unclaimed = {
+        verdict.key
+        for _model, _outcome, found in judged
+        for _name, verdict in found
+        if verdict.key and not verdict.evidence
+    }
+    labels = (
+        dict(ClaimKey.objects.filter(key__in=unclaimed).values_list("key", "label"))
+        if unclaimed
+        else {}
+    )
     results = []
     for model, outcome, found in judged:
         findings = []
         for name, verdict in found:
-            finding = Finding(name, verdict.status, verdict.reason)
+            reason = verdict.reason
+            if rules.KEY_NAME in reason:
+                if verdict.evidence == rules.EVIDENCE_CLAIM:
+                    label = claims[claim_ids[model.pk, verdict.key]].key.label
+                else:
+                    label = labels.get(verdict.key) or verdict.key.replace("_", " ").capitalize()
+                reason = reason.replace(rules.KEY_NAME, label)
+            finding = Finding(name, verdict.status, reason)
             if verdict.evidence == rules.EVIDENCE_CLAIM:
                 claim = claims[claim_ids[model.pk, verdict.key]]
                 finding = dataclasses.replace(
@@ -457,10 +491,14 @@ def _with_evidence(
                     checked_at=claim.checked_at,
                 )
             elif verdict.evidence == rules.EVIDENCE_TERMS:
+                term = _deciding_term(model.licence, verdict.key, terms)
                 finding = dataclasses.replace(
                     finding,
+                    reason=_quoted(verdict.reason, term, verdict.status),
                     condition=_terms_condition(model.licence, verdict.key),
                     licence=model.licence,
+                    source=term.source if term is not None else None,
+                    term=term,
                 )
             elif verdict.evidence == rules.EVIDENCE_LICENCE:
                 finding = dataclasses.replace(finding, licence=model.licence)
@@ -489,6 +527,48 @@ def _claim_condition(claim: Claim) -> str:
         )
         if part
     )
+
+
+# The licence term that speaks to each of the licence's fields the rules read.
+TERM_FOR_FIELD = {
+    "commercial_use": LicenceTerm.Key.COMMERCIAL_USE,
+    "weight_redistribution": LicenceTerm.Key.WEIGHT_REDISTRIBUTION,
+    "attribution_required": LicenceTerm.Key.ATTRIBUTION,
+}
+
+
+def _licence_terms(licence_ids: set[int]) -> dict[tuple[int, str], LicenceTerm]:
+    """The quoted terms of the given licences, by (licence, key); one query, none if none."""
+    if not licence_ids:
+        return {}
+    found = LicenceTerm.objects.filter(licence__in=licence_ids).exclude(quote="")
+    return {(t.licence_id, t.key): t for t in found.select_related("source")}
+
+
+def _deciding_term(
+    licence: Licence, field: str, terms: dict[tuple[int, str], LicenceTerm]
+) -> LicenceTerm | None:
+    """The term whose words decide ``field``: a research licence's own restriction first,
+    whatever is asked; for commercial use under conditions, the threshold; else the term on
+    the field itself."""
+    if licence.kind == Licence.Kind.RESEARCH_ONLY:
+        term = terms.get((licence.pk, LicenceTerm.Key.RESEARCH_ONLY))
+        if term is not None:
+            return term
+    if field == "commercial_use" and getattr(licence, field) == Ternary.CONDITIONAL:
+        # What conditions commercial use is most often a size threshold: its words first.
+        term = terms.get((licence.pk, LicenceTerm.Key.USER_THRESHOLD))
+        if term is not None:
+            return term
+    key = TERM_FOR_FIELD.get(field)
+    return terms.get((licence.pk, key)) if key else None
+
+
+def _quoted(reason: str, term: LicenceTerm | None, status: str) -> str:
+    """The reason, with the licence's words when they are what holds the model back."""
+    if term is None or status == Status.MET:
+        return reason
+    return f"{reason} The licence says: “{term.quote}”"
 
 
 def _terms_condition(licence: Licence, field: str) -> str:

@@ -109,6 +109,10 @@ class Verdict(NamedTuple):
     shows: str = ""
 
 
+# Where a reason names a claim key. The labels people read live in the database, not in the
+# facts, so the rows a page shows put the key's label there (``check._with_evidence``).
+KEY_NAME = "{key}"
+
 # Claim keys the rules read; a model's own claim wins over its provider's.
 KEY_COMMERCIAL = "commercial_use_allowed"
 KEY_TRAINING = "training_use_of_input"
@@ -180,32 +184,33 @@ def _claims_verdict(claims: ClaimFacts | None, need: ClaimNeed) -> Verdict:
     the claim that decided: the partial one for a partial answer, the dissenting one
     when sources disagree.
     """
-    key, meets, fails = need.key, need.meets, need.fails
+    key, meets, fails, name = need.key, need.meets, need.fails, KEY_NAME
     if claims is None:
-        return Verdict(Status.UNKNOWN, f"No claim recorded for {key}.")
+        # No evidence to show, but the key, so the reason can name it.
+        return Verdict(Status.UNKNOWN, f"No claim recorded for “{name}”.", key=key)
     if claims.blocked:
         status = Claim.Status(claims.blocked).label.lower()
-        return Verdict(Status.UNKNOWN, f"{key} is {status}.", EVIDENCE_CLAIM, key)
+        return Verdict(Status.UNKNOWN, f"{name}: {status}.", EVIDENCE_CLAIM, key)
     flags, partial = claims.flags, Claim.Flag.PARTIAL
     if flags == {meets}:
         if claims.first_conditioned:
-            reason = f"{key} = {meets}, with a condition."
+            reason = f"{name}: {meets}, with a condition."
             return Verdict(Status.CONDITIONAL, reason, EVIDENCE_CLAIM, key)
-        return Verdict(Status.MET, f"{key} = {meets}.", EVIDENCE_CLAIM, key)
+        return Verdict(Status.MET, f"{name}: {meets}.", EVIDENCE_CLAIM, key)
     if flags == {partial}:
-        reason = f"{key} is only partly met."
+        reason = f"{name}: only partly."
         return Verdict(Status.CONDITIONAL, reason, EVIDENCE_CLAIM, key, partial)
     if flags == {meets, partial}:
-        reason = f"{key} = {meets}, but another source says only partly."
+        reason = f"{name}: {meets}, but another source says only partly."
         return Verdict(Status.CONDITIONAL, reason, EVIDENCE_CLAIM, key, partial)
     if flags == {fails}:
-        return Verdict(Status.UNMET, f"{key} = {fails}.", EVIDENCE_CLAIM, key)
+        return Verdict(Status.UNMET, f"{name}: {fails}.", EVIDENCE_CLAIM, key)
     if len(flags) > 1:
         said = " / ".join(sorted(flag or "no flag" for flag in flags))
         dissent = next((f for f in (fails, partial, Claim.Flag.UNKNOWN) if f in flags), "")
-        reason = f"Sources disagree on {key} ({said})."
+        reason = f"Sources disagree on “{name}” ({said})."
         return Verdict(Status.UNKNOWN, reason, EVIDENCE_CLAIM, key, dissent)
-    return Verdict(Status.UNKNOWN, f"{key} is not known.", EVIDENCE_CLAIM, key)
+    return Verdict(Status.UNKNOWN, f"{name}: not known.", EVIDENCE_CLAIM, key)
 
 
 _TERMS_STATUS = {

@@ -27,6 +27,7 @@ class Change:
     record: Any
     diffs: list[tuple[str, str, str]] = field(default_factory=list)
     link: str = ""
+    who: str = ""  # who made it: a user name, "catalogue load", "crawler" or "not recorded"
 
     @property
     def uid(self) -> str:
@@ -35,6 +36,58 @@ class Change:
 
 _ACTIONS = {"+": "added", "~": "changed", "-": "removed"}
 CHANGES_LIMIT = 50
+# Each page reads every newer change again, so paging stops here (5,000 changes back).
+CHANGES_MAX_PAGE = 100
+
+# How system writes are recorded: no history user, and the reason they leave.
+_SYSTEM_REASONS = (("Loaded from the catalogue", "catalogue load"), ("Source re-check", "crawler"))
+
+
+def _who(record: Any) -> str:
+    """Who made a history ``record``: its user, else the system write its reason names."""
+    if record.history_user_id is not None:
+        return record.history_user.get_username()
+    reason = record.history_change_reason or ""
+    for prefix, name in _SYSTEM_REASONS:
+        if reason.startswith(prefix):
+            return name
+    return "not recorded"
+
+
+@dataclass(frozen=True)
+class ChangesPage:
+    """One page of ``recent_changes``, newest first; ``has_next`` when older ones exist."""
+
+    changes: list[Change]
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
+def changes_page(
+    *, provider: Provider | None = None, number: int = 1, size: int = CHANGES_LIMIT
+) -> ChangesPage:
+    """Page ``number`` (from 1, at most ``CHANGES_MAX_PAGE``) of the changes, ``size`` a page;
+    as many queries as ``recent_changes``."""
+    number = max(1, min(number, CHANGES_MAX_PAGE))
+    start = (number - 1) * size
+    found = recent_changes(provider=provider, limit=start + size + 1)
+    return ChangesPage(
+        changes=found[start : start + size],
+        number=number,
+        has_next=len(found) > start + size and number < CHANGES_MAX_PAGE,
+    )
 
 
 def _diffs(record: Any, previous: Any, fields: list[str]) -> list[tuple[str, str, str]]:
@@ -135,12 +188,12 @@ def recent_changes(*, provider: Provider | None = None, limit: int = CHANGES_LIM
     HistoricalAssessment = Assessment.history.model
 
     claims_qs = HistoricalClaim.objects.select_related(
-        "provider", "model", "model__provider", "key", "source"
+        "provider", "model", "model__provider", "key", "source", "history_user"
     )
     ratings_qs = HistoricalRating.objects.select_related(
-        "assessment", "assessment__provider", "criterion"
+        "assessment", "assessment__provider", "criterion", "history_user"
     )
-    assessments_qs = HistoricalAssessment.objects.select_related("provider")
+    assessments_qs = HistoricalAssessment.objects.select_related("provider", "history_user")
     if provider is not None:
         model_ids = list(AIModel.objects.filter(provider=provider).values_list("pk", flat=True))
         claims_qs = claims_qs.filter(
@@ -188,6 +241,7 @@ def recent_changes(*, provider: Provider | None = None, limit: int = CHANGES_LIM
                 + (f" (source: {r.source.title}, checked {r.checked_at:%Y-%m-%d})"),
                 record=r,
                 diffs=_diffs(r, previous.get(r.history_id), CLAIM_DIFF_FIELDS),
+                who=_who(r),
             )
         )
     changes += _rating_changes(HistoricalRating, ratings)
@@ -203,6 +257,7 @@ def recent_changes(*, provider: Provider | None = None, limit: int = CHANGES_LIM
                 summary=f"Verdict: {AssessmentVerdict(r.verdict).label}"
                 + (f" — {r.conclusion}" if r.conclusion else ""),
                 record=r,
+                who=_who(r),
             )
         )
     changes.sort(key=lambda c: (c.when, c.record.history_id), reverse=True)
@@ -286,4 +341,5 @@ def _rating_change(r: Any, *, when: dt.datetime, action: str, diffs: list) -> Ch
         summary=RatingValue(r.value).label + (f" — {r.justification}" if r.justification else ""),
         record=r,
         diffs=diffs,
+        who=_who(r),
     )

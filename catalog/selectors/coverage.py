@@ -26,6 +26,7 @@ class Coverage:
     providers: int
     models: int
     claims: int
+    claims_unknown: int
     claims_with_quote: int
     claims_found_in_text: int
     providers_evidenced: int
@@ -34,9 +35,15 @@ class Coverage:
     published_assessments: int
 
     @property
+    def claims_stating(self) -> int:
+        """Claims that state a value: all but those recorded as unknown (texts silent), which
+        no quote can carry."""
+        return self.claims - self.claims_unknown
+
+    @property
     def found_share(self) -> float:
-        """The share of claims in force found in a stored text, 0 to 1 (0 with no claims)."""
-        return self.claims_found_in_text / self.claims if self.claims else 0.0
+        """The share of claims stating a value that were found in a stored text, 0 to 1."""
+        return self.claims_found_in_text / self.claims_stating if self.claims_stating else 0.0
 
 
 def claims_found_in_text():
@@ -64,11 +71,12 @@ def catalogue_coverage() -> Coverage:
     """The figures of what the catalogue holds (retired claims aside); five queries."""
     claims = Claim.objects.exclude(status=Claim.Status.RETIRED)
     found = set(claims_found_in_text().values_list("claim_id", flat=True))
-    rows = claims.values_list("pk", "provider_id", "evidence_quote")
-    total = with_quote = found_count = 0
+    rows = claims.values_list("pk", "provider_id", "evidence_quote", "value_flag")
+    total = unknown = with_quote = found_count = 0
     per_provider: dict[int, int] = {}
-    for pk, provider_id, quote in rows.iterator():
+    for pk, provider_id, quote, flag in rows.iterator():
         total += 1
+        unknown += flag == Claim.Flag.UNKNOWN
         with_quote += bool(quote.strip())
         if pk in found:
             found_count += 1
@@ -83,6 +91,7 @@ def catalogue_coverage() -> Coverage:
         providers=Provider.objects.count(),
         models=models["all"],
         claims=total,
+        claims_unknown=unknown,
         claims_with_quote=with_quote,
         claims_found_in_text=found_count,
         providers_evidenced=sum(n >= PROVIDER_EVIDENCE_MIN for n in per_provider.values()),

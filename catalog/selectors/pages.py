@@ -36,6 +36,7 @@ from catalog.models import (
     Comparison,
     Licence,
     LicenceKind,
+    LicenceTerm,
     Price,
     Provider,
     Source,
@@ -318,7 +319,9 @@ def provider_page(*, slug: str) -> ProviderPage:
     for row in rows:
         groups[row["group"]].append(row)
     claim_groups = [
-        (label, groups[value]) for value, label in ClaimKeyGroup.choices if groups.get(value)
+        (ClaimKeyGroup(value).plural, groups[value])
+        for value in ClaimKeyGroup.values
+        if groups.get(value)
     ]
 
     assessment = (
@@ -454,14 +457,18 @@ def licences_by_kind() -> list[tuple[str, str, list[Licence]]]:
     ]
 
 
-def licence_page(*, slug: str) -> tuple[Licence, list[AIModel]]:
+def licence_page(*, slug: str) -> tuple[Licence, list[LicenceTerm], list[AIModel]]:
+    """The licence, its AI-specific terms (each with its quote and source) in the order of
+    ``LicenceTerm.Key``, and the models under it."""
     licence = Licence.objects.filter(slug=slug).first()
     if licence is None:
         raise Http404(f"No licence is catalogued as “{slug}”.")
+    order = {key: index for index, key in enumerate(LicenceTerm.Key.values)}
+    terms = sorted(licence.terms.select_related("source"), key=lambda t: order[t.key])
     models = list(
         licence.models.select_related("provider", "successor").order_by("provider__name", "name")
     )
-    return licence, models
+    return licence, terms, models
 
 
 def provider_by_slug(*, slug: str) -> Provider:

@@ -61,7 +61,7 @@ def test_a_repeated_request_is_answered_byte_for_byte_from_one_query(
 BUILT = {
     "/api/v1/providers": 3,
     "/api/v1/models": 3,
-    "/api/v1/licences": 2,
+    "/api/v1/licences": 3,  # the stamps; licences; their terms with sources
     "/api/v1/claims": 3,
     "/api/v1/claim-keys": 2,
     "/api/v1/sources": 2,

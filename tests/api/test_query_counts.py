@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 EXPECTED = {
     "/api/v1/providers": 2,  # providers with model count; published assessments
     "/api/v1/models": 2,  # models with provider, licence, successor; modalities
-    "/api/v1/licences": 1,
+    "/api/v1/licences": 2,  # licences; their terms with sources
     "/api/v1/claims": 2,  # claims with key, source, subject; verifications
     "/api/v1/claim-keys": 1,
     "/api/v1/sources": 1,

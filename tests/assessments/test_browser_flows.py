@@ -144,7 +144,7 @@ def test_a_visitor_review_is_shown_after_confirmation_and_a_report_queues_it(new
     visitor.fill("#id_author_name", "Dana")
     visitor.fill("#id_email", "dana@example.net")
     visitor.click("button:has-text('Send my review')")
-    assert "We sent you an e-mail" in visitor.inner_text("#sent")
+    assert "We sent you an e-mail" in visitor.inner_text(".flash")
     assert "Good EU option" not in visitor.inner_text("#reviews-h + *")
     shot(visitor, "reviews-06-review-waiting-for-confirmation")
 

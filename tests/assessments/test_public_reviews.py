@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from unittest import mock
@@ -145,3 +146,57 @@ def test_review_history_never_stores_the_address(client, provider):
     post(client, provider)
     record = Review.history.get()
     assert not hasattr(record, "email")
+
+
+def test_the_queue_lists_only_reviews_with_open_reports(client, provider, curator):
+    post(client, provider)  # stays unconfirmed
+    post(client, provider, title="Confirmed, never reported", email="eli@example.net")
+    post(client, provider, title="Confirmed and reported", email="fay@example.net")
+    client.post(confirmation_link(mail.outbox[1]))
+    client.post(confirmation_link(mail.outbox[2]))
+    reported = Review.objects.get(title="Confirmed and reported")
+    client.post(reverse("assessments:review_report", args=[reported.pk]), {"reason": "Spam."})
+    client.post(reverse("assessments:review_report", args=[reported.pk]), {"reason": "Ads."})
+    client.force_login(curator)
+    queue = client.get(reverse("assessments:queue"))
+    assert [r.pk for r in queue.context["reported"]] == [reported.pk]
+    body = queue.content.decode()
+    assert "2 open reports" in body
+    assert "0 report" not in body
+    assert "Solid API, slow support" not in body
+
+
+def _token_parts(link: str) -> list[bytes]:
+    """Every part of the link's token decoded as base64, as anyone reading a log could."""
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    decoded = []
+    for part in token.split(":"):
+        try:
+            decoded.append(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+        except ValueError:
+            decoded.append(part.encode())
+    return decoded
+
+
+def test_the_confirmation_link_carries_no_e_mail_address(client, provider):
+    post(client, provider)
+    link = confirmation_link(mail.outbox[0])
+    for part in [link.encode(), *_token_parts(link)]:
+        assert b"dana" not in part.lower()
+        assert b"example.net" not in part.lower()
+    assert client.post(link).status_code == 302
+    assert Review.objects.get().status == Review.Status.PUBLISHED
+
+
+def test_the_confirmation_page_says_which_review_it_confirms(client, provider):
+    post(client, provider)
+    link = confirmation_link(mail.outbox[0])
+    page = client.get(link).content.decode()
+    assert "Acme AI" in page
+    assert "Solid API, slow support" in page
+    assert "4 out of 5" in page
+    assert "dana@example.net" not in page
+    client.post(link)
+    page = client.get(link).content.decode()
+    assert "already confirmed" in page
+    assert "Confirm and publish my review" not in page

@@ -103,3 +103,22 @@ def test_retired_claims_and_open_models_without_a_licence_are_told_apart(key):
     assert coverage.claims == 0
     assert (coverage.models, coverage.open_weight_models) == (3, 2)
     assert coverage.open_weight_models_without_licence == 1
+
+
+def test_claims_recorded_as_unknown_are_counted_apart_from_those_stating_a_value(key):
+    acme = Provider.objects.create(slug="acme", name="Acme", kind="model_developer")
+    source = make_source("https://acme.example/terms", provider=acme)
+    flag = ClaimKey.objects.create(
+        key="dpa_available", label="DPA", group="data_protection", value_type="flag"
+    )
+    Claim.objects.create(
+        provider=acme, key=flag, value_flag="unknown", source=source,
+        checked_at=dt.date(2025, 1, 1), note="The terms and privacy policy are silent.",
+    )  # fmt: skip
+    version = store_text(source.pk, TEXT)
+    _check(_claim(acme, source, key, 1), version, Verification.Outcome.CONFIRMED, days_ago=1)
+
+    coverage = catalogue_coverage()
+
+    assert (coverage.claims, coverage.claims_unknown, coverage.claims_stating) == (2, 1, 1)
+    assert coverage.found_share == 1.0

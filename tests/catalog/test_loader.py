@@ -110,6 +110,7 @@ def test_the_seed_claims_carry_their_seed_dates(seeded_catalogue):
         provider__slug="mistral",
         key__key="training_use_of_input",
         source__slug="mistral-terms-of-use",
+        scope_surface="api",
     )
     assert training.value_flag == "no"
 

@@ -62,11 +62,17 @@ def test_api_only_models_fail_self_hosting_with_the_reason(seeded_catalogue):
 
 
 def test_unknown_never_counts_as_yes(seeded_catalogue):
-    # Ministral 3 has open weights but the seeds record no licence for it.
+    # Test data only: every open-weight model the catalogue ships has a licence.
+    AIModel.objects.create(
+        provider=Provider.objects.get(slug="mistral"),
+        slug="test-only-unlicensed",
+        name="Test-only unlicensed weights",
+        weights=AIModel.Weights.OPEN,
+    )
     results = _by_slug(models_for_requirements(requirements=Requirements(commercial_use=True)))
-    ministral = results["ministral-3-8b"]
-    assert ministral.outcome == Outcome.FAILS
-    assert ministral.findings[0].status == Status.UNKNOWN
+    unlicensed = results["test-only-unlicensed"]
+    assert unlicensed.outcome == Outcome.FAILS
+    assert unlicensed.findings[0].status == Status.UNKNOWN
 
 
 def test_a_disputed_claim_decides_nothing(seeded_catalogue):

@@ -382,6 +382,28 @@ def test_several_documents_at_one_address_go_to_the_one_the_source_title_names(r
     assert "the source's title names none of them" in output
 
 
+def test_sections_of_one_page_each_take_their_own_document(repo, provider):
+    # One legal page holds two documents; each source is one section of it (a fragment).
+    repo.documents_write(
+        [
+            ("Example", "Example", "Terms of Service", TERMS_URL),
+            ("Example", "Example", "Privacy Policy", TERMS_URL),
+        ]
+    )
+    terms = make_source(f"{TERMS_URL}#terms", provider=provider)
+    privacy = make_source(f"{TERMS_URL}#privacy", provider=provider)
+    elsewhere = make_source(f"{PRIVACY_URL}#privacy", provider=provider)
+    Source.objects.filter(pk=terms.pk).update(title="Example Terms of Service")
+    Source.objects.filter(pk=privacy.pk).update(title="Example Privacy Policy")
+    Source.objects.filter(pk=elsewhere.pk).update(title="Example Privacy Policy")
+
+    run(repo.bundle())
+
+    assert [v.text for v in _versions(terms)] == [TERMS_V1, TERMS_V2]
+    assert [v.text for v in _versions(privacy)] == [PRIVACY_V1, PRIVACY_V2]
+    assert not _versions(elsewhere)
+
+
 # --- bad input ----------------------------------------------------------------------------------
 
 

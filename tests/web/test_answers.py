@@ -46,11 +46,11 @@ def test_the_finder_lists_mistrals_api_models_as_meeting_no_training_on_inputs(c
     # Two sources say "no" for the API; the DPA says only partly: that is the condition shown.
     finding = _training_finding(conditional["mistral-large"])
     assert finding.status == Status.CONDITIONAL
-    assert finding.reason == "training_use_of_input = no, but another source says only partly."
+    assert finding.reason == "Inputs used for training: no, but another source says only partly."
     assert finding.claim.value_flag == Claim.Flag.PARTIAL
     assert finding.claim.source.slug == "mistral-dpa"
     assert finding.condition.startswith("The DPA still lists cases where training is allowed")
-    assert "training_use_of_input = no, but another source says only partly." in _text(response)
+    assert "Inputs used for training: no, but another source says only partly." in _text(response)
 
 
 def test_the_api_check_lists_mistrals_api_models_as_meeting_no_training_on_inputs(client, mistral):
@@ -129,9 +129,8 @@ def test_disagreeing_sources_are_named_with_what_each_says(mistral):
     (result,) = requirements_results(
         requirements=Requirements(no_training_on_inputs=True), model_ids=[model.pk]
     )
-    assert (
-        _training_finding(result).reason == "Sources disagree on training_use_of_input (no / yes)."
-    )
+    reason = _training_finding(result).reason
+    assert reason == "Sources disagree on “Inputs used for training” (no / yes)."
 
 
 def _rows(response) -> dict:

@@ -35,7 +35,7 @@ def test_an_officer_finds_models_that_do_not_train_on_inputs_and_sees_disputed_f
         assert name in names, name
     large = conditional.locator(".results-list > li", has_text="Mistral Large").first
     text = large.inner_text()
-    assert "training_use_of_input = no, but another source says only partly." in text
+    assert "Inputs used for training: no, but another source says only partly." in text
     assert "Condition: The DPA still lists cases where training is allowed" in text
     shot(page, "11-finder-no-training", full_page=True)
     page.set_viewport_size(PHONE)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
+from urllib.parse import urlsplit
 
 import pytest
+from django.db.models import Q
 
 from assessments.models import Assessment, Rating
 from catalog.models import Claim
@@ -65,7 +67,7 @@ def test_the_changes_page_can_follow_one_provider(client, mistral):
 def test_an_unknown_provider_on_the_changes_page_is_ignored_with_a_note(client, mistral):
     response = client.get("/changes/", {"provider": "nobody"})
     assert response.status_code == 200
-    assert "Ignored the provider “nobody”: no provider has that slug." in (
+    assert "Ignored the provider “nobody”: there is no such provider." in (
         response.content.decode()
     )
 
@@ -108,3 +110,89 @@ def test_a_providers_history_merges_its_own_and_its_models_newest_claim_changes(
 
     assert [change.record.id for change in changes] == [models[2].pk, own[2].pk, models[1].pk]
     assert all(change.provider == mistral for change in changes)
+
+
+def _feed(client, url: str):
+    response = client.get(url)
+    assert response.status_code == 200
+    return ET.fromstring(response.content)
+
+
+def _links(root) -> dict[str, str]:
+    return {link.get("rel"): link.get("href") for link in root.findall(f"{ATOM}link")}
+
+
+def test_the_feeds_are_valid_atom_with_iri_ids_and_an_author_on_every_entry(client, mistral):
+    for url in ("/changes/feed/", "/providers/mistral/changes/feed/"):
+        root = _feed(client, url)
+        assert root.find(f"{ATOM}author/{ATOM}name").text == "Atlas"
+        entries = root.findall(f"{ATOM}entry")
+        assert entries
+        ids = [entry.find(f"{ATOM}id").text for entry in entries]
+        for entry_id in ids:
+            parts = urlsplit(entry_id)
+            assert parts.scheme == "http" and parts.netloc == "testserver", entry_id
+            assert parts.fragment.startswith("change-")
+        assert len(set(ids)) == len(ids)
+        for entry in entries:
+            assert entry.find(f"{ATOM}author/{ATOM}name").text
+
+
+def _touch_claims(provider, count: int) -> None:
+    """``count`` more changes to ``provider``'s claims and its models' claims."""
+    claims = Claim.objects.filter(Q(provider=provider) | Q(model__provider=provider))
+    for n, claim in enumerate(claims.order_by("pk")[:count]):
+        claim.note = f"Touched {n} for this test."
+        claim.save()
+
+
+def test_the_feed_pages_past_fifty_entries_with_a_next_link(client, mistral):
+    _touch_claims(mistral, 60)
+    assert len(recent_changes(limit=101)) > 100
+    first = _feed(client, "/changes/feed/")
+    assert len(first.findall(f"{ATOM}entry")) == 50
+    links = _links(first)
+    assert links["next"] == "http://testserver/changes/feed/?page=2"
+    assert "previous" not in links
+    second = _feed(client, "/changes/feed/?page=2")
+    assert _links(second)["previous"] == "http://testserver/changes/feed/"
+    first_ids = {e.find(f"{ATOM}id").text for e in first.findall(f"{ATOM}entry")}
+    second_ids = [e.find(f"{ATOM}id").text for e in second.findall(f"{ATOM}entry")]
+    assert len(second_ids) == 50
+    assert not first_ids & set(second_ids)
+    newest_hundred = recent_changes(limit=100)
+    assert [urlsplit(i).fragment for i in second_ids] == [c.uid for c in newest_hundred[50:]]
+
+
+def test_the_changes_page_pages_past_fifty_entries(client, mistral):
+    _touch_claims(mistral, 60)
+    first = client.get("/changes/")
+    assert len(first.context["changes"]) == 50
+    assert '<a rel="next" href="?page=2">Older changes →</a>' in first.content.decode()
+    second = client.get("/changes/", {"page": "2"})
+    assert [c.uid for c in second.context["changes"]] == [
+        c.uid for c in recent_changes(limit=100)[50:]
+    ]
+    assert '<a rel="prev" href="?page=1">← Newer changes</a>' in second.content.decode()
+    one = client.get("/changes/", {"provider": "mistral"}).content.decode()
+    assert 'href="?provider=mistral&amp;page=2"' in one
+
+
+def test_each_change_says_who_made_it(client, mistral, curator):
+    claim = Claim.objects.filter(provider=mistral, key__key="commercial_use_allowed").first()
+    claim.note = "Checked by hand."
+    claim._history_user = curator
+    claim.save()
+    checked = Claim.objects.filter(provider=mistral).exclude(pk=claim.pk).first()
+    checked._change_reason = "Source re-check 7: quote found"
+    checked.save()
+    changes = recent_changes(limit=3)
+    assert [c.who for c in changes[:2]] == ["crawler", curator.get_username()]
+    loaded = recent_changes(limit=200)[-1]
+    assert loaded.who == "catalogue load"
+    html = client.get("/changes/").content.decode()
+    assert f"By {curator.get_username()}" in html
+    assert "By crawler" in html
+    feed = _feed(client, "/changes/feed/")
+    authors = [e.find(f"{ATOM}author/{ATOM}name").text for e in feed.findall(f"{ATOM}entry")]
+    assert authors[:2] == ["crawler", curator.get_username()]

@@ -14,6 +14,13 @@ from catalog.models import AIModel, Claim, Licence, Verification
 pytestmark = pytest.mark.django_db
 
 
+# The seed's open-weight Mistral models, all under Apache 2.0.
+SEED_APACHE_MODELS = {
+    "mistral-7b", "mixtral-8x7b", "mixtral-8x22b", "mistral-nemo-12b", "ministral-3-14b",
+    "ministral-3-8b", "ministral-3-3b",
+}  # fmt: skip
+
+
 def _text(response) -> str:
     """The page's visible text, tags stripped and whitespace collapsed."""
     html = response.content.decode()
@@ -27,10 +34,10 @@ def test_the_home_page_lists_providers_and_models_with_facet_counts(client, mist
     text = _text(response)
     assert "Mistral AI" in text and "Anthropic" in text
     assert "Mistral 7B" in text
-    # Facet counts: the seed has three Apache-2.0 models.
+    # Facet counts: the seed's Apache-2.0 models.
     facets = {f.facet.param: f for f in response.context["model_facets"]}
     licence_counts = {c.value: c.count for c in facets["licence"].counts}
-    assert licence_counts["permissive"] == 3
+    assert licence_counts["permissive"] == len(SEED_APACHE_MODELS)
     assert licence_counts["research_only"] == 0
     verdicts = {f.facet.param: f for f in response.context["provider_facets"]}["verdict"]
     assert {c.value: c.count for c in verdicts.counts}["conditional"] == 1
@@ -52,7 +59,7 @@ def test_searching_mistral_finds_the_provider_its_models_licences_and_claims(cli
 def test_the_filters_live_in_the_url_so_a_result_list_can_be_shared(client, mistral):
     response = client.get("/", {"licence": "permissive", "commercial": "yes"})
     models = {m.slug for m in response.context["models"]}
-    assert models == {"mistral-7b", "mixtral-8x7b", "mixtral-8x22b"}
+    assert models == SEED_APACHE_MODELS
     # Every provider shown has at least one such model.
     assert [p.slug for p in response.context["providers"]] == ["mistral"]
     # A selected value's link removes it and keeps the other filter.
@@ -263,11 +270,7 @@ def test_a_research_only_licence_page_warns_before_anything_else(client, mistral
 
 def test_a_licence_page_lists_its_models(client, mistral):
     response = client.get("/licences/apache-2-0/")
-    assert {m.slug for m in response.context["models"]} == {
-        "mistral-7b",
-        "mixtral-8x7b",
-        "mixtral-8x22b",
-    }
+    assert {m.slug for m in response.context["models"]} == SEED_APACHE_MODELS
 
 
 @pytest.mark.parametrize(
@@ -345,7 +348,7 @@ def test_the_finder_sorts_models_and_gives_the_reason_for_each_exclusion(client,
     assert response.status_code == 200
     results = response.context["results"]
     qualifies = {r.model.slug for r in results["qualifies"]}
-    assert qualifies == {"mistral-7b", "mixtral-8x7b", "mixtral-8x22b"}
+    assert qualifies == SEED_APACHE_MODELS
     failed = {r.model.slug: r for r in results["fails"]}
     research_result = failed["test-only-research-model"]
     assert any(

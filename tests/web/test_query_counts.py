@@ -37,15 +37,18 @@ PAGES = [
     ("/providers/bulk-1/", 28),
     ("/models/bulk-1-model-1/", 6),
     ("/licences/", 1),
-    ("/licences/test-permissive/", 2),
+    # The licence, its quoted terms with their sources, its models.
+    ("/licences/test-permissive/", 3),
     ("/compare/?providers=bulk-1,bulk-2", 9),
     ("/compare/?models=bulk-1-model-0,bulk-2-model-1", 6),
     # The finder, its check not cached yet: 4 for the cache stamp, 4 to sort every model
     # (keys, grouped claims, licences, models), then the judge on the shown page (models,
-    # keys, claims, sources; no prices or modalities, which no requirement here reads).
-    ("/finder/?commercial_use=on&hosting=self_hosting", 11),
-    ("/changes/", 5),
-    ("/changes/?provider=bulk-1", 9),
+    # keys, claims, sources; no prices or modalities, which no requirement here reads), and
+    # the quoted terms of the licences that decide.
+    ("/finder/?commercial_use=on&hosting=self_hosting", 12),
+    # What changed: the history tables, then the providers its filter offers by name.
+    ("/changes/", 6),
+    ("/changes/?provider=bulk-1", 10),
     ("/changes/feed/", 5),
     ("/providers/bulk-1/changes/feed/", 9),
     ("/claims/{claim}/", 2),
