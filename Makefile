@@ -39,6 +39,7 @@ run: install .env
 	$(MANAGE) load_catalogue
 	$(MANAGE) import_ota
 	$(MANAGE) import_licence_texts
+	$(MANAGE) import_prices
 	$(MANAGE) ensure_admin
 	$(MANAGE) runserver 127.0.0.1:8000
 

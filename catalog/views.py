@@ -28,7 +28,9 @@ from catalog.selectors.pages import (
     licence_page,
     licences_by_kind,
     model_page,
+    models_priced,
     provider_page,
+    served_models,
 )
 from catalog.selectors.search import catalogue_search, search_claims, search_licences
 from inference import selectors as inference_selectors
@@ -134,6 +136,16 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def provider_detail(request: HttpRequest, slug: str) -> HttpResponse:
     page = provider_page(slug=slug)
+    notes: list[str] = []
+    models = _paginate(page.models, _page_number(request, "mpage", notes), notes, "models")
+    models.object_list = models_priced(models=list(models.object_list))
+    served = _paginate(
+        served_models(provider=page.provider),
+        _page_number(request, "spage", notes),
+        notes,
+        "models priced here",
+    )
+    served.object_list = models_priced(models=list(served.object_list), platform=page.provider)
     changes = recent_changes(provider=page.provider, limit=20)
     return render(
         request,
@@ -141,6 +153,9 @@ def provider_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "page": page,
             "provider": page.provider,
+            "models": models,
+            "served": served,
+            "notes": notes,
             "changes": changes,
         },
     )

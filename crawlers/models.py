@@ -195,11 +195,17 @@ class VersionCause(models.TextChoices):
     REEXTRACTION = "reextraction", "Selectors were edited"
     OTA_IMPORT = "ota_import", "Imported from Open Terms Archive"
     LICENCE_IMPORT = "licence_import", "Imported from the licence's source repository"
+    DATASET_IMPORT = "dataset_import", "Imported from a dataset"
 
 
 # Texts Atlas did not read itself but took, dated, from a published record of them: they have
-# no page body to re-extract, and their date is the record's, not the day of the import.
-IMPORTED_CAUSES = (VersionCause.OTA_IMPORT, VersionCause.LICENCE_IMPORT)
+# no page body to re-extract, and their date is the record's, not the day of the import (a
+# dataset that carries no date of its own, genai-prices, is dated the day Atlas first read it).
+IMPORTED_CAUSES = (
+    VersionCause.OTA_IMPORT,
+    VersionCause.LICENCE_IMPORT,
+    VersionCause.DATASET_IMPORT,
+)
 
 
 class Version(models.Model):

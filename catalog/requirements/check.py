@@ -24,6 +24,7 @@ from typing import NamedTuple
 from django.core.cache import cache
 from django.db import models
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from catalog.change_stamp import tables_stamp
 from catalog.models import (
@@ -135,7 +136,8 @@ def _gather(
         own, providers = _claim_facts(keys, subjects)
     prices: dict[int, _Price] = {}
     if rules.reads_prices(requirements):
-        found = Price.objects.filter(currency="USD")
+        # A price announced for a later day is not yet the price.
+        found = Price.objects.filter(currency="USD", as_of__lte=timezone.localdate())
         if model_ids is not None:
             found = found.filter(model__in=model_ids)
         # Newest first: the first row per model wins.

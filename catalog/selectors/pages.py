@@ -133,7 +133,7 @@ class ProviderPage:
     checked: CheckDates
     assessment: Assessment | None
     rating_rows: list[RatingRow]
-    models: list[AIModel]
+    models: QuerySet[AIModel]  # unevaluated: the view pages it
     faqs: list[FAQ]
     sources: list[Source]
     comparisons: list[Comparison]
@@ -259,26 +259,54 @@ def _claim_rows(*, claims: QuerySet[Claim]) -> list[ClaimRow]:
     return rows
 
 
-def _newest_prices(*, model_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Each model's newest price (latest ``as_of``, then by tier and id) as values; 1 query.
+def _newest_prices(
+    *, model_ids: list[int], platform: Provider | None = None
+) -> dict[int, dict[str, Any]]:
+    """Each model's newest price in force (latest ``as_of`` up to today, then by tier and
+    id) as values; 1 query. A price announced for a later day is not yet shown here.
 
     The models table prints one price per model: its history and sources stay on the
-    model page.
+    model page. With ``platform``, only the prices cited to that provider's sources: what
+    the platform charges for another developer's model.
     """
+    if not model_ids:
+        return {}
     newest = Window(
         RowNumber(),
         partition_by=[F("model_id")],
         order_by=[F("as_of").desc(), F("tier").asc(), F("id").asc()],
     )
+    found = Price.objects.filter(model_id__in=model_ids, as_of__lte=timezone.localdate())
+    if platform is not None:
+        found = found.filter(source__provider=platform)
     rows = (
-        Price.objects.filter(model_id__in=model_ids)
-        .annotate(position=newest)
+        found.annotate(position=newest)
         .filter(position=1)
         .values("model_id", "input_per_mtok", "output_per_mtok", "currency", "as_of", "tier")
         # Price's default ordering sorts by provider and model name: two joins for nothing.
         .order_by()
     )
     return {row["model_id"]: row for row in rows}
+
+
+def models_priced(*, models: list[AIModel], platform: Provider | None = None) -> list[AIModel]:
+    """``models``, each with ``latest_price`` (its newest price in force, or None; with
+    ``platform``, the newest that platform charges); 1 query, none for no models."""
+    prices = _newest_prices(model_ids=[m.pk for m in models], platform=platform)
+    for model in models:
+        model.latest_price = prices.get(model.pk)
+    return models
+
+
+def served_models(*, provider: Provider) -> QuerySet[AIModel]:
+    """Other developers' models with a price cited to one of ``provider``'s sources (a
+    platform's listing of them), by developer and name; unevaluated, for paging."""
+    listed = Price.objects.filter(source__provider=provider).exclude(model__provider=provider)
+    return (
+        AIModel.objects.filter(pk__in=listed.values("model_id"))
+        .select_related("provider")
+        .order_by("provider__name", "name", "pk")
+    )
 
 
 def provider_page(*, slug: str) -> ProviderPage:
@@ -324,11 +352,10 @@ def provider_page(*, slug: str) -> ProviderPage:
         if r.criterion_id not in active_ids
     ]
 
-    models = list(provider.models.select_related("licence", "successor"))
-    model_ids = [m.pk for m in models]
-    prices = _newest_prices(model_ids=model_ids)
-    for model in models:
-        model.latest_price = prices.get(model.pk)
+    # The models table is paged by the view (``models_priced`` then prices the page shown);
+    # the figures below cover every model of the provider, read by id.
+    models = provider.models.select_related("licence", "successor").order_by("name", "pk")
+    model_ids = list(provider.models.values_list("pk", flat=True))
     # Per source, the claims checked against it and the newest check; summed, the badges
     # of the claims in force (what claim_figures counts), in the same query.
     usage = {

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from catalog.forms import FinderForm
-from catalog.models import AIModel, Licence, Provider
+from catalog.models import AIModel, Licence, Price, Provider
 from catalog.requirements.api import RequirementsCheckSerializer
 from catalog.requirements.check import (
     models_for_requirements,
@@ -368,3 +370,20 @@ def test_the_finder_form_passes_every_declared_requirement_to_the_selector(seede
         max_input_price=Decimal(2),
         modalities=frozenset({"text"}),
     )
+
+
+def test_the_budget_ignores_a_price_announced_for_a_later_day(seeded_catalogue):
+    large = AIModel.objects.get(slug="mistral-large")
+    Price.objects.create(
+        model=large,
+        input_per_mtok=Decimal("0.5"),
+        output_per_mtok=Decimal("1"),
+        as_of=timezone.localdate() + dt.timedelta(days=30),
+        source=large.prices.get().source,
+    )
+
+    requirements = Requirements(max_input_price=Decimal("1"))
+    results = _by_slug(models_for_requirements(requirements=requirements))
+
+    assert results["mistral-large"].outcome == Outcome.FAILS
+    assert "2 USD" in results["mistral-large"].findings[0].reason

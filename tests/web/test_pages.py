@@ -471,3 +471,80 @@ def test_the_provider_pages_models_sources_and_gdpr_tables_escape_what_they_prin
     assert "&lt;script&gt;x&lt;/script&gt; documented" in html
     assert "“We &lt;em&gt;never&lt;/em&gt; train”" in html
     assert "<script>x" not in html and "<b>one" not in html and "<em>never" not in html
+
+
+def test_a_provider_with_more_models_than_a_page_shows_them_a_page_at_a_time(client, rows):
+    from catalog.views import PAGE_SIZE
+
+    provider = rows.add(1, models_each=PAGE_SIZE + 3, claims_each=1)[0]
+    url = f"/providers/{provider.slug}/"
+
+    response = client.get(url)
+    assert response.status_code == 200
+    shown = response.context["models"]
+    assert len(shown.object_list) == PAGE_SIZE
+    assert all(model.latest_price is not None for model in shown.object_list)
+    text = _text(response)
+    assert f"Models ({PAGE_SIZE + 3})" in text
+    assert "Page 1 of 2" in text
+
+    second = client.get(url, {"mpage": "2"})
+    assert len(second.context["models"].object_list) == 3
+    assert "Page 2 of 2" in _text(second)
+    past = client.get(url, {"mpage": "9"})
+    assert "There is no page 9 of models; showing page 2 instead." in _text(past)
+
+
+def test_a_price_announced_for_a_later_day_is_not_shown_as_the_models_price(client, rows):
+    from decimal import Decimal
+
+    from catalog.models import Price
+
+    provider = rows.add(1, models_each=1, claims_each=1)[0]
+    model = provider.models.get()
+    announced = timezone.localdate() + dt.timedelta(days=30)
+    Price.objects.create(
+        model=model,
+        input_per_mtok=Decimal("99"),
+        output_per_mtok=Decimal("99"),
+        as_of=announced,
+        source=model.prices.get().source,
+    )
+
+    response = client.get(f"/providers/{provider.slug}/")
+
+    price = response.context["models"].object_list[0].latest_price
+    assert price["input_per_mtok"] == Decimal("1.5")
+    assert price["as_of"] == timezone.localdate()
+    # The model page still lists it, with its date.
+    assert announced.isoformat() in _text(client.get(f"/models/{model.slug}/"))
+
+
+def test_a_platforms_page_lists_the_other_developers_models_it_prices(client, rows):
+    from decimal import Decimal
+
+    from catalog.models import Price, Source
+
+    platform, developer = rows.add(2, models_each=1, claims_each=1)
+    model = developer.models.get()
+    Price.objects.create(
+        model=model,
+        input_per_mtok=Decimal("2.25"),
+        output_per_mtok=Decimal("9"),
+        tier="Bulk Platform",
+        as_of=timezone.localdate(),
+        source=Source.objects.get(provider=platform),
+    )
+
+    response = client.get(f"/providers/{platform.slug}/")
+
+    served = response.context["served"]
+    assert [m.slug for m in served.object_list] == [model.slug]
+    assert served.object_list[0].latest_price["input_per_mtok"] == Decimal("2.25")
+    text = _text(response)
+    assert "Other developers' models priced here (1)" in text
+    assert "Bulk Platform" in text
+    # The developer's page lists the model as its own, not as one priced elsewhere.
+    mine = client.get(f"/providers/{developer.slug}/")
+    assert mine.context["served"].paginator.count == 0
+    assert model.slug in [m.slug for m in mine.context["models"].object_list]

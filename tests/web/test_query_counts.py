@@ -31,8 +31,10 @@ PAGES = [
     ("/?q=Bulk", 19),
     ("/?weights=open&commercial=yes&verdict=recommended&freshness=current", 16),
     # A provider's change history reads the newest versions of its claims and of its
-    # models' claims apart (2 queries), then those versions.
-    ("/providers/bulk-1/", 25),
+    # models' claims apart (2 queries), then those versions; its models are paged (their
+    # ids for the figures, the count, the page, the page's prices), and so are other
+    # developers' models it prices (the count; the page and prices only when there are some).
+    ("/providers/bulk-1/", 28),
     ("/models/bulk-1-model-1/", 6),
     ("/licences/", 1),
     # The licence, its quoted terms with their sources, its models.
