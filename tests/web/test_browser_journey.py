@@ -69,7 +69,7 @@ def test_an_officer_decides_whether_she_may_use_a_model(browser_page, live_serve
     card.screenshot(path=str(SHOTS / "03-gdpr-card.png"))
 
     # 4. Open a source link: the claim's source, as cited.
-    link = page.locator("#claims a", has_text="Mistral AI Terms of Use").first
+    link = page.locator("#claims a", has_text="Mistral AI Terms of Service").first
     href = link.get_attribute("href")
     assert href == "https://mistral.ai/terms/#terms-of-use"
     link.click()

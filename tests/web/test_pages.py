@@ -116,7 +116,7 @@ def test_the_provider_page_shows_basics_claims_gdpr_card_models_sources_and_hist
         "https://mistral.ai",
         "Rights and constraints",
         "Commercial use allowed",
-        "Mistral AI Terms of Use",
+        "Mistral AI Terms of Service",
         "Not re-checked since recorded",
         "Overall verdict: ◐ Conditional",
         "Server locations",
