@@ -25,11 +25,12 @@ def _count(client, url: str) -> int:
 
 # (url, pinned query count). Each count is the whole request, session-free, with the
 # catalogue-wide figures not cached yet (the home page: 4 queries for the cache stamp,
-# 6 to compute the figures, then its lists and facet counts).
+# 13 to compute the figures: provider facts 3, claims by badge 1, what checks found 2,
+# rating spread 2, what the catalogue holds 5; then its lists and facet counts).
 PAGES = [
-    ("/", 15),
-    ("/?q=Bulk", 19),
-    ("/?weights=open&commercial=yes&verdict=recommended&freshness=current", 16),
+    ("/", 22),
+    ("/?q=Bulk", 26),
+    ("/?weights=open&commercial=yes&verdict=recommended&freshness=current", 23),
     # A provider's change history reads the newest versions of its claims and of its
     # models' claims apart (2 queries), then those versions; its models are paged (their
     # ids for the figures, the count, the page, the page's prices), and so are other
