@@ -40,8 +40,9 @@ def _pages() -> dict[str, dict[str, str]]:
     reviewer = make_user("rita-reviewer", "reviewer")
     author = make_user("oscar-reviewer", "reviewer")
     make_user("carla-curator", "curator")
-    make_user("ada-admin", is_staff=True, is_superuser=True)
+    admin = make_user("ada-admin", is_staff=True, is_superuser=True)
     draft = assessment_start(author=reviewer, provider=mistral)
+    admin_draft = assessment_start(author=admin, provider=mistral)
     submitted = assessment_start(author=author, provider=mistral)
     amend_one_criterion(submitted)
     assessment_submit(assessment=submitted, author=author, revision=submitted.revision)
@@ -71,16 +72,21 @@ def _pages() -> dict[str, dict[str, str]]:
     return {
         "anonymous": {**public, "sign-in": "/accounts/login/", "sign-up": "/accounts/signup/"},
         "rita-reviewer": {**public, **reviewing},
+        # A curator (not a superuser) opens every curator page; an admin is also a curator
+        # and a reviewer (assessments/permissions.py).
         "carla-curator": {
             **public,
             "my-reviews": "/review/",
             "queue": "/review/queue/",
             "moderate": f"/review/queue/assessments/{submitted.pk}/",
+            "triage": "/sources/triage/",
+            "probes": f"/inference/claims/{claim.pk}/",
         },
-        # Today only a superuser may open triage and the probes (curators' group has no
-        # permissions), and the reviewers' area refuses an admin who is in no group.
         "ada-admin": {
             **public,
+            **reviewing,
+            "draft": f"/review/assessments/{admin_draft.pk}/",
+            "queue": "/review/queue/",
             "triage": "/sources/triage/",
             "probes": f"/inference/claims/{claim.pk}/",
         },
