@@ -13,10 +13,8 @@ from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
-from assessments.models import Assessment, AssessmentVerdict, Criterion, Rating, RatingValue
+from assessments.models import Assessment, AssessmentVerdict, Rating, RatingValue
 from catalog import freshness
 from catalog.models import (
     AIModel,
@@ -56,12 +54,15 @@ class StrictBooleanField(forms.Field):
 
 
 class BooleanFilter(df.BooleanFilter):
+    """`true` or `false`. A filter method taking it is typed ``value: bool`` (django-filter
+    never calls it without a value): the schema reads the type from that hint."""
+
     field_class = StrictBooleanField
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class SlugChoiceFilter(df.ModelChoiceFilter):
-    """One record named by its slug (or key); an unknown one is a 400."""
+class SlugFilter(df.CharFilter):
+    """One record named by its slug (or key); a slug that names nothing matches nothing, as a
+    schema of free text promises (the filter methods look the record up by it)."""
 
 
 class IntegerFilter(df.NumberFilter):
@@ -138,9 +139,7 @@ class ProviderFilter(df.FilterSet):
         method="filter_verdict",
         label="Verdict of the provider's published GDPR assessment.",
     )
-    criterion = SlugChoiceFilter(
-        queryset=Criterion.objects.all(),
-        to_field_name="slug",
+    criterion = SlugFilter(
         method="filter_criterion",
         label="A GDPR criterion slug; with `rating`, the rating it must have.",
     )
@@ -149,9 +148,7 @@ class ProviderFilter(df.FilterSet):
         method="filter_criterion",
         label="Rating the `criterion` must have in the published assessment.",
     )
-    claim_key = SlugChoiceFilter(
-        queryset=ClaimKey.objects.all(),
-        to_field_name="key",
+    claim_key = SlugFilter(
         method="filter_claim",
         label="Providers with a current claim under this key (with `claim_value`, that value).",
     )
@@ -176,7 +173,7 @@ class ProviderFilter(df.FilterSet):
             return queryset
         lookups = {}
         if criterion:
-            lookups["criterion"] = criterion
+            lookups["criterion__slug"] = criterion
         if rating:
             lookups["value"] = rating
         return queryset.filter(_published_ratings(**lookups))
@@ -188,7 +185,7 @@ class ProviderFilter(df.FilterSet):
             return queryset
         lookups: dict = {"provider": OuterRef("pk"), "status": ClaimStatus.CURRENT}
         if key:
-            lookups["key"] = key
+            lookups["key__key"] = key
         if flag:
             lookups["value_flag"] = flag
         return queryset.filter(Exists(Claim.objects.filter(**lookups)))
@@ -208,9 +205,7 @@ class AIModelFilter(df.FilterSet):
     family = df.CharFilter(lookup_expr="iexact")
     min_context_window = IntegerFilter(field_name="context_window", lookup_expr="gte")
     retired = BooleanFilter(method="filter_retired", label="Retirement date has passed.")
-    claim_key = SlugChoiceFilter(
-        queryset=ClaimKey.objects.all(),
-        to_field_name="key",
+    claim_key = SlugFilter(
         method="filter_claim",
         label="Models with a current claim under this key (with `claim_value`, that value).",
     )
@@ -226,18 +221,14 @@ class AIModelFilter(df.FilterSet):
         model = AIModel
         fields = ["weights", "architecture"]
 
-    def filter_open_weights(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
-        if value is None:
-            return queryset
+    def filter_open_weights(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         if value:
             return queryset.filter(weights=AIModelWeights.OPEN)
         return queryset.exclude(weights=AIModelWeights.OPEN)
 
-    def filter_retired(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+    def filter_retired(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         from django.utils import timezone
 
-        if value is None:
-            return queryset
         retired = Q(retirement_date__lte=timezone.localdate())
         return queryset.filter(retired) if value else queryset.exclude(retired)
 
@@ -248,7 +239,7 @@ class AIModelFilter(df.FilterSet):
             return queryset
         lookups: dict = {"model": OuterRef("pk"), "status": ClaimStatus.CURRENT}
         if key:
-            lookups["key"] = key
+            lookups["key__key"] = key
         if flag:
             lookups["value_flag"] = flag
         return queryset.filter(Exists(Claim.objects.filter(**lookups)))

@@ -64,7 +64,15 @@ class CursorPagination(pagination.CursorPagination):
 
 
 class SearchFilter(filters.SearchFilter):
+    """Search over the view's ``search_fields``; documented only where the view has them (DRF
+    documents ``search`` on every list, which the strict query parser then refuses)."""
+
     search_description = "Case-insensitive words to look for in names and descriptions."
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        if not getattr(view, "search_fields", None):
+            return []
+        return super().get_schema_operation_parameters(view)
 
 
 class OrderingFilter(filters.OrderingFilter):
