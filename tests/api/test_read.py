@@ -28,7 +28,7 @@ def test_every_list_is_a_cursor_page_anyone_can_read(anon, assessments, url):
     response = anon.get(url)
     assert response.status_code == 200, response.content
     body = response.json()
-    assert set(body) == {"next", "previous", "results"}
+    assert set(body) == {"next", "previous", "has_more", "results"}
     assert body["results"], f"{url} listed nothing"
 
 
