@@ -7,12 +7,15 @@ form), never silently ignored.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_FLOOR, Decimal
 
 import django_filters as df
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from assessments.models import Assessment, AssessmentVerdict, Rating, RatingValue
 from catalog import freshness
@@ -37,6 +40,11 @@ from catalog.models import (
     Ternary,
     Verification,
 )
+
+# The price columns' precision and range, as stored.
+_PRICE_FIELD = Price._meta.get_field("input_per_mtok")
+PRICE_PLACES = Decimal(1).scaleb(-_PRICE_FIELD.decimal_places)
+PRICE_LIMIT = Decimal(10) ** (_PRICE_FIELD.max_digits - _PRICE_FIELD.decimal_places) - PRICE_PLACES
 
 
 class StrictBooleanField(forms.Field):
@@ -65,6 +73,7 @@ class SlugFilter(df.CharFilter):
     schema of free text promises (the filter methods look the record up by it)."""
 
 
+@extend_schema_field(OpenApiTypes.INT)  # a whole number, whatever the model field's type
 class IntegerFilter(df.NumberFilter):
     field_class = forms.IntegerField
 
@@ -320,17 +329,30 @@ class SourceFilter(df.FilterSet):
         fields = ["doc_type"]
 
 
+class PriceAtMostFilter(df.NumberFilter):
+    """Prices at most a number: any number, as the schema promises. Prices are stored with
+    ``PRICE_PLACES`` decimal places, so rounding the bound down to them (and into the column's
+    range) selects exactly the same rows."""
+
+    field_class = forms.DecimalField
+
+    def get_max_validator(self):
+        return None  # any bound: the filter clamps it
+
+    def filter(self, qs: QuerySet, value: Decimal | None) -> QuerySet:
+        if value is None:
+            return qs
+        bound = max(-PRICE_LIMIT, min(PRICE_LIMIT, value))
+        return super().filter(qs, bound.quantize(PRICE_PLACES, rounding=ROUND_FLOOR))
+
+
 class PriceFilter(df.FilterSet):
     model = df.CharFilter(field_name="model__slug", label="Model slug.")
     provider = df.CharFilter(field_name="model__provider__slug", label="Provider slug.")
     currency = df.CharFilter(lookup_expr="iexact")
     tier = df.CharFilter(lookup_expr="iexact")
-    max_input_per_mtok = df.NumberFilter(
-        field_name="input_per_mtok", lookup_expr="lte", max_digits=16, decimal_places=4
-    )
-    max_output_per_mtok = df.NumberFilter(
-        field_name="output_per_mtok", lookup_expr="lte", max_digits=16, decimal_places=4
-    )
+    max_input_per_mtok = PriceAtMostFilter(field_name="input_per_mtok", lookup_expr="lte")
+    max_output_per_mtok = PriceAtMostFilter(field_name="output_per_mtok", lookup_expr="lte")
     as_of_since = df.DateFilter(field_name="as_of", lookup_expr="gte")
     updated_since = updated_since_filter()
 

@@ -69,8 +69,10 @@ class CursorPagination(pagination.CursorPagination):
         try:
             return super().decode_cursor(request)
         except exceptions.NotFound:
+            # Well formed as the schema has it (an opaque string), but naming no position.
             raise QueryValidationError(
-                {"cursor": ["Not a cursor this API issued; use the `next` or `previous` link."]}
+                {"cursor": ["Not a cursor this API issued; use the `next` or `previous` link."]},
+                code="does_not_exist",
             ) from None
 
     def get_schema_operation_parameters(self, view) -> list[dict]:

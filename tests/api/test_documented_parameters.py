@@ -8,6 +8,7 @@ the documentation is refused.
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 from drf_spectacular.generators import SchemaGenerator
@@ -125,3 +126,62 @@ def test_true_or_false_parameters_are_documented_as_booleans(db, path, name):
         if p_path == path and p["name"] == name
     ]
     assert parameter["schema"]["type"] == "boolean"
+
+
+@pytest.mark.parametrize(
+    ("bound", "expected"),
+    [("2.8e-46", 0), ("0.5", 1), ("0.49999", 0), ("1e300", 2), ("-1e300", 0), ("1.00000001", 2)],
+)
+def test_a_price_bound_is_any_number(anon, small_catalogue, bound, expected):
+    # provider-0's two models cost 0.5 and 1.0 per million input tokens.
+    response = anon.get("/api/v1/prices", {"provider": "provider-0", "max_input_per_mtok": bound})
+    assert response.status_code == 200, response.content
+    assert len(response.json()["results"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "path"),
+    [
+        ("get", "/api/v1/models?cursor=garbage", None, "query.cursor"),
+        ("post", "/api/v1/requirements/check", {"modalities": ["smell"]}, "modalities"),
+        ("post", "/api/v1/requirements/check", {"page": 99}, "page"),
+    ],
+)
+def test_a_well_formed_value_naming_nothing_is_refused_as_does_not_exist(
+    anon, small_catalogue, method, url, body, path
+):
+    response = getattr(anon, method)(url, body, format="json") if body else anon.get(url)
+    assert response.status_code == 400
+    assert [(f["path"], f["code"]) for f in response.json()["error"]["fields"]] == [
+        (path, "does_not_exist")
+    ]
+
+
+def test_the_schema_says_what_text_and_numbers_are_refused(db):
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    search = next(
+        p for p in schema["paths"]["/api/v1/claims"]["get"]["parameters"] if p["name"] == "search"
+    )["schema"]
+    assert (search["minLength"], search["pattern"]) == (1, "^[^\\x00]*$")
+    correction = schema["components"]["schemas"]["ClaimCorrectionCreateRequest"]["properties"]
+    assert correction["reason"]["pattern"] == "^[^\\x00]*$"
+    number = re.compile(correction["value_number"]["pattern"])
+    assert not number.match("-") and not number.match("")
+    assert number.match("-1.5") and number.match(".5") and number.match("12")
+    claim = next(
+        p
+        for p in schema["paths"]["/api/v1/claim-corrections"]["get"]["parameters"]
+        if p["name"] == "claim"
+    )
+    assert claim["schema"]["type"] == "integer"
+
+
+@pytest.mark.parametrize(
+    ("budget", "status"),
+    [(2.8e-46, 200), ("0.00001", 200), (12.5, 200), (1e50, 400), (-0.5, 400), ("-", 400)],
+)
+def test_a_budget_in_the_requirements_check_is_any_number_the_schema_allows(
+    anon, small_catalogue, budget, status
+):
+    response = anon.post("/api/v1/requirements/check", {"max_input_price": budget}, format="json")
+    assert response.status_code == status, response.content
