@@ -143,6 +143,8 @@ class RequirementsResultSerializer(serializers.Serializer):
     page = serializers.IntegerField()
     page_size = serializers.IntegerField()
     pages = serializers.IntegerField()
+    has_more = serializers.BooleanField(help_text="Whether a page follows this one.")
+    count = serializers.IntegerField(help_text="As `total`, named as on the lists.")
     results = ModelResultSerializer(many=True)
 
 
@@ -190,6 +192,8 @@ class RequirementsCheckView(StrictQueryMixin, APIView):
             "page": number,
             "page_size": size,
             "pages": pages,
+            "has_more": number < pages,
+            "count": len(ids),
             "results": requirements_results(
                 requirements=requirements, model_ids=ids[start : start + size]
             ),

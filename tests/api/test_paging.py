@@ -84,3 +84,19 @@ def test_a_count_is_one_query_more(anon, small_catalogue, django_assert_num_quer
         anon.get("/api/v1/prices")
     with django_assert_num_queries(len(plain.captured_queries) + 1):
         assert anon.get("/api/v1/prices", {"count": "true"}).json()["count"] == 4
+
+
+def test_the_requirements_check_says_has_more_and_count_as_the_lists_do(anon, small_catalogue):
+    url = "/api/v1/requirements/check"
+    first = anon.post(url, {"page_size": 3}, format="json").json()
+    last = anon.post(url, {"page_size": 3, "page": 2}, format="json").json()
+    assert (first["has_more"], last["has_more"]) == (True, False)
+    assert first["count"] == last["count"] == first["total"] == 4
+
+
+def test_the_changes_feed_says_has_more_as_the_lists_do(anon, small_catalogue):
+    url = "/api/v1/changes"
+    some = anon.get(url, {"since": "2000-01-01T00:00:00Z", "limit": 1}).json()
+    every = anon.get(url, {"since": "2000-01-01T00:00:00Z"}).json()
+    assert (some["has_more"], some["truncated"]) == (True, True)
+    assert (every["has_more"], every["truncated"]) == (False, False)
