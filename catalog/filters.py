@@ -82,6 +82,9 @@ class SlugsFilter(df.BaseInFilter, df.CharFilter):
     """A comma-separated list of slugs."""
 
 
+EARLIEST = dt.datetime(2, 1, 1, tzinfo=dt.UTC)
+
+
 class UTCDateTimeField(IsoDateTimeField):
     """An ISO 8601 date-time, converted to UTC (databases limit offsets and years)."""
 
@@ -95,9 +98,9 @@ class UTCDateTimeField(IsoDateTimeField):
             value = value.astimezone(dt.UTC)
         except OverflowError:
             raise forms.ValidationError("Date-time out of range.", code="invalid") from None
-        if value.year < 2:
-            raise forms.ValidationError("Date-time out of range.", code="invalid")
-        return value
+        # No record is older than year 2; an earlier bound (which some database time zone
+        # conversions cannot take) selects the same rows as that one.
+        return max(value, EARLIEST)
 
 
 class UTCDateTimeFilter(df.IsoDateTimeFilter):

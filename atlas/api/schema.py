@@ -42,10 +42,16 @@ def _decimal_needs_a_digit(schema: dict) -> None:
         schema["pattern"] = rf"^-?(?:\d{{1,{whole}}}(?:\.\d{{0,{places}}})?|\.\d{{1,{places}}})$"
 
 
-def _storable(schema: dict) -> None:
-    """Say that a free-text string may not hold a NUL character."""
+# A body's required text is trimmed before it is checked, so it needs a character besides spaces.
+NON_BLANK_TEXT = "^[^\\x00]*[^\\x00\\s][^\\x00]*$"
+
+
+def _storable(schema: dict, *, trimmed: bool = False) -> None:
+    """Say that a free-text string may not hold a NUL character (nor, for ``trimmed`` text
+    that may not be blank, only spaces)."""
     if schema.get("type") == "string" and not {"enum", "format", "pattern"} & schema.keys():
-        schema["pattern"] = STORABLE_TEXT
+        blank_refused = trimmed and schema.get("minLength", 0) >= 1
+        schema["pattern"] = NON_BLANK_TEXT if blank_refused else STORABLE_TEXT
 
 
 def _no_empty_values(schema: dict) -> None:
@@ -69,10 +75,10 @@ def postprocess_schema(result: dict, generator, request, public) -> dict:
         if name.endswith("Request") and schema.get("type") == "object":
             schema["additionalProperties"] = False
             for prop in schema.get("properties", {}).values():
-                _storable(prop)
+                _storable(prop, trimmed=True)
                 _decimal_needs_a_digit(prop)
                 if prop.get("type") == "array":
-                    _storable(prop.get("items", {}))
+                    _storable(prop.get("items", {}), trimmed=True)
         else:
             # Integer bounds of responses come from the database backend's column ranges;
             # the contract must not change with the database, so they are left out.

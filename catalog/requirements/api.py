@@ -42,6 +42,11 @@ class BudgetField(serializers.DecimalField):
     def __init__(self, **kwargs) -> None:
         super().__init__(coerce_to_string=False, **kwargs)
 
+    def validate_empty_values(self, data):
+        if data == "":  # DRF reads "" as null; the schema says a number or null
+            self.fail("invalid")
+        return super().validate_empty_values(data)
+
     def validate_precision(self, value: Decimal) -> Decimal:
         if value.adjusted() < self.max_whole_digits:  # too large ones are refused as they are
             value = value.quantize(Decimal(1).scaleb(-self.decimal_places), rounding=ROUND_FLOOR)

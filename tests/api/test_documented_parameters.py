@@ -164,7 +164,8 @@ def test_the_schema_says_what_text_and_numbers_are_refused(db):
     )["schema"]
     assert (search["minLength"], search["pattern"]) == (1, "^[^\\x00]*$")
     correction = schema["components"]["schemas"]["ClaimCorrectionCreateRequest"]["properties"]
-    assert correction["reason"]["pattern"] == "^[^\\x00]*$"
+    reason = re.compile(correction["reason"]["pattern"])
+    assert reason.match("The terms changed.") and not reason.match("a\x00")
     number = re.compile(correction["value_number"]["pattern"])
     assert not number.match("-") and not number.match("")
     assert number.match("-1.5") and number.match(".5") and number.match("12")
@@ -185,3 +186,23 @@ def test_a_budget_in_the_requirements_check_is_any_number_the_schema_allows(
 ):
     response = anon.post("/api/v1/requirements/check", {"max_input_price": budget}, format="json")
     assert response.status_code == status, response.content
+
+
+def test_a_date_time_from_year_one_is_a_bound_like_any_other(anon, small_catalogue):
+    response = anon.get("/api/v1/models", {"updated_since": "0001-01-01T00:00:00Z"})
+    assert response.status_code == 200, response.content
+    assert len(response.json()["results"]) == 4
+
+
+def test_an_empty_budget_is_refused_as_the_schema_says(anon, small_catalogue):
+    response = anon.post("/api/v1/requirements/check", {"max_output_price": ""}, format="json")
+    assert response.status_code == 400
+
+
+def test_the_schema_says_required_body_text_needs_more_than_spaces(db):
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    weaknesses = schema["components"]["schemas"]["AssessmentCreateRequest"]["properties"][
+        "weaknesses"
+    ]["items"]
+    text = re.compile(weaknesses["pattern"])
+    assert text.match(" a ") and not text.match("   ") and not text.match("a\x00")
