@@ -15,16 +15,14 @@ from assessments.models import (
     Rating,
     RatingValue,
 )
-from catalog.filters import BooleanFilter, IntegerFilter, SlugChoiceFilter, updated_since_filter
+from catalog.filters import BooleanFilter, IntegerFilter, SlugFilter, updated_since_filter
 
 
 class AssessmentFilter(df.FilterSet):
     provider = df.CharFilter(field_name="provider__slug", label="Provider slug.")
     status = df.ChoiceFilter(choices=AssessmentStatus.choices)
     verdict = df.ChoiceFilter(choices=AssessmentVerdict.choices)
-    criterion = SlugChoiceFilter(
-        queryset=Criterion.objects.all(),
-        to_field_name="slug",
+    criterion = SlugFilter(
         method="filter_rating",
         label="A criterion slug; with `rating`, the rating it must have.",
     )
@@ -43,14 +41,12 @@ class AssessmentFilter(df.FilterSet):
             return queryset
         lookups: dict = {"assessment": OuterRef("pk")}
         if criterion:
-            lookups["criterion"] = criterion
+            lookups["criterion__slug"] = criterion
         if rating:
             lookups["value"] = rating
         return queryset.filter(Exists(Rating.objects.filter(**lookups)))
 
-    def filter_mine(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
-        if value is None:
-            return queryset
+    def filter_mine(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         user = self.request.user if self.request else None
         if user is None or not user.is_authenticated:
             return queryset.none() if value else queryset

@@ -472,6 +472,7 @@ class PriceViewSet(ReadOnlyViewSet):
     lookup_value_regex = ID_REGEX
     serializer_class = PriceSerializer
     filterset_class = filters.PriceFilter
+    search_fields = ["model__name", "tier"]
     ordering_fields = ["id", "as_of", "input_per_mtok", "updated_at"]
     ordering = ("id",)
     queryset = Price.objects.select_related("model", "source")

@@ -7,6 +7,7 @@ form), never silently ignored.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_FLOOR, Decimal
 
 import django_filters as df
 from django import forms
@@ -16,7 +17,7 @@ from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from assessments.models import Assessment, AssessmentVerdict, Criterion, Rating, RatingValue
+from assessments.models import Assessment, AssessmentVerdict, Rating, RatingValue
 from catalog import freshness
 from catalog.models import (
     AIModel,
@@ -40,6 +41,11 @@ from catalog.models import (
     Verification,
 )
 
+# The price columns' precision and range, as stored.
+_PRICE_FIELD = Price._meta.get_field("input_per_mtok")
+PRICE_PLACES = Decimal(1).scaleb(-_PRICE_FIELD.decimal_places)
+PRICE_LIMIT = Decimal(10) ** (_PRICE_FIELD.max_digits - _PRICE_FIELD.decimal_places) - PRICE_PLACES
+
 
 class StrictBooleanField(forms.Field):
     """`true` or `false` (also 1/0); anything else is an error rather than "no filter"."""
@@ -56,20 +62,27 @@ class StrictBooleanField(forms.Field):
 
 
 class BooleanFilter(df.BooleanFilter):
+    """`true` or `false`. A filter method taking it is typed ``value: bool`` (django-filter
+    never calls it without a value): the schema reads the type from that hint."""
+
     field_class = StrictBooleanField
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class SlugChoiceFilter(df.ModelChoiceFilter):
-    """One record named by its slug (or key); an unknown one is a 400."""
+class SlugFilter(df.CharFilter):
+    """One record named by its slug (or key); a slug that names nothing matches nothing, as a
+    schema of free text promises (the filter methods look the record up by it)."""
 
 
+@extend_schema_field(OpenApiTypes.INT)  # a whole number, whatever the model field's type
 class IntegerFilter(df.NumberFilter):
     field_class = forms.IntegerField
 
 
 class SlugsFilter(df.BaseInFilter, df.CharFilter):
     """A comma-separated list of slugs."""
+
+
+EARLIEST = dt.datetime(2, 1, 1, tzinfo=dt.UTC)
 
 
 class UTCDateTimeField(IsoDateTimeField):
@@ -85,9 +98,9 @@ class UTCDateTimeField(IsoDateTimeField):
             value = value.astimezone(dt.UTC)
         except OverflowError:
             raise forms.ValidationError("Date-time out of range.", code="invalid") from None
-        if value.year < 2:
-            raise forms.ValidationError("Date-time out of range.", code="invalid")
-        return value
+        # No record is older than year 2; an earlier bound (which some database time zone
+        # conversions cannot take) selects the same rows as that one.
+        return max(value, EARLIEST)
 
 
 class UTCDateTimeFilter(df.IsoDateTimeFilter):
@@ -138,9 +151,7 @@ class ProviderFilter(df.FilterSet):
         method="filter_verdict",
         label="Verdict of the provider's published GDPR assessment.",
     )
-    criterion = SlugChoiceFilter(
-        queryset=Criterion.objects.all(),
-        to_field_name="slug",
+    criterion = SlugFilter(
         method="filter_criterion",
         label="A GDPR criterion slug; with `rating`, the rating it must have.",
     )
@@ -149,9 +160,7 @@ class ProviderFilter(df.FilterSet):
         method="filter_criterion",
         label="Rating the `criterion` must have in the published assessment.",
     )
-    claim_key = SlugChoiceFilter(
-        queryset=ClaimKey.objects.all(),
-        to_field_name="key",
+    claim_key = SlugFilter(
         method="filter_claim",
         label="Providers with a current claim under this key (with `claim_value`, that value).",
     )
@@ -176,7 +185,7 @@ class ProviderFilter(df.FilterSet):
             return queryset
         lookups = {}
         if criterion:
-            lookups["criterion"] = criterion
+            lookups["criterion__slug"] = criterion
         if rating:
             lookups["value"] = rating
         return queryset.filter(_published_ratings(**lookups))
@@ -188,7 +197,7 @@ class ProviderFilter(df.FilterSet):
             return queryset
         lookups: dict = {"provider": OuterRef("pk"), "status": ClaimStatus.CURRENT}
         if key:
-            lookups["key"] = key
+            lookups["key__key"] = key
         if flag:
             lookups["value_flag"] = flag
         return queryset.filter(Exists(Claim.objects.filter(**lookups)))
@@ -208,9 +217,7 @@ class AIModelFilter(df.FilterSet):
     family = df.CharFilter(lookup_expr="iexact")
     min_context_window = IntegerFilter(field_name="context_window", lookup_expr="gte")
     retired = BooleanFilter(method="filter_retired", label="Retirement date has passed.")
-    claim_key = SlugChoiceFilter(
-        queryset=ClaimKey.objects.all(),
-        to_field_name="key",
+    claim_key = SlugFilter(
         method="filter_claim",
         label="Models with a current claim under this key (with `claim_value`, that value).",
     )
@@ -226,18 +233,14 @@ class AIModelFilter(df.FilterSet):
         model = AIModel
         fields = ["weights", "architecture"]
 
-    def filter_open_weights(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
-        if value is None:
-            return queryset
+    def filter_open_weights(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         if value:
             return queryset.filter(weights=AIModelWeights.OPEN)
         return queryset.exclude(weights=AIModelWeights.OPEN)
 
-    def filter_retired(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+    def filter_retired(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         from django.utils import timezone
 
-        if value is None:
-            return queryset
         retired = Q(retirement_date__lte=timezone.localdate())
         return queryset.filter(retired) if value else queryset.exclude(retired)
 
@@ -248,7 +251,7 @@ class AIModelFilter(df.FilterSet):
             return queryset
         lookups: dict = {"model": OuterRef("pk"), "status": ClaimStatus.CURRENT}
         if key:
-            lookups["key"] = key
+            lookups["key__key"] = key
         if flag:
             lookups["value_flag"] = flag
         return queryset.filter(Exists(Claim.objects.filter(**lookups)))
@@ -329,17 +332,30 @@ class SourceFilter(df.FilterSet):
         fields = ["doc_type"]
 
 
+class PriceAtMostFilter(df.NumberFilter):
+    """Prices at most a number: any number, as the schema promises. Prices are stored with
+    ``PRICE_PLACES`` decimal places, so rounding the bound down to them (and into the column's
+    range) selects exactly the same rows."""
+
+    field_class = forms.DecimalField
+
+    def get_max_validator(self):
+        return None  # any bound: the filter clamps it
+
+    def filter(self, qs: QuerySet, value: Decimal | None) -> QuerySet:
+        if value is None:
+            return qs
+        bound = max(-PRICE_LIMIT, min(PRICE_LIMIT, value))
+        return super().filter(qs, bound.quantize(PRICE_PLACES, rounding=ROUND_FLOOR))
+
+
 class PriceFilter(df.FilterSet):
     model = df.CharFilter(field_name="model__slug", label="Model slug.")
     provider = df.CharFilter(field_name="model__provider__slug", label="Provider slug.")
     currency = df.CharFilter(lookup_expr="iexact")
     tier = df.CharFilter(lookup_expr="iexact")
-    max_input_per_mtok = df.NumberFilter(
-        field_name="input_per_mtok", lookup_expr="lte", max_digits=16, decimal_places=4
-    )
-    max_output_per_mtok = df.NumberFilter(
-        field_name="output_per_mtok", lookup_expr="lte", max_digits=16, decimal_places=4
-    )
+    max_input_per_mtok = PriceAtMostFilter(field_name="input_per_mtok", lookup_expr="lte")
+    max_output_per_mtok = PriceAtMostFilter(field_name="output_per_mtok", lookup_expr="lte")
     as_of_since = df.DateFilter(field_name="as_of", lookup_expr="gte")
     updated_since = updated_since_filter()
 

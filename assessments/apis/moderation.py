@@ -129,7 +129,7 @@ class ModerationThreadMixin:
 
     def allowed_query_params(self) -> set[str]:
         if self.action == "notes" and self.request.method in ("GET", "HEAD"):
-            return {"cursor", "page_size"}
+            return {"cursor", "page_size", "count"}
         return super().allowed_query_params()
 
     def thread(self, request, **subject) -> Response:

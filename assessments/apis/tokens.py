@@ -10,7 +10,6 @@ from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from drf_spectacular.authentication import BasicScheme
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from knox.auth import TokenAuthentication
 from knox.models import AuthToken
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
@@ -19,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assessments.services.roles import user_tokens_revoke
+from atlas.api.authentication import TokenAuthentication
 from atlas.api.parsing import RejectUnknownFieldsMixin, StrictQueryMixin
 
 

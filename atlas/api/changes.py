@@ -73,6 +73,7 @@ class ChangesSerializer(serializers.Serializer):
     since = serializers.DateTimeField()
     until = serializers.DateTimeField(help_text="Pass this as `since` on your next call.")
     truncated = serializers.BooleanField(help_text="More changes follow; see `next_since`.")
+    has_more = serializers.BooleanField(help_text="As `truncated`, named as on the lists.")
     next_since = serializers.DateTimeField(
         allow_null=True, help_text="When truncated: call again with this `since`."
     )
@@ -227,6 +228,7 @@ class ChangesView(StrictQueryMixin, APIView):
             "since": query.validated_data["since"],
             "until": until,
             "truncated": truncated,
+            "has_more": truncated,
             "next_since": changes[-1]["changed_at"] if truncated else None,
             "changes": changes,
         }

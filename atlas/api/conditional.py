@@ -1,4 +1,7 @@
-"""Conditional GET: ETag and Last-Modified on every successful GET, 304 when they match."""
+"""Conditional GET: ETag and Last-Modified on every successful GET, 304 when they match.
+
+``ConditionalGetMixin`` derives them from a rendered body; a streamed response (the exports)
+computes them before streaming and asks ``not_modified`` whether to stream at all."""
 
 from __future__ import annotations
 
@@ -32,6 +35,24 @@ def _latest_timestamp(data: Any) -> dt.datetime | None:
     return latest
 
 
+def set_validators(response, *, etag: str, last_modified: int | None) -> None:
+    """Put the validators on ``response``; they differ per client, as bodies do."""
+    patch_vary_headers(response, ("Authorization", "Cookie"))
+    response["ETag"] = etag
+    if last_modified is not None:
+        response["Last-Modified"] = http_date(last_modified)
+
+
+def not_modified(request, *, etag: str, last_modified: int | None):
+    """A 304 (or 412) carrying the validators when the request's ``If-None-Match`` /
+    ``If-Modified-Since`` (or ``If-Match`` / ``If-Unmodified-Since``) decide it; None when the
+    full response is due."""
+    response = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    if response is not None:
+        set_validators(response, etag=etag, last_modified=last_modified)
+    return response
+
+
 class ConditionalGetMixin:
     """ETag (a hash of the body) and Last-Modified (the newest ``updated_at`` in it) on every
     successful GET, answering ``If-None-Match`` / ``If-Modified-Since`` with 304.
@@ -44,11 +65,8 @@ class ConditionalGetMixin:
         response = super().finalize_response(request, response, *args, **kwargs)
         if request.method not in ("GET", "HEAD") or response.status_code != 200:
             return response
-        patch_vary_headers(response, ("Authorization", "Cookie"))
         etag, last_modified = self.validators(response)
-        response["ETag"] = etag
-        if last_modified is not None:
-            response["Last-Modified"] = http_date(last_modified)
+        set_validators(response, etag=etag, last_modified=last_modified)
         return get_conditional_response(
             request, etag=etag, last_modified=last_modified, response=response
         )

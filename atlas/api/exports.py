@@ -1,13 +1,20 @@
 """Exports: the whole public catalogue as one JSON document and every claim as CSV, streamed,
-each record shaped as on its own endpoint."""
+each record shaped as on its own endpoint.
+
+Each carries a weak ETag (the bytes differ by ``generated_at``; the records do not) from the
+change stamps of the tables it reads and the day, and a Last-Modified from the newest save
+among them or the day's start, whichever is later (freshness is relative to today); a
+matching ``If-None-Match`` or ``If-Modified-Since`` is a 304 before anything is streamed."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import QuerySet
+from django.db.models import Max, Model, QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -17,8 +24,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from assessments.apis.assessments import AssessmentSerializer, CriterionSerializer
-from assessments.models import Criterion
+from assessments.models import Assessment, Criterion, Rating
 from assessments.selectors import assessments_visible_to
+from atlas.api.conditional import not_modified, set_validators
 from atlas.api.parsing import StrictQueryMixin
 from catalog.apis import (
     AIModelSerializer,
@@ -33,9 +41,59 @@ from catalog.apis import (
     models_queryset,
     providers_queryset,
 )
-from catalog.models import Claim, ClaimKey, Licence, Source
+from catalog.change_stamp import tables_stamp
+from catalog.models import (
+    AIModel,
+    Claim,
+    ClaimKey,
+    Licence,
+    Modality,
+    Price,
+    Provider,
+    Source,
+    Verification,
+)
 
 EXPORT_CHUNK = 2000
+# Every table either export reads (the claims CSV reads fewer; the catalogue's changes move
+# its validators too, which costs a client one needless download, never a stale one).
+EXPORT_MODELS: tuple[type[Model], ...] = (
+    Provider,
+    Licence,
+    Modality,
+    AIModel,
+    AIModel.modalities.through,
+    Source,
+    ClaimKey,
+    Claim,
+    Verification,
+    Price,
+    Criterion,
+    Assessment,
+    Rating,
+)
+# When each of them was last saved: a verification moves a claim's check date without
+# saving the claim.
+SAVED_AT: dict[type[Model], str] = {
+    model: "created_at" if model is Verification else "updated_at"
+    for model in EXPORT_MODELS
+    if model not in (Modality, AIModel.modalities.through)  # neither keeps a date
+}
+
+
+def export_validators(name: str) -> tuple[str, int]:
+    """The weak ETag and the Last-Modified timestamp of export ``name`` as it would be built
+    now. One query per model, and one for the change stamps (which also see deletions)."""
+    today = timezone.localdate()
+    start_of_day = timezone.make_aware(dt.datetime.combine(today, dt.time()))
+    saved = [
+        model.objects.aggregate(latest=Max(field))["latest"] for model, field in SAVED_AT.items()
+    ]
+    latest = max([start_of_day, *(moment for moment in saved if moment is not None)])
+    stamp = tables_stamp(models=EXPORT_MODELS, fallback=())
+    key = f"{name}:{stamp}:{latest.isoformat()}:{settings.ATLAS_FRESHNESS_DAYS}"
+    etag = 'W/"' + hashlib.sha256(key.encode()).hexdigest()[:40] + '"'
+    return etag, int(latest.timestamp())
 
 
 def _export_sections() -> list[tuple[str, QuerySet, type[serializers.Serializer]]]:
@@ -173,10 +231,15 @@ class CatalogueExportView(ForcedNegotiationMixin, StrictQueryMixin, APIView):
         summary="Export the catalogue as JSON",
     )
     def get(self, request):
+        etag, last_modified = export_validators("catalogue")
+        unchanged = not_modified(request, etag=etag, last_modified=last_modified)
+        if unchanged is not None:
+            return unchanged
         generated_at = timezone.now()
         response = StreamingHttpResponse(
             _stream_catalogue(generated_at), content_type="application/json"
         )
+        set_validators(response, etag=etag, last_modified=last_modified)
         response["Content-Disposition"] = (
             f'attachment; filename="atlas-catalogue-{generated_at:%Y%m%dT%H%M%SZ}.json"'
         )
@@ -200,10 +263,15 @@ class ClaimsExportView(ForcedNegotiationMixin, StrictQueryMixin, APIView):
         summary="Export the claims as CSV",
     )
     def get(self, request):
+        etag, last_modified = export_validators("claims")
+        unchanged = not_modified(request, etag=etag, last_modified=last_modified)
+        if unchanged is not None:
+            return unchanged
         generated_at = timezone.now()
         response = StreamingHttpResponse(
             _stream_claims_csv(generated_at), content_type="text/csv; charset=utf-8"
         )
+        set_validators(response, etag=etag, last_modified=last_modified)
         response["Content-Disposition"] = (
             f'attachment; filename="atlas-claims-{generated_at:%Y%m%dT%H%M%SZ}.csv"'
         )

@@ -9,15 +9,43 @@ from __future__ import annotations
 from django.conf import settings
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, filters, pagination
+from rest_framework.response import Response
 
 from atlas.api.errors import QueryValidationError
 
 
 class CursorPagination(pagination.CursorPagination):
-    """Cursor paging: stable over data that changes while a client pages through it."""
+    """Cursor paging, the one style of every list: stable over data that changes while a
+    client pages through it. A page is ``{next, previous, has_more, results}``, plus ``count``
+    (every item on all pages, one more query) when asked for with ``?count=true``."""
 
     page_size_query_param = "page_size"
+    count_query_param = "count"
     ordering = "id"
+    count: int | None = None
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.count = queryset.count() if self.wants_count(request) else None
+        return super().paginate_queryset(queryset, request, view)
+
+    def wants_count(self, request) -> bool:
+        raw = request.query_params.get(self.count_query_param)
+        if raw is None or raw == "false":
+            return False
+        if raw == "true":
+            return True
+        raise QueryValidationError({self.count_query_param: ["Must be true or false."]})
+
+    def get_paginated_response(self, data) -> Response:
+        body = {
+            "next": self.get_next_link(),
+            "previous": self.get_previous_link(),
+            "has_more": self.has_next,
+            "results": data,
+        }
+        if self.count is not None:
+            body["count"] = self.count
+        return Response(body)
 
     @property
     def max_page_size(self) -> int:  # read at request time so tests can override settings
@@ -41,12 +69,23 @@ class CursorPagination(pagination.CursorPagination):
         try:
             return super().decode_cursor(request)
         except exceptions.NotFound:
+            # Well formed as the schema has it (an opaque string), but naming no position.
             raise QueryValidationError(
-                {"cursor": ["Not a cursor this API issued; use the `next` or `previous` link."]}
+                {"cursor": ["Not a cursor this API issued; use the `next` or `previous` link."]},
+                code="does_not_exist",
             ) from None
 
     def get_schema_operation_parameters(self, view) -> list[dict]:
         params = super().get_schema_operation_parameters(view)
+        params.append(
+            {
+                "name": self.count_query_param,
+                "required": False,
+                "in": "query",
+                "description": "`true` adds `count`, the number of items on all pages.",
+                "schema": {"type": "boolean", "default": False},
+            }
+        )
         for param in params:
             if param["name"] == "page_size":
                 param["schema"] = {
@@ -59,12 +98,29 @@ class CursorPagination(pagination.CursorPagination):
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         response = super().get_paginated_response_schema(schema)
-        response["required"] = ["next", "previous", "results"]
+        response["properties"]["has_more"] = {
+            "type": "boolean",
+            "description": "Whether a page follows this one (at `next`).",
+        }
+        response["properties"]["count"] = {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Items on all pages; only with `?count=true`.",
+        }
+        response["required"] = ["next", "previous", "has_more", "results"]
         return response
 
 
 class SearchFilter(filters.SearchFilter):
+    """Search over the view's ``search_fields``; documented only where the view has them (DRF
+    documents ``search`` on every list, which the strict query parser then refuses)."""
+
     search_description = "Case-insensitive words to look for in names and descriptions."
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        if not getattr(view, "search_fields", None):
+            return []
+        return super().get_schema_operation_parameters(view)
 
 
 class OrderingFilter(filters.OrderingFilter):

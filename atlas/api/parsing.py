@@ -46,7 +46,7 @@ class StrictQueryMixin:
             if getattr(self, "ordering_fields", None):
                 allowed.add("ordering")
             if getattr(self, "pagination_class", None) is not None:
-                allowed |= {"cursor", "page_size"}
+                allowed |= {"cursor", "page_size", "count"}
         return allowed
 
     def initial(self, request, *args, **kwargs):

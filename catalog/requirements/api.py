@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -34,12 +34,31 @@ RESULTS_PAGE_SIZE: int = settings.API_PAGE_SIZE
 RESULTS_MAX_PAGE_SIZE: int = settings.API_MAX_PAGE_SIZE
 
 
+class BudgetField(serializers.DecimalField):
+    """A price budget: any number from 0 below the column's range, as the schema says (a
+    number, not a pattern-bound string). Prices are stored to ``PRICE_DECIMAL_PLACES``, so a
+    budget rounded down to them selects exactly the same models."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(coerce_to_string=False, **kwargs)
+
+    def validate_empty_values(self, data):
+        if data == "":  # DRF reads "" as null; the schema says a number or null
+            self.fail("invalid")
+        return super().validate_empty_values(data)
+
+    def validate_precision(self, value: Decimal) -> Decimal:
+        if value.adjusted() < self.max_whole_digits:  # too large ones are refused as they are
+            value = value.quantize(Decimal(1).scaleb(-self.decimal_places), rounding=ROUND_FLOOR)
+        return super().validate_precision(value)
+
+
 def _requirement_field(item: Input) -> serializers.Field:
     """The request field for one declared requirement."""
     if item.kind == FLAG:
         return serializers.BooleanField(required=False, default=False, help_text=item.help_text)
     if item.kind == PRICE:
-        return serializers.DecimalField(
+        return BudgetField(
             max_digits=PRICE_MAX_DIGITS,
             decimal_places=PRICE_DECIMAL_PLACES,
             min_value=Decimal(0),
@@ -133,6 +152,8 @@ class RequirementsResultSerializer(serializers.Serializer):
     page = serializers.IntegerField()
     page_size = serializers.IntegerField()
     pages = serializers.IntegerField()
+    has_more = serializers.BooleanField(help_text="Whether a page follows this one.")
+    count = serializers.IntegerField(help_text="As `total`, named as on the lists.")
     results = ModelResultSerializer(many=True)
 
 
@@ -157,7 +178,7 @@ class RequirementsCheckView(StrictQueryMixin, APIView):
         try:
             requirements = Requirements.from_mapping(data)
         except RequirementsError as error:
-            raise ValidationError({error.field: [error.message]}) from None
+            raise ValidationError({error.field: [error.message]}, code=error.code) from None
         # Every model is sorted; only the requested page is judged in full and returned.
         check = requirements_check_cached(requirements=requirements)
         ids = [
@@ -169,7 +190,8 @@ class RequirementsCheckView(StrictQueryMixin, APIView):
         pages = max(1, -(-len(ids) // size))
         if number > pages:
             raise ValidationError(
-                {"page": [f"There are {pages} page(s) of {len(ids)} result(s) at this page size."]}
+                {"page": [f"There are {pages} page(s) of {len(ids)} result(s) at this page size."]},
+                code="does_not_exist",  # a well-formed page number naming no page
             )
         start = (number - 1) * size
         body = {
@@ -179,6 +201,8 @@ class RequirementsCheckView(StrictQueryMixin, APIView):
             "page": number,
             "page_size": size,
             "pages": pages,
+            "has_more": number < pages,
+            "count": len(ids),
             "results": requirements_results(
                 requirements=requirements, model_ids=ids[start : start + size]
             ),

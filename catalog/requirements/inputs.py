@@ -21,10 +21,11 @@ from catalog.models import Modality
 class RequirementsError(ValueError):
     """Bad requirements; ``field`` names the offending input."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, code: str = "invalid") -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.code = code  # "does_not_exist": well formed, but names no record
 
 
 # How a requirement's value is read: yes or no, a budget, or a set of modality slugs.
@@ -198,5 +199,7 @@ def _as_modalities(field: str, value: Any) -> frozenset[str]:
     allowed = set(Modality.objects.values_list("slug", flat=True))
     bad = sorted(set(cleaned) - allowed)
     if bad:
-        raise RequirementsError(field, f"unknown modality {bad[0]!r}; use {sorted(allowed)}")
+        raise RequirementsError(
+            field, f"unknown modality {bad[0]!r}; use {sorted(allowed)}", code="does_not_exist"
+        )
     return frozenset(cleaned)

@@ -28,7 +28,7 @@ def test_every_list_is_a_cursor_page_anyone_can_read(anon, assessments, url):
     response = anon.get(url)
     assert response.status_code == 200, response.content
     body = response.json()
-    assert set(body) == {"next", "previous", "results"}
+    assert set(body) == {"next", "previous", "has_more", "results"}
     assert body["results"], f"{url} listed nothing"
 
 
@@ -140,7 +140,6 @@ def test_claims_filter_on_key_value_and_freshness(anon, small_catalogue):
         ("/api/v1/models?cursor=garbage", "query.cursor"),
         ("/api/v1/models?ordering=price", "query.ordering"),
         ("/api/v1/models?colour=blue", "query.colour"),
-        ("/api/v1/providers?criterion=no-such-criterion", "query.criterion"),
         ("/api/v1/providers/provider-0?page_size=3", "query.page_size"),
     ],
 )
