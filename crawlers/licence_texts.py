@@ -11,7 +11,6 @@ in the report.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import re
@@ -25,6 +24,7 @@ from crawlers.text_import import (
     ImportReport,
     documents_match,
     texts_store,
+    tsv_rows,
 )
 
 MANIFEST_FILE = "manifest.tsv"
@@ -41,30 +41,9 @@ def manifest_read(folder: Path) -> list[dict[str, str]]:
     path = folder / MANIFEST_FILE
     if not folder.is_dir():
         raise DatasetError(f"{folder}: no such folder of licence texts.")
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: no such manifest.") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DatasetError(f"{path}: cannot be read as UTF-8 tab-separated text ({exc}).") from None
-    if not rows:
-        raise DatasetError(f"{path}: the file is empty; a header line is needed.")
-    header = [name.strip() for name in rows[0]]
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    if missing:
-        raise DatasetError(
-            f"{path}: missing column(s) {', '.join(missing)} "
-            f"(the header has: {', '.join(header) or 'nothing'})."
-        )
-    entries, problems, seen = [], [], set()
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) < len(header):
-            problems.append(f"line {line}: {len(row)} field(s), the header has {len(header)}")
-            continue
-        entry = {name: row[header.index(name)].strip() for name in REQUIRED_COLUMNS}
+    rows, problems = tsv_rows(path, columns=REQUIRED_COLUMNS, what="manifest")
+    entries, seen = [], set()
+    for line, entry in rows:
         if not _ID.fullmatch(entry["id"]):
             problems.append(f"line {line}: id {entry['id']!r} is not a file name")
         elif entry["id"] in seen:

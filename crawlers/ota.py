@@ -16,7 +16,6 @@ credits "Open Terms Archive contributors".
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import os
 import subprocess
@@ -34,6 +33,7 @@ from crawlers.text_import import (
     ImportReport,
     documents_match,
     texts_store,
+    tsv_rows,
 )
 
 DOCUMENTS_FILE = "documents.tsv"
@@ -62,33 +62,10 @@ def documents_read(path: Path) -> list[OtaDocument]:
     several pages is listed once per page, and one page may hold several documents. Raises
     ``DatasetError`` naming the problem (unreadable file, missing columns, a short row, an
     empty field)."""
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: no such documents file.") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DatasetError(f"{path}: cannot be read as UTF-8 tab-separated text ({exc}).") from None
-    if not rows:
-        raise DatasetError(f"{path}: the file is empty; a header line is needed.")
-    header = [name.strip() for name in rows[0]]
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    if missing:
-        raise DatasetError(
-            f"{path}: missing column(s) {', '.join(missing)} "
-            f"(the header has: {', '.join(header) or 'nothing'})."
-        )
-    columns = {name: header.index(name) for name in REQUIRED_COLUMNS}
+    rows, problems = tsv_rows(path, columns=REQUIRED_COLUMNS, what="documents file")
     documents: list[OtaDocument] = []
     seen: set[OtaDocument] = set()
-    problems = []
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) < len(header):
-            problems.append(f"line {line}: {len(row)} field(s), the header has {len(header)}")
-            continue
-        values = {name: row[index].strip() for name, index in columns.items()}
+    for line, values in rows:
         empty = [name for name, value in values.items() if not value]
         if empty:
             problems.append(f"line {line}: empty {', '.join(empty)}")

@@ -21,9 +21,11 @@ after the whole dataset was read: bad input (``DatasetError``) writes nothing.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urldefrag
 
 from django.db import transaction
@@ -40,6 +42,44 @@ EMPTY_BODY = Version.compress(b"")
 
 class DatasetError(Exception):
     """A dataset that cannot be imported as it is: nothing was written."""
+
+
+def tsv_rows(
+    path: Path, *, columns: tuple[str, ...], what: str
+) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
+    """The rows of a dataset's UTF-8 tab-separated index (``what``: "documents file",
+    "manifest") with a header line: each non-blank row as its line number and the named
+    ``columns``, stripped, and a problem for each row shorter than the header.
+
+    Raises ``DatasetError`` naming the file when it is missing, unreadable, empty or lacks a
+    column; the caller checks the values and reports every problem at once.
+    """
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such {what}.") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DatasetError(f"{path}: cannot be read as UTF-8 tab-separated text ({exc}).") from None
+    if not rows:
+        raise DatasetError(f"{path}: the file is empty; a header line is needed.")
+    header = [name.strip() for name in rows[0]]
+    missing = [name for name in columns if name not in header]
+    if missing:
+        raise DatasetError(
+            f"{path}: missing column(s) {', '.join(missing)} "
+            f"(the header has: {', '.join(header) or 'nothing'})."
+        )
+    where = {name: header.index(name) for name in columns}
+    found, problems = [], []
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < len(header):
+            problems.append(f"line {line}: {len(row)} field(s), the header has {len(header)}")
+            continue
+        found.append((line, {name: row[index].strip() for name, index in where.items()}))
+    return found, problems
 
 
 @dataclass(frozen=True)
