@@ -112,17 +112,29 @@ def claim_figures() -> tuple[FreshnessSummary, ClaimStats]:
     return summary, stats
 
 
+def latest_values(verifications, *fields: str):
+    """``verifications`` each tagged, as ``latest_<field>``, with the value of ``field`` in
+    its claim's latest one among them (by day, then id): one pass over them instead of a
+    lookup per claim.
+
+    Filter on the ``latest_`` values only: Django applies a condition on a window's value
+    after the window is computed, but one on a plain column before, which would pick the
+    latest of the rows that match instead of the latest row.
+    """
+    newest_first = [F("checked_at").desc(), F("id").desc()]
+    return verifications.annotate(
+        **{
+            f"latest_{field}": Window(
+                FirstValue(field), partition_by=[F("claim_id")], order_by=newest_first
+            )
+            for field in fields
+        }
+    )
+
+
 def _latest_outcomes(verifications, outcome: str, claims) -> int:
-    """How many of ``claims`` have ``outcome`` as the latest of ``verifications`` (by day, then
-    id): one pass over those verifications, each tagged with its claim's latest outcome,
-    instead of a lookup per claim."""
-    latest = verifications.annotate(
-        latest_outcome=Window(
-            FirstValue("outcome"),
-            partition_by=[F("claim_id")],
-            order_by=[F("checked_at").desc(), F("id").desc()],
-        )
-    ).filter(latest_outcome=outcome)  # on the window: applied after it is computed
+    """How many of ``claims`` have ``outcome`` as the latest of ``verifications``."""
+    latest = latest_values(verifications, "outcome").filter(latest_outcome=outcome)
     return claims.filter(pk__in=latest.values("claim_id")).count()
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q, Window
-from django.db.models.functions import FirstValue
+from django.db.models import Count, Q
 
 from assessments.models import Assessment
 from catalog.models import AIModel, Claim, Provider, Verification
+from catalog.selectors.charts import latest_values
 
 # A provider counts as evidenced when at least this many of its own (provider-level) claims
 # were found in a stored text of their sources.
@@ -48,20 +48,10 @@ class Coverage:
 
 def claims_found_in_text():
     """Ids of claims whose latest source check found the quote in a stored text."""
-    newest_first = [F("checked_at").desc(), F("id").desc()]
-    latest = Verification.objects.filter(method=Verification.Method.SOURCE_CHECK).annotate(
-        latest_outcome=Window(
-            FirstValue("outcome"), partition_by=[F("claim_id")], order_by=newest_first
-        ),
-        latest_found_in=Window(
-            FirstValue("found_in_id"), partition_by=[F("claim_id")], order_by=newest_first
-        ),
-    )
-    # Conditions on the window's values are applied after it is computed, over each claim's
-    # source checks; a condition on a plain column would be applied before, and pick the
-    # latest of the confirmations instead of the latest check.
+    checks = Verification.objects.filter(method=Verification.Method.SOURCE_CHECK)
     return (
-        latest.filter(latest_outcome=Verification.Outcome.CONFIRMED, latest_found_in__isnull=False)
+        latest_values(checks, "outcome", "found_in_id")
+        .filter(latest_outcome=Verification.Outcome.CONFIRMED, latest_found_in_id__isnull=False)
         .values("claim_id")
         .distinct()
     )
